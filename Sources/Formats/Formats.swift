@@ -1,0 +1,2 @@
+// Formats target (placeholder until its first type lands).
+enum _FormatsPlaceholder {}

@@ -1,0 +1,2 @@
+// Models target (placeholder until its first type lands).
+enum _ModelsPlaceholder {}

@@ -1,0 +1,2 @@
+// Neurons target (placeholder until its first type lands).
+enum _NeuronsPlaceholder {}

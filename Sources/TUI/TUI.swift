@@ -1,0 +1,2 @@
+// TUI target (placeholder until its first type lands).
+enum _TUIPlaceholder {}

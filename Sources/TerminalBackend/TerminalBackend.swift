@@ -1,0 +1,2 @@
+// TerminalBackend target (placeholder until its first type lands).
+enum _TerminalBackendPlaceholder {}

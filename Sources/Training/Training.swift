@@ -1,0 +1,2 @@
+// Training target (placeholder until its first type lands).
+enum _TrainingPlaceholder {}

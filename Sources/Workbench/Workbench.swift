@@ -1,0 +1,2 @@
+// Workbench target (placeholder until its first type lands).
+enum _WorkbenchPlaceholder {}

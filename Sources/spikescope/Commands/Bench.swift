@@ -1,0 +1,8 @@
+import ArgumentParser
+
+/// `spikescope bench <what>`: benchmarks that print one JSON object (build with -c release).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure speed; prints JSON. Build with -c release.",
+        subcommands: [BenchGemm.self])
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import Formats
+@Test func FormatsTargetLinks() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import Models
+@Test func ModelsTargetLinks() { #expect(Bool(true)) }

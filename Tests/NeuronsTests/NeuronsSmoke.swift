@@ -1,0 +1,3 @@
+import Testing
+@testable import Neurons
+@Test func NeuronsTargetLinks() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import TUI
+@Test func TUITargetLinks() { #expect(Bool(true)) }

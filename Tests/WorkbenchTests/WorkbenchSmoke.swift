@@ -1,0 +1,3 @@
+import Testing
+@testable import Workbench
+@Test func WorkbenchTargetLinks() { #expect(Bool(true)) }
