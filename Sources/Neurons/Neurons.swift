@@ -1,2 +1,0 @@
-// Neurons target (placeholder until its first type lands).
-enum _NeuronsPlaceholder {}

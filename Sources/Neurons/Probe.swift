@@ -1,0 +1,117 @@
+// Probe and Trace: what a spiking site did, recorded during a forward pass.
+//
+// What it is: a recorder passed to `forward(…, probe:)`. Each spiking site appends rows (one row
+// of C values per step: per token for SpikeGPT; per timestep × token, timestep-major, for
+// SpikeBERT) of the charged membrane potential (before reset), the spike values, and the
+// pre-spike input current; plus the amplitude α per timestep where the neuron has one.
+// What it is not: global state. No probe → nothing is recorded and nothing is paid.
+//
+// Shape legend: S steps recorded, C width of the site.
+
+public enum NeuronKind: String, Codable, Sendable, CaseIterable {
+    case lif, elastic, gif, none
+    /// {0,1} spikes with a fixed threshold (SpikeLM ablation), ±1 spikes (binary sign).
+    case binary, signed
+}
+
+/// Everything recorded at one site. Arrays are row-major [S, C].
+public struct SiteTrace: Sendable, Equatable {
+    public var name: String
+    public var neuron: NeuronKind
+    public var width: Int
+    /// Logical layout of the S rows: [tokens] (SpikeGPT) or [T, L] (SpikeBERT, timestep-major).
+    public var layout: [Int]
+    public var membrane: [Float] = []
+    public var spikes: [Float] = []
+    public var current: [Float] = []
+    /// α per timestep (elastic), θ per timestep (gif) or v_threshold (lif) — the scale in force.
+    public var amplitude: [Float] = []
+    /// Threshold in force (for drawing), in membrane units.
+    public var threshold: Float = 1
+    /// Frequency control k in force when this trace was recorded.
+    public var k: Float = 2
+    /// GIF: levels L and exact bits per activation; nil elsewhere.
+    public var levels: Int? = nil
+    public var bitsPerActivation: Double? = nil
+
+    public init(name: String, neuron: NeuronKind, width: Int, layout: [Int] = []) {
+        self.name = name
+        self.neuron = neuron
+        self.width = width
+        self.layout = layout
+    }
+
+    public var steps: Int { width == 0 ? 0 : spikes.count / width }
+
+    /// Mean |s| over the whole trace: the firing rate (for elastic/gif, fraction of nonzero spikes).
+    public var firingRate: Double {
+        if spikes.isEmpty { return 0 }
+        var nz = 0
+        for s in spikes where s != 0 { nz += 1 }
+        return Double(nz) / Double(spikes.count)
+    }
+
+    /// Row `step` of an array recorded here.
+    public func row(_ array: [Float], step: Int) -> ArraySlice<Float> {
+        array[(step * width)..<((step + 1) * width)]
+    }
+}
+
+/// The recorded sites of one forward pass, in the order they ran.
+public struct Trace: Sendable, Equatable {
+    public var sites: [SiteTrace]
+    public init(sites: [SiteTrace] = []) { self.sites = sites }
+    public subscript(name: String) -> SiteTrace? { sites.first { $0.name == name } }
+}
+
+/// Collects site traces during a forward pass. One probe per pass, one thread.
+public final class Probe {
+    public private(set) var order: [String] = []
+    private var sites: [String: SiteTrace] = [:]
+    /// Record the pre-spike current too (costs one more copy per site).
+    public var recordCurrent: Bool
+
+    public init(recordCurrent: Bool = true) { self.recordCurrent = recordCurrent }
+
+    /// Appends `rows` rows of `width` values at `site`. `current` may be nil.
+    public func record(_ site: String, neuron: NeuronKind, width: Int, rows: Int = 1,
+                       membrane: UnsafePointer<Float>, spikes: UnsafePointer<Float>,
+                       current: UnsafePointer<Float>?) {
+        if sites[site] == nil {
+            sites[site] = SiteTrace(name: site, neuron: neuron, width: width)
+            order.append(site)
+        }
+        let n = rows * width
+        sites[site]!.membrane.append(contentsOf: UnsafeBufferPointer(start: membrane, count: n))
+        sites[site]!.spikes.append(contentsOf: UnsafeBufferPointer(start: spikes, count: n))
+        if recordCurrent, let current {
+            sites[site]!.current.append(contentsOf: UnsafeBufferPointer(start: current, count: n))
+        }
+    }
+
+    /// Array convenience for `record`.
+    public func record(_ site: String, neuron: NeuronKind, width: Int, membrane: [Float], spikes: [Float], current: [Float]?) {
+        precondition(membrane.count == spikes.count && membrane.count % max(width, 1) == 0)
+        membrane.withUnsafeBufferPointer { m in
+            spikes.withUnsafeBufferPointer { s in
+                if let current {
+                    current.withUnsafeBufferPointer { c in
+                        record(site, neuron: neuron, width: width, rows: membrane.count / max(width, 1),
+                               membrane: m.baseAddress!, spikes: s.baseAddress!, current: c.baseAddress!)
+                    }
+                } else {
+                    record(site, neuron: neuron, width: width, rows: membrane.count / max(width, 1),
+                           membrane: m.baseAddress!, spikes: s.baseAddress!, current: nil)
+                }
+            }
+        }
+    }
+
+    /// Sets per-site metadata (layout, amplitude per timestep, threshold, k, GIF levels/bits).
+    public func annotate(_ site: String, _ body: (inout SiteTrace) -> Void) {
+        guard sites[site] != nil else { return }
+        body(&sites[site]!)
+    }
+
+    public var trace: Trace { Trace(sites: order.map { sites[$0]! }) }
+}
