@@ -74,7 +74,7 @@ public final class Probe {
     public init(recordCurrent: Bool = true) { self.recordCurrent = recordCurrent }
 
     /// Appends `rows` rows of `width` values at `site`. `current` may be nil.
-    public func record(_ site: String, neuron: NeuronKind, width: Int, rows: Int = 1,
+    public func record(_ site: String, neuron: NeuronKind, width: Int, rows: Int,
                        membrane: UnsafePointer<Float>, spikes: UnsafePointer<Float>,
                        current: UnsafePointer<Float>?) {
         if sites[site] == nil {
