@@ -102,3 +102,35 @@ import Neurons
         }
     }
 }
+
+@Suite struct SamplerTests {
+    @Test func greedyPicksArgmaxAndTopPNarrowsTheChoice() {
+        var g = Sampler()
+        #expect(g.sample([0.1, 3, -1, 2.9][...]) == 1)
+        // top_p tiny → only the most likely token can come out, whatever the seed.
+        for seed in 0..<20 {
+            var s = Sampler(SamplerConfig(temperature: 1, topP: 0.01, seed: UInt64(seed)))
+            #expect(s.sample([0, 0.5, 4, 1][...]) == 2)
+        }
+    }
+
+    @Test func temperatureSamplingFollowsTheSoftmax() {
+        var s = Sampler(SamplerConfig(temperature: 1, topP: 1, seed: 7))
+        let logits: [Float] = [0, log(3)]  // p = [0.25, 0.75]
+        var ones = 0
+        for _ in 0..<4000 { ones += s.sample(logits[...]) }
+        let frac = Double(ones) / 4000
+        #expect(abs(frac - 0.75) < 0.03)  // 4.4 standard errors (σ = 0.0068)
+    }
+
+    @Test func sameSeedSameText() throws {
+        let w = try Fixture.safetensors("spikegpt/tiny.safetensors")
+        let m = try SpikeGPT(weights: w)
+        func gen(_ seed: UInt64) throws -> [Int] {
+            var st = m.initialState(); var s = Sampler(SamplerConfig(temperature: 1, topP: 0.9, seed: seed))
+            return try m.generate(prompt: [1, 2, 3], count: 15, sampler: &s, state: &st)
+        }
+        #expect(try gen(1) == gen(1))
+        #expect(try gen(1).count == 15)
+    }
+}
