@@ -1,0 +1,111 @@
+// SiteStatistics: what the workbench derives from one recorded site (a `SiteTrace`): firing rate,
+// spike counts by direction, membrane summary and histogram, α per timestep, outlier channels.
+//
+// What it is: pure functions of a trace, computed once per new trace, off the UI thread.
+// What it is not: a recorder (see Neurons/Probe.swift) or a view.
+//
+// Shape legend: S steps recorded at the site, C its width.
+
+import Foundation
+import Neurons
+
+public struct OutlierChannel: Sendable, Equatable, Codable {
+    /// Channel index within the site.
+    public var channel: Int
+    /// The channel's mean |value| over the steps (membrane, or pre-spike current when recorded).
+    public var value: Float
+    /// (value − mean over channels) / std over channels.
+    public var zScore: Float
+    /// Fraction of steps in which the channel fired.
+    public var firingRate: Float
+}
+
+public struct SiteStatistics: Sendable, Equatable {
+    public var name: String
+    public var neuron: NeuronKind
+    public var width: Int
+    public var steps: Int
+    /// Fraction of nonzero spikes over all steps and channels.
+    public var firingRate: Double
+    /// Fractions of positive and negative spikes (sum = firing rate).
+    public var positiveFraction: Double
+    public var negativeFraction: Double
+    /// Firing rate per step (S values) and per channel (C values).
+    public var firingRatePerStep: [Float]
+    public var firingRatePerChannel: [Float]
+    public var membraneMean: Float, membraneStd: Float, membraneMin: Float, membraneMax: Float
+    /// Histogram of the membrane over `histogramRange` in `histogram.count` equal bins.
+    public var histogram: [Int]
+    public var histogramRange: ClosedRange<Float>
+    /// α (or θ, or v_th) per timestep as recorded.
+    public var amplitude: [Float]
+    public var threshold: Float
+    public var k: Float
+    /// Channels whose mean |membrane| (or |current|) stands out: z ≥ `outlierZ`, largest first.
+    public var outliers: [OutlierChannel]
+
+    /// z-score above which a channel is an outlier. 3σ: under a normal spread, ~0.1% of channels.
+    public static let outlierZ: Float = 3
+
+    public init(_ site: SiteTrace, bins: Int = 24, maxOutliers: Int = 16) {
+        name = site.name; neuron = site.neuron; width = site.width
+        let C = max(site.width, 1)
+        let S = site.spikes.count / C
+        steps = S
+        amplitude = site.amplitude; threshold = site.threshold; k = site.k
+        var pos = 0, neg = 0
+        var perStep = [Float](repeating: 0, count: S), perChan = [Float](repeating: 0, count: C)
+        for t in 0..<S {
+            for c in 0..<C {
+                let s = site.spikes[t * C + c]
+                if s > 0 { pos += 1 } else if s < 0 { neg += 1 }
+                if s != 0 { perStep[t] += 1; perChan[c] += 1 }
+            }
+        }
+        let n = Double(max(S * C, 1))
+        positiveFraction = Double(pos) / n
+        negativeFraction = Double(neg) / n
+        firingRate = site.neuron == .none ? 0 : positiveFraction + negativeFraction
+        firingRatePerStep = perStep.map { $0 / Float(C) }
+        firingRatePerChannel = perChan.map { $0 / Float(max(S, 1)) }
+
+        let m = site.membrane
+        var mean: Double = 0, sq: Double = 0
+        var lo = Float.infinity, hi = -Float.infinity
+        for v in m where v.isFinite { mean += Double(v); sq += Double(v) * Double(v); lo = min(lo, v); hi = max(hi, v) }
+        let cnt = Double(max(m.count, 1))
+        mean /= cnt
+        membraneMean = Float(mean)
+        membraneStd = Float(max(sq / cnt - mean * mean, 0).squareRoot())
+        if lo > hi { lo = 0; hi = 0 }
+        membraneMin = lo; membraneMax = hi
+        let range: ClosedRange<Float> = lo < hi ? lo...hi : (lo - 1)...(hi + 1)
+        histogramRange = range
+        var hist = [Int](repeating: 0, count: bins)
+        let span = range.upperBound - range.lowerBound
+        for v in m where v.isFinite {
+            let b = Int((v - range.lowerBound) / span * Float(bins))
+            hist[min(max(b, 0), bins - 1)] += 1
+        }
+        histogram = hist
+
+        // Outliers: per channel mean |x| over steps, x = current when recorded, else membrane.
+        let src = site.current.count == site.membrane.count && !site.current.isEmpty ? site.current : m
+        var chan = [Float](repeating: 0, count: C)
+        if S > 0 { for t in 0..<S { for c in 0..<C { chan[c] += abs(src[t * C + c]) } } }
+        for c in 0..<C { chan[c] /= Float(max(S, 1)) }
+        let cm = chan.reduce(0, +) / Float(C)
+        let cs = (chan.map { ($0 - cm) * ($0 - cm) }.reduce(0, +) / Float(C)).squareRoot()
+        var outs: [OutlierChannel] = []
+        if cs > 0 {
+            for c in 0..<C {
+                let z = (chan[c] - cm) / cs
+                if z >= SiteStatistics.outlierZ {
+                    outs.append(OutlierChannel(channel: c, value: chan[c], zScore: z, firingRate: firingRatePerChannel[c]))
+                }
+            }
+        }
+        outs.sort { $0.zScore > $1.zScore }
+        outliers = Array(outs.prefix(maxOutliers))
+    }
+}

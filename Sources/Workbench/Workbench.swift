@@ -1,2 +1,0 @@
-// Workbench target (placeholder until its first type lands).
-enum _WorkbenchPlaceholder {}
