@@ -1,0 +1,379 @@
+// Workbench: the UI-free state of one inspection — model, input, controls, the recorded trace,
+// derived statistics, the cursor — and the commands that change it.
+//
+// What it is: a lock-guarded object shared by the UI thread and one compute queue. Commands
+// that only move the cursor apply at once; commands that change the model's controls or input
+// schedule a recomputation on the compute queue. Only the newest pending request runs; results of
+// superseded requests are dropped, so the screen shows the newest controls and never waits.
+// What it is not: a view (TUI renders `WorkbenchState`), or curses.
+
+import Foundation
+import Engine
+import Neurons
+import Models
+
+/// How text becomes ids and back, for whichever tokenizer the model came with.
+public struct TextCodec: Sendable {
+    public var encode: @Sendable (_ text: String, _ pair: String?) throws -> (ids: [Int], typeIds: [Int], tokens: [String])
+    public var decode: @Sendable (_ ids: [Int]) -> String
+    public var name: String
+    public init(name: String,
+                encode: @escaping @Sendable (String, String?) throws -> (ids: [Int], typeIds: [Int], tokens: [String]),
+                decode: @escaping @Sendable ([Int]) -> String) {
+        self.name = name; self.encode = encode; self.decode = decode
+    }
+}
+
+/// A GLUE-style example (sentence or pair, gold label as written).
+public struct ExampleRow: Sendable, Equatable, Codable {
+    public var text: String
+    public var textPair: String?
+    public var label: String?
+    public init(text: String, textPair: String? = nil, label: String? = nil) {
+        self.text = text; self.textPair = textPair; self.label = label
+    }
+}
+
+public enum InputSource: Sendable, Equatable, Codable {
+    case prompt(String)
+    case example(file: String?, row: Int, ExampleRow)
+}
+
+public enum Pane: String, Sendable, Codable, CaseIterable {
+    case sites, raster, membrane, stats, outliers, output
+}
+
+public struct Cursor: Sendable, Equatable, Codable {
+    public var site = 0
+    /// Step within the trace: token (SpikeGPT) or timestep (SpikeBERT).
+    public var step = 0
+    /// Token position (SpikeBERT; equals `step` for SpikeGPT).
+    public var token = 0
+    /// First neuron (channel) shown in the raster/heatmap.
+    public var neuronOffset = 0
+    /// Selected neuron (channel) for the line plot.
+    public var neuron = 0
+    public var focus: Pane = .sites
+    public init() {}
+}
+
+/// Everything a view needs, as one value.
+public struct WorkbenchState: Sendable {
+    public var summary: ModelSummary
+    public var modelPath: String?
+    public var siteNames: [String]
+    public var input: InputSource
+    public var ids: [Int] = []
+    public var typeIds: [Int] = []
+    public var tokenStrings: [String] = []
+    /// Tokens generated after the prompt (SpikeGPT), included in the trace.
+    public var generatedCount = 0
+    public var generatedText = ""
+    public var run: ModelRun?
+    public var trace = Trace()
+    public var stats: [SiteStatistics] = []
+    public var energy = EnergyEstimate()
+    public var cursor = Cursor()
+    public var neuron: NeuronKind
+    public var timesteps: Int?
+    /// k per site, in site order.
+    public var k: [Float]
+    /// When on, `+`/`-` and `<`/`>` apply to every site.
+    public var allSites = false
+    /// Firing rate of the selected site for k around the current value (computed after a run).
+    public var frequencyCurve: [(k: Float, rate: Double)] = []
+    public var busy = false
+    public var computeMillis: Double = 0
+    public var status = ""
+    public var error: String?
+    /// Newest result's sequence number (tests wait on it).
+    public var revision = 0
+    public var training: TrainingStatus?
+    public var generateCount: Int
+
+    public var selectedSite: String? { cursor.site < siteNames.count ? siteNames[cursor.site] : nil }
+    public var selectedTrace: SiteTrace? { selectedSite.flatMap { trace[$0] } }
+    public var selectedStats: SiteStatistics? { cursor.site < stats.count ? stats[cursor.site] : nil }
+    /// Steps in the trace (tokens or timesteps) and tokens per step (1 or L).
+    public var stepCount: Int { summary.arch == .spikebert ? (timesteps ?? 1) : ids.count + generatedCount }
+    public var tokenCount: Int { summary.arch == .spikebert ? ids.count : ids.count + generatedCount }
+}
+
+/// Progress of the background trainer, as the training panel shows it.
+public struct TrainingStatus: Sendable, Equatable {
+    public var step: Int
+    public var totalSteps: Int
+    public var loss: Double
+    public var losses: [Double]
+    public var tokensPerSecond: Double
+    public var etaSeconds: Double
+    public var lastCheckpoint: String?
+    public var state: String
+    public init(step: Int, totalSteps: Int, loss: Double, losses: [Double], tokensPerSecond: Double,
+                etaSeconds: Double, lastCheckpoint: String?, state: String) {
+        self.step = step; self.totalSteps = totalSteps; self.loss = loss; self.losses = losses
+        self.tokensPerSecond = tokensPerSecond; self.etaSeconds = etaSeconds
+        self.lastCheckpoint = lastCheckpoint; self.state = state
+    }
+}
+
+public enum WorkbenchCommand: Sendable, Equatable {
+    case step(Int)              // ←/→
+    case token(Int)             // [/]
+    case site(Int)              // ↑/↓
+    case selectSite(Int)
+    case scrollNeurons(Int)     // PgUp/PgDn
+    case selectNeuron(Int)
+    case focusNext
+    case frequency(up: Bool)    // +/-
+    case toggleAllSites         // a
+    case threshold(up: Bool)    // </>
+    case timesteps(Int)         // 1-8
+    case neuron(NeuronKind)
+    case prompt(String)
+    case example(file: String?, row: Int, ExampleRow)
+    case run
+}
+
+public final class Workbench: @unchecked Sendable {
+    // All mutable state below is guarded by `lock`.
+    private let lock = NSLock()
+    private var model: any InspectableModel
+    private var state: WorkbenchState
+    private var codec: TextCodec
+    private var requested = 0
+    private var pending = false
+    private var computing = false
+    private let queue = DispatchQueue(label: "spikescope.workbench.compute", qos: .userInitiated)
+
+    /// Multiplicative step of `+`/`-` on k and of `<`/`>` on the threshold.
+    public static let controlStep: Float = 1.25
+
+    public init(model: any InspectableModel, codec: TextCodec, input: InputSource, modelPath: String? = nil,
+                generate: Int = 0) {
+        self.model = model
+        self.codec = codec
+        var st = WorkbenchState(summary: model.summary, modelPath: modelPath, siteNames: model.siteNames,
+                                input: input, neuron: model.neuron, timesteps: model.timesteps,
+                                k: model.siteNames.map { model.frequency(site: $0) }, generateCount: generate)
+        st.status = "ready"
+        self.state = st
+    }
+
+    /// The newest state (a copy).
+    public func snapshot() -> WorkbenchState {
+        lock.lock(); defer { lock.unlock() }
+        return state
+    }
+
+    /// The model as it is now (with the controls in force), e.g. to save or to hand to training.
+    public func currentModel() -> any InspectableModel {
+        lock.lock(); defer { lock.unlock() }
+        return model
+    }
+
+    public func setTraining(_ t: TrainingStatus?) {
+        lock.lock(); state.training = t; lock.unlock()
+    }
+
+    /// Swaps in new weights (e.g. the newest checkpoint) keeping the controls, and reruns.
+    public func replaceModel(_ m: any InspectableModel, path: String?, codec newCodec: TextCodec? = nil) {
+        lock.lock()
+        var m = m
+        m.neuron = state.neuron
+        if let T = state.timesteps { m.timesteps = T }
+        for (i, name) in m.siteNames.enumerated() where i < state.k.count { m.setFrequency(state.k[i], site: name) }
+        model = m
+        if let newCodec { codec = newCodec }
+        state.summary = m.summary
+        state.siteNames = m.siteNames
+        state.modelPath = path
+        lock.unlock()
+        schedule()
+    }
+
+    /// Applies a command; returns at once. Recomputation (if any) happens on the compute queue.
+    public func apply(_ command: WorkbenchCommand) {
+        lock.lock()
+        var rerun = false
+        let sites = state.siteNames.count
+        switch command {
+        case .step(let d):
+            state.cursor.step = clamp(state.cursor.step + d, 0, max(state.stepCount - 1, 0))
+            if state.summary.arch == .spikegpt { state.cursor.token = state.cursor.step }
+        case .token(let d):
+            state.cursor.token = clamp(state.cursor.token + d, 0, max(state.tokenCount - 1, 0))
+            if state.summary.arch == .spikegpt { state.cursor.step = state.cursor.token }
+        case .site(let d):
+            state.cursor.site = clamp(state.cursor.site + d, 0, max(sites - 1, 0))
+            rerun = true  // the frequency curve follows the selected site
+        case .selectSite(let i):
+            state.cursor.site = clamp(i, 0, max(sites - 1, 0)); rerun = true
+        case .scrollNeurons(let d):
+            state.cursor.neuronOffset = clamp(state.cursor.neuronOffset + d, 0, max(state.summary.width - 1, 0))
+        case .selectNeuron(let i):
+            state.cursor.neuron = clamp(i, 0, max(state.summary.width - 1, 0))
+        case .focusNext:
+            let all = Pane.allCases
+            state.cursor.focus = all[(all.firstIndex(of: state.cursor.focus)! + 1) % all.count]
+        case .frequency(let up):
+            let f = up ? Workbench.controlStep : 1 / Workbench.controlStep
+            for (i, name) in state.siteNames.enumerated() where state.allSites || i == state.cursor.site {
+                let k = min(max(model.frequency(site: name) * f, 0.05), 64)
+                model.setFrequency(k, site: name)
+                state.k[i] = k
+            }
+            rerun = true
+        case .toggleAllSites:
+            state.allSites.toggle()
+        case .threshold(let up):
+            let f = up ? Workbench.controlStep : 1 / Workbench.controlStep
+            let target = state.allSites ? nil : state.selectedSite
+            model.scaleThreshold(by: f, site: target)
+            rerun = true
+        case .timesteps(let T):
+            if state.summary.arch == .spikebert {
+                model.timesteps = T
+                state.timesteps = model.timesteps
+                state.cursor.step = min(state.cursor.step, T - 1)
+                rerun = true
+            } else {
+                state.status = "timesteps apply to SpikeBERT; SpikeGPT's steps are its tokens"
+            }
+        case .neuron(let kind):
+            model.neuron = kind
+            state.neuron = model.neuron
+            rerun = true
+        case .prompt(let text):
+            state.input = .prompt(text); rerun = true
+        case .example(let file, let row, let ex):
+            state.input = .example(file: file, row: row, ex); rerun = true
+        case .run:
+            rerun = true
+        }
+        lock.unlock()
+        if rerun { schedule() }
+    }
+
+    /// Asks for a recomputation with the current model and input (newest request wins).
+    public func schedule() {
+        lock.lock()
+        requested += 1
+        state.busy = true
+        if computing { pending = true; lock.unlock(); return }
+        computing = true
+        lock.unlock()
+        queue.async { [self] in computeLoop() }
+    }
+
+    /// Runs synchronously (CLI, tests): schedules and waits for the result.
+    public func runAndWait(timeout: TimeInterval = 120) -> WorkbenchState {
+        let before = snapshot().revision
+        schedule()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let s = snapshot()
+            if s.revision > before && !s.busy { return s }
+            Thread.sleep(forTimeInterval: 0.002)
+        }
+        return snapshot()
+    }
+
+    private func computeLoop() {
+        while true {
+            lock.lock()
+            let ticket = requested
+            let m = model, input = state.input, c = codec, site = state.cursor.site, gen = state.generateCount
+            pending = false
+            lock.unlock()
+
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let result = Workbench.compute(model: m, codec: c, input: input, selectedSite: site, generate: gen)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+
+            lock.lock()
+            if ticket == requested {  // newest wins: drop results of superseded requests
+                switch result {
+                case .success(let r):
+                    state.ids = r.ids; state.typeIds = r.typeIds; state.tokenStrings = r.tokens
+                    state.generatedCount = r.generated.count
+                    state.generatedText = r.generatedText
+                    state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
+                    state.frequencyCurve = r.curve
+                    state.error = nil
+                    state.status = String(format: "computed in %.0f ms", ms)
+                    state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
+                    state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))
+                case .failure(let e):
+                    state.error = "\(e)"
+                    state.status = "error"
+                }
+                state.computeMillis = ms
+                state.revision += 1
+                state.busy = pending
+            }
+            if !pending { computing = false; lock.unlock(); return }
+            lock.unlock()
+        }
+    }
+
+    struct Result: Sendable {
+        var ids: [Int], typeIds: [Int], tokens: [String]
+        var generated: [Int], generatedText: String
+        var run: ModelRun, trace: Trace, stats: [SiteStatistics], energy: EnergyEstimate
+        var curve: [(k: Float, rate: Double)]
+    }
+
+    /// One full computation: encode, run (and generate), statistics, frequency curve.
+    static func compute(model: any InspectableModel, codec: TextCodec, input: InputSource, selectedSite: Int,
+                        generate: Int) -> Swift.Result<Result, Error> {
+        do {
+            let enc: (ids: [Int], typeIds: [Int], tokens: [String])
+            switch input {
+            case .prompt(let text): enc = try codec.encode(text, nil)
+            case .example(_, _, let row): enc = try codec.encode(row.text, row.textPair)
+            }
+            guard !enc.ids.isEmpty else {
+                throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "type a prompt with `p`")
+            }
+            let probe = Probe()
+            var run: ModelRun
+            var generated: [Int] = []
+            if generate > 0, let gpt = model as? SpikeGPT {
+                var st = gpt.initialState()
+                var sampler = Sampler()
+                generated = try gpt.generate(prompt: enc.ids, count: generate, sampler: &sampler, state: &st, probe: probe)
+                run = try gpt.run(ModelInput(ids: enc.ids, typeIds: enc.typeIds), probe: nil)
+            } else {
+                run = try model.run(ModelInput(ids: enc.ids, typeIds: enc.typeIds), probe: probe)
+            }
+            let trace = probe.trace
+            let stats = trace.sites.map { SiteStatistics($0) }
+            let residual = model.summary.arch == .spikegpt ? model.siteNames : []
+            let energy = Energy.estimate(uses: model.linearUses, trace: trace, rows: enc.ids.count + generated.count,
+                                         residualSites: residual)
+            run.steps = model.summary.arch == .spikegpt ? enc.ids.count + generated.count : run.steps
+            // Firing rate of the selected site for k around its current value (5 samples, ×/÷ 1.25²).
+            var curve: [(k: Float, rate: Double)] = []
+            if selectedSite < model.siteNames.count, model.neuron != .none {
+                let name = model.siteNames[selectedSite]
+                let k0 = model.frequency(site: name)
+                for f in [0.64, 0.8, 1, 1.25, 1.5625] as [Float] {
+                    var m = model
+                    m.setFrequency(k0 * f, site: name)
+                    let p = Probe(recordCurrent: false)
+                    _ = try m.run(ModelInput(ids: enc.ids, typeIds: enc.typeIds), probe: p)
+                    curve.append((k0 * f, p.trace[name]?.firingRate ?? 0))
+                }
+            }
+            let toks = enc.tokens + generated.map { codec.decode([$0]) }
+            return .success(Result(ids: enc.ids, typeIds: enc.typeIds, tokens: toks, generated: generated,
+                                   generatedText: codec.decode(generated), run: run, trace: trace, stats: stats,
+                                   energy: energy, curve: curve))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+@inline(__always) func clamp(_ x: Int, _ lo: Int, _ hi: Int) -> Int { min(max(x, lo), hi) }

@@ -1,0 +1,119 @@
+import Testing
+import Foundation
+@testable import Workbench
+import Models
+import Engine
+import Neurons
+
+/// A digit codec for the tiny SpikeGPT fixture (V = 23): each character's scalar value mod 23.
+let tinyCodec = TextCodec(name: "mod23", encode: { text, _ in
+    let ids = text.unicodeScalars.map { Int($0.value) % 23 }
+    return (ids, [], text.map { String($0) })
+}, decode: { ids in ids.map { String($0 % 10) }.joined() })
+
+func tinyModel() throws -> SpikeGPT {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../ModelsTests/Fixtures/spikegpt/tiny.safetensors")
+    let data = try Data(contentsOf: url)
+    let n = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
+    var w: [String: Tensor] = [:]
+    for (name, v) in header {
+        let d = v as! [String: Any]; let off = d["data_offsets"] as! [Int]
+        let vals = data.subdata(in: (8 + n + off[0])..<(8 + n + off[1])).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        w[name] = try Tensor(shape: d["shape"] as! [Int], values: vals)
+    }
+    return try SpikeGPT(weights: w)
+}
+
+@Suite struct WorkbenchTests {
+    @Test func runProducesTraceStatsAndEnergy() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 4)
+        let s = wb.runAndWait()
+        #expect(s.error == nil)
+        #expect(s.trace.sites.count == 4 && s.stats.count == 4)
+        #expect(s.tokenCount == 12 + 4)
+        #expect(s.trace.sites[0].steps == 16)
+        #expect(s.stats.allSatisfy { $0.firingRate >= 0 && $0.firingRate <= 1 })
+        #expect(s.energy.mac > 0 && s.energy.ac > 0)
+        #expect(s.frequencyCurve.count == 5)
+        // The curve must fall (weakly) as k grows: a higher threshold cannot fire more on the same input
+        // at the first site (nothing upstream changes).
+        let rates = s.frequencyCurve.map(\.rate)
+        #expect(zip(rates, rates.dropFirst()).allSatisfy { $0 >= $1 })
+    }
+
+    @Test func raisingKLowersTheSelectedSiteFiringRate() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("0123456789abcdef"))
+        let before = wb.runAndWait()
+        for _ in 0..<4 { wb.apply(.frequency(up: true)) }
+        let after = wb.runAndWait()
+        #expect(after.k[0] > before.k[0] * 2.3)
+        #expect(after.stats[0].firingRate < before.stats[0].firingRate)
+        #expect(after.trace.sites[0].k == after.k[0])  // the trace shows the newest control
+        #expect(after.k[1] == before.k[1])             // other sites untouched without `a`
+    }
+
+    @Test func newestRequestWins() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("abc"))
+        _ = wb.runAndWait()
+        wb.apply(.toggleAllSites)
+        for i in 0..<30 { wb.apply(.frequency(up: i % 3 != 0)) }
+        let s = wb.runAndWait()
+        let model = wb.currentModel()
+        for (i, name) in s.siteNames.enumerated() {
+            #expect(s.trace.sites[i].k == model.frequency(site: name))
+        }
+    }
+
+    @Test func cursorStaysInRange() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("abcd"))
+        _ = wb.runAndWait()
+        wb.apply(.step(100)); #expect(wb.snapshot().cursor.step == 3)
+        wb.apply(.step(-100)); #expect(wb.snapshot().cursor.step == 0)
+        wb.apply(.site(-5)); #expect(wb.snapshot().cursor.site == 0)
+        wb.apply(.site(50)); #expect(wb.snapshot().cursor.site == 3)
+    }
+
+    @Test func badInputReportsAnErrorWithoutCrashing() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt(""))
+        let s = wb.runAndWait()
+        #expect(s.error?.contains("no tokens") == true)
+    }
+}
+
+@Suite struct SiteStatisticsTests {
+    @Test func countsDirectionsAndFindsAPlantedOutlier() {
+        var site = SiteTrace(name: "x", neuron: .elastic, width: 50)
+        var rng = SeededRNG(seed: 3)
+        for _ in 0..<10 {
+            for c in 0..<50 {
+                let v = c == 17 ? 40 + rng.nextNormal() : rng.nextNormal()
+                site.membrane.append(v); site.current.append(v)
+                site.spikes.append(v > 1 ? 1 : (v < -1 ? -1 : 0))
+            }
+        }
+        let st = SiteStatistics(site)
+        #expect(st.outliers.first?.channel == 17)
+        #expect(st.outliers.count == 1)
+        let pos = Double(site.spikes.filter { $0 > 0 }.count) / 500, neg = Double(site.spikes.filter { $0 < 0 }.count) / 500
+        #expect(abs(st.positiveFraction - pos) < 1e-12 && abs(st.negativeFraction - neg) < 1e-12)
+        #expect(st.histogram.reduce(0, +) == 500)
+        #expect(st.membraneMax >= 39)
+    }
+}
+
+@Suite struct EnergyTests {
+    @Test func countsACsFromSpikesAndMACsFromDenseInputs() {
+        var site = SiteTrace(name: "s", neuron: .elastic, width: 4)
+        site.spikes = [1, 0, 0, -1, 0, 0, 1, 0]   // 2 rows, 3 nonzeros
+        site.membrane = site.spikes
+        let trace = Trace(sites: [site])
+        let e = Energy.estimate(uses: [LinearUse(name: "a", inputSite: "s", inFeatures: 4, outFeatures: 10),
+                                       LinearUse(name: "b", inputSite: nil, inFeatures: 4, outFeatures: 5)],
+                                trace: trace, rows: 2)
+        #expect(e.ac == 30)                 // 3 spikes × 10 outputs
+        #expect(e.mac == 2 * 10 + 2 * 4 * 5) // α scaling per row + the dense layer
+        #expect(abs(e.pj - (4.6 * e.mac + 0.9 * e.ac)) < 1e-9)
+    }
+}
