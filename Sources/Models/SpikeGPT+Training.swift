@@ -1,0 +1,328 @@
+// SpikeGPT, training form: the whole sequence in parallel on autograd Variables (SEEDS.md §1).
+//
+// What it is: `SpikeGPTGraph` holds every parameter as a Variable and builds the graph of a
+// batch [B, T] of tokens. The recurrences that cannot be batched (WKV over tokens, LIF over
+// tokens) are fused ops with hand-written backward passes (backpropagation through time).
+// Also the ablation variants of SpikeGPT's Table 5 and a seeded initialisation.
+// What it is not: the inference path — `SpikeGPT.forward` is faster and records traces; the
+// tests check both forms give the same logits and spikes.
+//
+// Shape legend: B batch, T tokens, C width, F FFN width, V vocabulary.
+
+import Foundation
+import Engine
+import Neurons
+
+/// SpikeGPT's Table 5 ablations, plus the released model.
+public enum SpikeGPTVariant: String, Sendable, Codable, CaseIterable {
+    /// RWKV-4 without spiking neurons.
+    case vanilla
+    /// Heaviside (no membrane memory) after both sub-blocks.
+    case heaviside
+    /// LIF after the FFN only ("SpikeGPT-B").
+    case lifFFN = "lif-ffn"
+    /// LIF after both sub-blocks (the released SpikeGPT).
+    case spikegpt
+}
+
+public final class SpikeGPTGraph {
+    public let config: SpikeGPTConfig
+    public var variant: SpikeGPTVariant
+    /// LIF config used at every site in training (k = 2, v_th = 1, tau = 2 by default).
+    public var lif = LIFConfig()
+    /// Dropout after each block in training (SEEDS.md: 0.03 in the released training).
+    public var dropout: Float = 0
+    /// Replace the Heaviside forward by its smooth arctan stand-in (gradient checks only).
+    public var smoothSpikes = false
+    /// Parameters by checkpoint name.
+    public private(set) var parameters: [String: Variable] = [:]
+    public var parameterNames: [String] { parameters.keys.sorted() }
+
+    public init(weights: [String: Tensor], config: SpikeGPTConfig? = nil, variant: SpikeGPTVariant = .spikegpt) throws {
+        let cfg = try config ?? SpikeGPT.inferConfig(weights)
+        _ = try SpikeGPT(weights: weights, config: cfg)  // validates every name and shape
+        self.config = cfg
+        self.variant = variant
+        for (name, t) in weights {
+            // time_mix tensors are [1, 1, C] in checkpoints; the graph uses [C].
+            let v = name.contains("time_mix") ? try t.reshaped([t.count]) : t
+            parameters[name] = Variable(v.contiguous(), requiresGrad: true, name: name)
+        }
+    }
+
+    /// The current weights, in checkpoint layout (time_mix as [1, 1, C]).
+    public func exportWeights() throws -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (name, p) in parameters {
+            out[name] = name.contains("time_mix") ? try p.value.reshaped([1, 1, p.value.count]) : p.value
+        }
+        return out
+    }
+
+    func p(_ name: String) -> Variable { parameters[name]! }
+
+    /// Hidden states LN_out(x) for a batch of equal-length sequences: [B, T, C].
+    public func hidden(_ batch: [[Int]], training: Bool = false, rng: inout SeededRNG) throws -> Variable {
+        let B = batch.count, T = batch.first?.count ?? 0
+        guard B > 0, T > 0, batch.allSatisfy({ $0.count == T }) else {
+            throw ModelError.badInput(reason: "a training batch needs B ≥ 1 sequences of one length T ≥ 1",
+                                      hint: "pad or crop the sequences to the context length")
+        }
+        let C = config.width
+        var x = try p("emb.weight").embedding(ids: batch.flatMap { $0 }, shape: [B, T])
+        if config.binaryEmbedding { x = x.heaviside(alpha: lif.surrogateAlpha) }
+        for i in 0..<config.layers {
+            let q = "blocks.\(i)."
+            if i == 0 { x = try x.layerNorm(weight: p(q + "ln0.weight"), bias: p(q + "ln0.bias")) }
+            // TimeMix
+            let a = try x.layerNorm(weight: p(q + "ln1.weight"), bias: p(q + "ln1.bias"))
+            let aShift = try SpikeGPTGraph.shiftTokens(a, B: B, T: T, C: C)
+            let k = try mix(a, aShift, q + "att.time_mix_k").linear(weight: p(q + "att.key.weight"))
+            let v = try mix(a, aShift, q + "att.time_mix_v").linear(weight: p(q + "att.value.weight"))
+            let r = try mix(a, aShift, q + "att.time_mix_r").linear(weight: p(q + "att.receptance.weight")).sigmoid()
+            let wkv = try Variable.wkv(timeDecay: p(q + "att.time_decay"), timeFirst: p(q + "att.time_first"), k: k, v: v)
+            let att = try (r * wkv).linear(weight: p(q + "att.output.weight"))
+            x = try x + spike(att, site: .att)
+            // ChannelMix
+            let b = try x.layerNorm(weight: p(q + "ln2.weight"), bias: p(q + "ln2.bias"))
+            let bShift = try SpikeGPTGraph.shiftTokens(b, B: B, T: T, C: C)
+            let kk = try mix(b, bShift, q + "ffn.time_mix_k").linear(weight: p(q + "ffn.key.weight")).relu().square()
+            let rr = try mix(b, bShift, q + "ffn.time_mix_r").linear(weight: p(q + "ffn.receptance.weight")).sigmoid()
+            let ffn = try rr * kk.linear(weight: p(q + "ffn.value.weight"))
+            x = try x + spike(ffn, site: .ffn)
+            if training && dropout > 0 { x = try x.dropout(p: dropout, training: true, rng: &rng) }
+        }
+        return try x.layerNorm(weight: p("ln_out.weight"), bias: p("ln_out.bias"))
+    }
+
+    /// Next-token logits [B, T, V].
+    public func logits(_ batch: [[Int]], training: Bool = false, rng: inout SeededRNG) throws -> Variable {
+        try hidden(batch, training: training, rng: &rng).linear(weight: p("head.weight"))
+    }
+
+    /// Mean cross-entropy of predicting `targets` (same shape as `batch`).
+    public func loss(_ batch: [[Int]], targets: [[Int]], training: Bool = false, rng: inout SeededRNG) throws -> Variable {
+        let l = try logits(batch, training: training, rng: &rng)
+        return try l.reshaped([-1, config.vocab]).crossEntropy(targets: targets.flatMap { $0 })
+    }
+
+    /// Class logits [B, classes]: mean over T of the hidden state → tanh(dense) → out.
+    public func classLogits(_ batch: [[Int]], training: Bool = false, rng: inout SeededRNG) throws -> Variable {
+        guard parameters["classifier.out.weight"] != nil else {
+            throw ModelError.missingTensor(name: "classifier.out.weight", hint: "initialise with classes > 0")
+        }
+        let h = try hidden(batch, training: training, rng: &rng).mean(axis: 1)
+        let z = try h.linear(weight: p("classifier.dense.weight"), bias: p("classifier.dense.bias")).hyperbolicTangent()
+        return try z.linear(weight: p("classifier.out.weight"), bias: p("classifier.out.bias"))
+    }
+
+    enum Site { case att, ffn }
+
+    private func spike(_ x: Variable, site: Site) throws -> Variable {
+        switch (variant, site) {
+        case (.vanilla, _), (.lifFFN, .att): return x
+        case (.heaviside, _):
+            if smoothSpikes { return try Variable.lifSequence(x, config: lif, memory: false, smooth: true) }
+            return (x - lif.threshold).heaviside(alpha: lif.surrogateAlpha)
+        case (.lifFFN, .ffn), (.spikegpt, _):
+            return try Variable.lifSequence(x, config: lif, memory: true, smooth: smoothSpikes)
+        }
+    }
+
+    private func mix(_ a: Variable, _ shifted: Variable, _ name: String) throws -> Variable {
+        let m = p(name)
+        return try a * m + shifted * (1 - m)
+    }
+
+    /// xx[:, t] = a[:, t − 1], zeros at t = 0: the token shift (a [B, T, C]).
+    static func shiftTokens(_ a: Variable, B: Int, T: Int, C: Int) throws -> Variable {
+        if T == 1 { return Variable(Tensor(zeros: [B, 1, C])) }
+        let head = Variable(Tensor(zeros: [B, 1, C]))
+        return try Variable.concat([head, a.slice(axis: 1, 0..<(T - 1))], axis: 1)
+    }
+
+    // MARK: initialisation
+
+    /// A seeded random initialisation in the official layout (small-model variant of RWKV-4's
+    /// init: decay spread over channels, mixes ramped over layers, small output projections).
+    public static func initialWeights(_ cfg: SpikeGPTConfig, seed: UInt64) -> [String: Tensor] {
+        var rng = SeededRNG(seed: seed)
+        let C = cfg.width, F = cfg.ffnWidth, V = cfg.vocab, n = cfg.layers
+        var w: [String: Tensor] = [:]
+        func normal(_ shape: [Int], _ std: Float) -> Tensor { Tensor.randomNormal(shape, std: std, rng: &rng) }
+        w["emb.weight"] = Tensor.randomUniform([V, C], -1e-4 * 1000, 1e-4 * 1000, rng: &rng)
+        w["head.weight"] = normal([V, C], 0.5 / Float(C).squareRoot())
+        w["ln_out.weight"] = Tensor(repeating: 1, shape: [C]); w["ln_out.bias"] = Tensor(zeros: [C])
+        for i in 0..<n {
+            let q = "blocks.\(i)."
+            let ratio0to1 = n > 1 ? Float(i) / Float(n - 1) : 0
+            let ratio1to0 = 1 - Float(i) / Float(n)
+            if i == 0 { w[q + "ln0.weight"] = Tensor(repeating: 1, shape: [C]); w[q + "ln0.bias"] = Tensor(zeros: [C]) }
+            for ln in ["ln1", "ln2"] { w[q + ln + ".weight"] = Tensor(repeating: 1, shape: [C]); w[q + ln + ".bias"] = Tensor(zeros: [C]) }
+            // decay_speed[c] = −5 + 8·(c/(C−1))^(0.7 + 1.3·ratio0to1)  (RWKV-4's spread)
+            w[q + "att.time_decay"] = Tensor(shape: [C]) { c in
+                -5 + 8 * powf(Float(c) / Float(max(C - 1, 1)), 0.7 + 1.3 * ratio0to1)
+            }
+            w[q + "att.time_first"] = Tensor(shape: [C]) { c in logf(0.3) + Float((c + 1) % 3 - 1) * 0.5 }
+            let ramp = Tensor(shape: [1, 1, C]) { c in Float(c) / Float(C) }
+            w[q + "att.time_mix_k"] = ramp.map { powf($0, ratio1to0) }
+            w[q + "att.time_mix_v"] = ramp.map { powf($0, ratio1to0) + 0.3 * ratio0to1 }
+            w[q + "att.time_mix_r"] = ramp.map { powf($0, 0.5 * ratio1to0) }
+            w[q + "ffn.time_mix_k"] = ramp.map { powf($0, ratio1to0) }
+            w[q + "ffn.time_mix_r"] = ramp.map { powf($0, ratio1to0) }
+            let s = 1 / Float(C).squareRoot()
+            w[q + "att.key.weight"] = normal([C, C], s); w[q + "att.value.weight"] = normal([C, C], s)
+            w[q + "att.receptance.weight"] = normal([C, C], s)
+            // Output projections start large enough that the LIF (threshold 1) fires at all.
+            w[q + "att.output.weight"] = normal([C, C], 2 * s)
+            w[q + "ffn.key.weight"] = normal([F, C], s)
+            w[q + "ffn.receptance.weight"] = normal([C, C], s)
+            w[q + "ffn.value.weight"] = normal([C, F], 2 / Float(F).squareRoot())
+        }
+        if cfg.classes > 0 {
+            w["classifier.dense.weight"] = normal([C, C], 1 / Float(C).squareRoot())
+            w["classifier.dense.bias"] = Tensor(zeros: [C])
+            w["classifier.out.weight"] = normal([cfg.classes, C], 1 / Float(C).squareRoot())
+            w["classifier.out.bias"] = Tensor(zeros: [cfg.classes])
+        }
+        return w
+    }
+}
+
+// MARK: - fused recurrent ops with backward through time
+
+extension Variable {
+    /// LIF over the token axis of x [B, T, C] (SEEDS.md §1), hard reset not detached:
+    ///   h_t = v_{t−1} + (x_t − (v_{t−1} − v_r))/τ;  s_t = H(h_t − θ);  v_t = h_t(1 − s_t) + v_r·s_t
+    /// Backward (BPTT), with σ' the arctan surrogate at h_t − θ and gv the gradient into v_t:
+    ///   ds_t = gs_t + gv_t·(v_r − h_t);  dh_t = ds_t·σ'(h_t − θ) + gv_t·(1 − s_t)
+    ///   dx_t = dh_t/τ;  gv_{t−1} = dh_t·(1 − 1/τ)
+    /// `memory: false` gives the memoryless Heaviside (h_t = x_t). `smooth` replaces H by its smooth
+    /// stand-in arctan(π/2·α·z)/π + 1/2 so finite differences can check the whole chain.
+    public static func lifSequence(_ x: Variable, config: LIFConfig, memory: Bool = true, smooth: Bool = false) throws -> Variable {
+        guard x.shape.count == 3 else {
+            throw EngineError.invalidShape(op: "lifSequence", shape: x.shape, reason: "needs [B, T, C]")
+        }
+        let B = x.shape[0], T = x.shape[1], C = x.shape[2]
+        let tau = config.tau, vr = config.vReset, th = config.threshold, alpha = config.surrogateAlpha
+        guard config.decayInput && config.hardReset else {
+            throw EngineError.invalidArgument(op: "lifSequence", reason: "training supports decay_input with hard reset (the SpikeGPT setting)")
+        }
+        let xs = x.value.values
+        var s = [Float](repeating: 0, count: xs.count), h = s
+        @inline(__always) func fire(_ z: Float) -> Float { smooth ? atanf(Float.pi / 2 * alpha * z) / Float.pi + 0.5 : (z >= 0 ? 1 : 0) }
+        @inline(__always) func dfire(_ z: Float) -> Float { let q = Float.pi / 2 * alpha * z; return alpha / (2 * (1 + q * q)) }
+        for b in 0..<B {
+            for c in 0..<C {
+                var v = vr
+                for t in 0..<T {
+                    let i = (b * T + t) * C + c
+                    let hc = memory ? v + (xs[i] - (v - vr)) / tau : xs[i]
+                    let sc = fire(hc - th)
+                    h[i] = hc; s[i] = sc
+                    v = hc * (1 - sc) + vr * sc
+                }
+            }
+        }
+        let out = try Tensor(shape: x.shape, values: s)
+        return Variable.make(out, parents: [x]) { g in
+            let gs = g.values
+            var dx = [Float](repeating: 0, count: gs.count)
+            for b in 0..<B {
+                for c in 0..<C {
+                    var gv: Float = 0
+                    for t in stride(from: T - 1, through: 0, by: -1) {
+                        let i = (b * T + t) * C + c
+                        if !memory { dx[i] = gs[i] * dfire(h[i] - th); continue }
+                        let ds = gs[i] + gv * (vr - h[i])
+                        let dh = ds * dfire(h[i] - th) + gv * (1 - s[i])
+                        dx[i] = dh / tau
+                        gv = dh * (1 - 1 / tau)
+                    }
+                }
+            }
+            return [try Tensor(shape: x.shape, values: dx)]
+        }
+    }
+
+    /// WKV over the token axis (SEEDS.md §1) for k, v [B, T, C], time_decay and time_first [C]:
+    ///   w = −exp(time_decay);  a_0 = b_0 = 0;  a_{t+1} = e^w·a_t + e^{k_t}·v_t;  b_{t+1} = e^w·b_t + e^{k_t}
+    ///   y_t = (a_t + e^{u+k_t}·v_t) / (b_t + e^{u+k_t})
+    /// Backward, with D_t = b_t + e^{u+k_t}, g_t = dL/dy_t, ga/gb the gradients into a_t, b_t:
+    ///   ga_t = g_t/D_t + e^w·ga_{t+1};   gb_t = −g_t·y_t/D_t + e^w·gb_{t+1}
+    ///   dv_t = g_t·e^{u+k_t}/D_t + ga_{t+1}·e^{k_t}
+    ///   dk_t = g_t·e^{u+k_t}(v_t − y_t)/D_t + (ga_{t+1}·v_t + gb_{t+1})·e^{k_t}
+    ///   du = Σ_t g_t·e^{u+k_t}(v_t − y_t)/D_t;   dw = Σ_t e^w(ga_{t+1}·a_t + gb_{t+1}·b_t);  d(time_decay) = dw·w
+    /// Computed in Double per channel, scaled by the running maximum exponent so e^k cannot overflow.
+    public static func wkv(timeDecay: Variable, timeFirst: Variable, k: Variable, v: Variable) throws -> Variable {
+        guard k.shape.count == 3, k.shape == v.shape else {
+            throw EngineError.shapeMismatch(op: "wkv", lhs: k.shape, rhs: v.shape, hint: "k and v must both be [B, T, C]")
+        }
+        let B = k.shape[0], T = k.shape[1], C = k.shape[2]
+        guard timeDecay.value.count == C, timeFirst.value.count == C else {
+            throw EngineError.shapeMismatch(op: "wkv", lhs: timeDecay.shape, rhs: [C], hint: "time_decay/time_first must have C entries")
+        }
+        let ks = k.value.values, vs = v.value.values
+        let td = timeDecay.value.values, tf = timeFirst.value.values
+        var y = [Float](repeating: 0, count: ks.count)
+        for b in 0..<B {
+            for c in 0..<C {
+                let w = -Double(expf(td[c])), u = Double(tf[c])
+                // Running sums scaled by e^{−m}: A = a·e^{−m}, Bs = b·e^{−m}.
+                var A = 0.0, Bs = 0.0, m = -1e300
+                for t in 0..<T {
+                    let i = (b * T + t) * C + c
+                    let kk = Double(ks[i]), vv = Double(vs[i])
+                    let mm = max(m, u + kk)
+                    let e1 = exp(m - mm), e2 = exp(u + kk - mm)
+                    y[i] = Float((A * e1 + e2 * vv) / (Bs * e1 + e2))
+                    let m2 = max(m + w, kk)
+                    let f1 = exp(m + w - m2), f2 = exp(kk - m2)
+                    A = A * f1 + f2 * vv; Bs = Bs * f1 + f2; m = m2
+                }
+            }
+        }
+        let out = try Tensor(shape: k.shape, values: y)
+        return Variable.make(out, parents: [timeDecay, timeFirst, k, v]) { g in
+            let gy = g.values
+            var dk = [Float](repeating: 0, count: ks.count), dv = dk
+            var dtd = [Float](repeating: 0, count: C), dtf = dtd
+            for b in 0..<B {
+                for c in 0..<C {
+                    let w = -Double(expf(td[c])), u = Double(tf[c]), ew = exp(w)
+                    // Forward again in plain (unscaled) Double with a per-channel shift s = max k,
+                    // which cancels in y: a, b, e^{u+k}, e^{k} all carry e^{−s}.
+                    var shift = -1e300
+                    for t in 0..<T { shift = max(shift, Double(ks[(b * T + t) * C + c])) }
+                    var a = [Double](repeating: 0, count: T + 1), bb = a
+                    for t in 0..<T {
+                        let i = (b * T + t) * C + c
+                        let ek = exp(Double(ks[i]) - shift)
+                        a[t + 1] = ew * a[t] + ek * Double(vs[i])
+                        bb[t + 1] = ew * bb[t] + ek
+                    }
+                    var ga = 0.0, gb = 0.0, du = 0.0, dw = 0.0
+                    for t in stride(from: T - 1, through: 0, by: -1) {
+                        let i = (b * T + t) * C + c
+                        let kk = Double(ks[i]) - shift, vv = Double(vs[i])
+                        let euk = exp(u + kk), ek = exp(kk)
+                        let D = bb[t] + euk
+                        let yt = (a[t] + euk * vv) / D
+                        let gt = Double(gy[i])
+                        // ga, gb hold the gradients into a_{t+1}, b_{t+1} here.
+                        dv[i] = Float(gt * euk / D + ga * ek)
+                        dk[i] = Float(gt * euk * (vv - yt) / D + (ga * vv + gb) * ek)
+                        du += gt * euk * (vv - yt) / D
+                        dw += ew * (ga * a[t] + gb * bb[t])
+                        ga = gt / D + ew * ga
+                        gb = -gt * yt / D + ew * gb
+                    }
+                    dtf[c] += Float(du)
+                    dtd[c] += Float(dw * w)
+                }
+            }
+            return [try Tensor(shape: timeDecay.shape, values: dtd), try Tensor(shape: timeFirst.shape, values: dtf),
+                    try Tensor(shape: k.shape, values: dk), try Tensor(shape: v.shape, values: dv)]
+        }
+    }
+}
