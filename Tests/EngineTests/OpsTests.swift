@@ -233,6 +233,16 @@ private func rn(_ shape: [Int], _ seed: UInt64, _ std: Float = 1) -> Tensor { Gr
         #expect(Tensor([-0.1, 0, 0.1]).heaviside().values == [0, 1, 1])
     }
 
+    /// Regression: a one-element, non-contiguous operand (strides [1, 3], offset 5) used to be
+    /// read at its old offset after `contiguous()` had copied it to offset 0 (out of bounds).
+    @Test func broadcastOfANonContiguousOneElementView() throws {
+        let base = Tensor(shape: [2, 3]) { Float($0) }
+        let one = try base.transposed().slice(axis: 0, 2..<3).slice(axis: 1, 1..<2)  // = base[1, 2] = 5
+        #expect(one.shape == [1, 1] && !one.isContiguous)
+        let a = Tensor(zeros: [2, 2])
+        #expect(try (a + one).values == [5, 5, 5, 5])
+    }
+
     // MARK: autograd behaviour
 
     @Test func twoBackwardPassesAccumulate() throws {
