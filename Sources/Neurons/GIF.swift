@@ -87,8 +87,9 @@ public enum GIF {
     /// Quantises rows of x [R, C] channel by channel, channel c using `timesteps[c]` (per-channel T,
     /// the Optimal Brain Spiking allocation) and the site's θ. Returns decoded values [R, C] and
     /// the levels, [maxSteps, R, C] step-major, zero-padded where a channel has fewer steps.
+    /// `thetas` (per channel) overrides `theta` where given.
     public static func quantize(_ x: [Float], rows R: Int, width C: Int, theta: Float, base: GIFConfig,
-                                timesteps: [Int]? = nil) -> (decoded: [Float], levels: [Float], maxSteps: Int) {
+                                timesteps: [Int]? = nil, thetas: [Float]? = nil) -> (decoded: [Float], levels: [Float], maxSteps: Int) {
         let perChannel = timesteps ?? Array(repeating: base.timesteps, count: C)
         let maxSteps = perChannel.map { max(1, $0 / max(base.levels, 1)) }.max() ?? 1
         var dec = [Float](repeating: 0, count: R * C)
@@ -100,7 +101,7 @@ public enum GIF {
             tmp.withUnsafeMutableBufferPointer { tp in
                 for r in 0..<R {
                     for s in 0..<maxSteps { tp[s] = 0 }
-                    dec[r * C + c] = encode(x[r * C + c], theta: theta, config: cfg, levels: tp.baseAddress!)
+                    dec[r * C + c] = encode(x[r * C + c], theta: thetas?[c] ?? theta, config: cfg, levels: tp.baseAddress!)
                     for s in 0..<maxSteps { lv[(s * R + r) * C + c] = tp[s] }
                 }
             }
