@@ -53,7 +53,8 @@ struct Mutator {
 }
 
 @Suite struct FuzzTests {
-    static let rounds = 5000
+    /// 5000 by default (a few seconds); SPIKESCOPE_FUZZ_ROUNDS overrides it for long manual runs.
+    static let rounds = Int(ProcessInfo.processInfo.environment["SPIKESCOPE_FUZZ_ROUNDS"] ?? "") ?? 5000
 
     /// Parses and fully reads; returns true when the input was accepted.
     static func readSafetensors(_ bytes: [UInt8]) throws -> Bool {

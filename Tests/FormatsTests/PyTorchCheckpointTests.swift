@@ -35,6 +35,27 @@ import Testing
         }
     }
 
+    /// small.pth as torch wrote it (ZIP64 end records), with pickle protocol 4 (FRAME, MEMOIZE,
+    /// STACK_GLOBAL, SHORT_BINUNICODE), and rewritten with every ZIP64 field in use.
+    @Test(arguments: ["small.pth", "proto4.pth", "zip64.pth"])
+    func zipAndPickleVariants(_ name: String) throws {
+        let expected = try Fixture.expected("small")
+        let w = try Checkpoint.load(Fixture.path(name))
+        #expect(w.names == ["w"])
+        #expect(w.shape(of: "w") == expected["w"]!.shape)
+        #expect(bitsOf(try #require(w["w"])) == expected["w"]!.bits!)
+    }
+
+    @Test func zip64FieldsAreRead() throws {
+        let z = try ZipArchive(MappedFile(path: Fixture.path("zip64.pth")))
+        let plain = try ZipArchive(MappedFile(path: Fixture.path("small.pth")))
+        #expect(z.entries.map(\.name) == plain.entries.map(\.name))
+        for (a, b) in zip(z.entries, plain.entries) {
+            #expect(a.uncompressedSize == b.uncompressedSize)
+            #expect(Array(try z.data(a)) == Array(try plain.data(b)), "\(a.name)")
+        }
+    }
+
     @Test func viewsSharedStoragesAndDtypes() throws {
         let ck = try PyTorchCheckpoint(path: Fixture.path("mixed.pth"))
         // shared.a and shared.b are views of one storage at offsets 2 and 4 (see the script).

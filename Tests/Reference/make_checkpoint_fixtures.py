@@ -123,8 +123,8 @@ def rewrite_zip(src, dst, replace=None, drop=(), compress=False):
             if suffix in drop:
                 continue
             data = replace.get(suffix, zin.read(info.filename))
-            zout.writestr(info.filename, data,
-                          compress_type=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))  # reproducible bytes
+            zout.writestr(fixed, data, compress_type=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED)
 
 
 # 4. Hostile and broken zips built from a valid torch file.
@@ -139,7 +139,46 @@ os.rename(small, os.path.join(OUT, "small.pth"))
 with open(os.path.join(OUT, "small.expected.json"), "w") as f:
     json.dump({"w": expected_entry(torch.arange(6, dtype=torch.float32).reshape(2, 3))}, f)
 
-# 5. The legacy (pre-1.6) format.
+# 5. Protocol 4 pickles (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL) of the small state dict.
+torch.save(collections.OrderedDict([("w", torch.arange(6, dtype=torch.float32).reshape(2, 3))]),
+           os.path.join(OUT, "proto4.pth"), pickle_protocol=4)
+
+
+def write_zip64(src, dst):
+    """Rewrites `src` with every ZIP64 field in use (APPNOTE 4.3.9, 4.4.8, 4.5.3, 4.3.14-15):
+    sizes and offsets of 0xFFFFFFFF in the headers, the real values in 0x0001 extra fields, and
+    ZIP64 end records; as a file over 4 GB would have. Entries stay stored (method 0)."""
+    with zipfile.ZipFile(src) as z:
+        items = [(i.filename, z.read(i.filename), i.CRC) for i in z.infolist()]
+    out = bytearray()
+    central = bytearray()
+    for name, data, crc in items:
+        off = len(out)
+        nb = name.encode()
+        extra = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(nb), len(extra))
+        out += nb + extra + data
+        cextra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), off)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                               len(nb), len(cextra), 0, 0, 0, 0, 0xFFFFFFFF)
+        central += nb + cextra
+    cd_off = len(out)
+    out += central
+    z64 = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(items), len(items), len(central), cd_off)
+    out += struct.pack("<IIQI", 0x07064B50, 0, z64, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(dst, "wb") as f:
+        f.write(out)
+    with zipfile.ZipFile(dst) as z:  # Python's reader agrees
+        assert [i.filename for i in z.infolist()] == [n for n, _, _ in items]
+        assert all(z.read(n) == d for n, d, _ in items)
+
+
+write_zip64(os.path.join(OUT, "small.pth"), os.path.join(OUT, "zip64.pth"))
+assert torch.equal(torch.load(os.path.join(OUT, "zip64.pth"))["w"], torch.arange(6, dtype=torch.float32).reshape(2, 3))
+
+# 6. The legacy (pre-1.6) format.
 torch.save(collections.OrderedDict([("w", torch.ones(2))]), os.path.join(OUT, "legacy.pth"),
            _use_new_zipfile_serialization=False)
 
