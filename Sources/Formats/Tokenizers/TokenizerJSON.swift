@@ -283,6 +283,7 @@ extension HFTokenizer {
 /// A one-line reason from a JSONSerialization error (its description differs across platforms).
 func jsonReason(_ error: Error) -> String {
     let ns = error as NSError
-    if let d = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return d }
-    return ns.localizedDescription
+    var reason = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
+    while reason.hasSuffix(".") { reason.removeLast() }
+    return reason
 }
