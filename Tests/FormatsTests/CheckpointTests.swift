@@ -72,6 +72,8 @@ func bitsOf(_ t: Tensor) -> [UInt32] { t.values.map(\.bitPattern) }
         #expect(files.tokenizerJSON == dir + "/20B_tokenizer.json")
         #expect(files.vocabTxt == dir + "/vocab.txt")
         #expect(files.charVocab == nil)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/vocab_book.json"))
+        #expect(try ModelFiles.locate(dir).charVocab == dir + "/vocab_book.json")
         #expect(try files.loadConfig()?["hidden_size"]?.int == 8)
         // Given the weights file itself, the same neighbours are found.
         #expect(try ModelFiles.locate(dir + "/spikegpt.pth").config == dir + "/config.json")
