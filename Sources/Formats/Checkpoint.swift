@@ -116,12 +116,14 @@ public func checkedElementCount(_ shape: [Int]) -> Int? {
     }
 }
 
-/// Float32 tensor from `count` contiguous elements of `dtype` at `p`. When the data is F32 and
-/// 4-byte aligned, the tensor borrows the memory (kept alive by `owner`); otherwise it converts.
-func makeFloatTensor(_ p: UnsafeRawPointer, dtype: DType, shape: [Int], owner: AnyObject) -> Tensor {
+/// Float32 tensor from `count` contiguous elements of `dtype` at `p`. When the data is F32,
+/// 4-byte aligned and `borrow` is set, the tensor borrows the memory (kept alive by `owner`);
+/// otherwise it converts/copies. Callers clear `borrow` when another tensor may borrow the same
+/// bytes: an in-place write to one would otherwise show through the other.
+func makeFloatTensor(_ p: UnsafeRawPointer, dtype: DType, shape: [Int], owner: AnyObject, borrow: Bool = true) -> Tensor {
     let n = shape.reduce(1, *)
     if n == 0 { return Tensor(zeros: shape) }
-    if dtype == .f32, Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
+    if borrow, dtype == .f32, Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
         let storage = TensorStorage(borrowing: UnsafeMutablePointer(mutating: p.assumingMemoryBound(to: Float.self)),
                                     count: n, owner: owner)
         return Tensor(storage: storage, shape: shape)

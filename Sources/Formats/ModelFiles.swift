@@ -19,8 +19,9 @@ public struct ModelFiles: Sendable, Equatable {
     /// A character vocabulary (a JSON object of id -> character), e.g. SpikeGPT's char models.
     public let charVocab: String?
 
-    /// Candidate names for a char vocabulary, in the order tried.
-    public static let charVocabNames = ["vocab.json", "char_vocab.json", "enwik8_vocab.json", "vocab_char.json"]
+    /// Candidate names for a char vocabulary, in the order tried ("vocab_book.json" is the file in
+    /// the SpikeGPT repository); after them, any single other "*vocab*.json" in the folder.
+    public static let charVocabNames = ["vocab.json", "vocab_book.json", "char_vocab.json", "enwik8_vocab.json"]
 
     /// Looks beside `path` (a file: its folder; a folder: inside it). Throws only when `path`
     /// does not exist.
@@ -38,14 +39,16 @@ public struct ModelFiles: Sendable, Equatable {
             }
             return nil
         }
-        var tok = beside(["tokenizer.json"])
-        if tok == nil {
-            // SpikeGPT ships "20B_tokenizer.json"; accept any single *tokenizer.json.
-            let all = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
-            tok = all.first(where: { $0.hasSuffix("tokenizer.json") && $0 != "tokenizer_config.json" }).map { folder + "/" + $0 }
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        // SpikeGPT ships "20B_tokenizer.json": after tokenizer.json, the first *tokenizer.json.
+        let tok = beside(["tokenizer.json"]) ?? all.first(where: { $0.hasSuffix("tokenizer.json") }).map { folder + "/" + $0 }
+        var chars = beside(charVocabNames)
+        if chars == nil {
+            let others = all.filter { $0.hasSuffix(".json") && $0.contains("vocab") && !$0.contains("tokenizer") }
+            if others.count == 1 { chars = folder + "/" + others[0] }
         }
         return ModelFiles(folder: folder, weights: weights, config: beside(["config.json"]), tokenizerJSON: tok,
-                          vocabTxt: beside(["vocab.txt"]), charVocab: beside(charVocabNames))
+                          vocabTxt: beside(["vocab.txt"]), charVocab: chars)
     }
 
     /// The parsed config.json, or nil when there is none.

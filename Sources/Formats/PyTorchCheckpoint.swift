@@ -7,7 +7,8 @@
 // What it is: the zip and the pickle read without running any code (see Pickle.swift), the
 // object navigated to its tensors (a bare state dict, or one under "state_dict"/"model"/…,
 // nested dicts flattened with dotted names), each tensor checked against its storage, F32
-// contiguous tensors borrowed from the mapping, everything else converted/materialised.
+// contiguous tensors borrowed from the mapping (unless several tensors share the storage, as
+// tied embeddings do: those get their own copy), everything else converted/materialised.
 // What it is not: a reader for TorchScript archives, the legacy pre-1.6 format, or compressed zips.
 
 import Engine
@@ -31,6 +32,8 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
     /// Dotted names of non-tensor leaves that were ignored (e.g. "epoch").
     public let ignored: [String]
     private let index: [String: Int]
+    /// Storage keys used by more than one tensor (tied or sliced weights): those are copied.
+    private let sharedStorages: Set<String>
 
     public convenience init(path: String) throws { try self.init(MappedFile(path: path)) }
 
@@ -66,6 +69,9 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         self.navigated = navigated
         self.ignored = ignored
         self.index = index
+        var uses: [String: Int] = [:]
+        for e in entries { uses[e.ref.storage.key, default: 0] += 1 }
+        self.sharedStorages = Set(uses.filter { $0.value > 1 }.keys)
     }
 
     /// Finds the state dict in the unpickled object and flattens it to (dotted name, tensor).
@@ -191,7 +197,8 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         let n = r.shape.reduce(1, *)
         guard n > 0, let p = b.baseAddress else { return Tensor(zeros: r.shape) }
         if n == 1 || r.strides == Tensor.contiguousStrides(r.shape) {
-            return makeFloatTensor(p + r.offset * r.storage.dtype.itemSize, dtype: r.storage.dtype, shape: r.shape, owner: file)
+            return makeFloatTensor(p + r.offset * r.storage.dtype.itemSize, dtype: r.storage.dtype, shape: r.shape, owner: file,
+                                   borrow: !sharedStorages.contains(r.storage.key))
         }
         let out = Tensor(zeros: r.shape)
         let dst = out.storage.base

@@ -72,6 +72,8 @@ func bitsOf(_ t: Tensor) -> [UInt32] { t.values.map(\.bitPattern) }
         #expect(files.tokenizerJSON == dir + "/20B_tokenizer.json")
         #expect(files.vocabTxt == dir + "/vocab.txt")
         #expect(files.charVocab == nil)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/vocab_book.json"))
+        #expect(try ModelFiles.locate(dir).charVocab == dir + "/vocab_book.json")
         #expect(try files.loadConfig()?["hidden_size"]?.int == 8)
         // Given the weights file itself, the same neighbours are found.
         #expect(try ModelFiles.locate(dir + "/spikegpt.pth").config == dir + "/config.json")
@@ -131,5 +133,41 @@ func bitsOf(_ t: Tensor) -> [UInt32] { t.values.map(\.bitPattern) }
         let deep = String(repeating: "[", count: 100_000)
         let e = formatError { _ = try Array(deep.utf8).withUnsafeBytes { try JSONValue.parse($0, path: "deep.json") } }
         #expect(e?.description.contains("nested deeper") == true)
+    }
+}
+
+/// The real all-MiniLM-L6-v2 (unpacked by .ci/run into <package root>/.downloads/minilm).
+/// Expected values were read with the Python `safetensors` package (numpy backend):
+/// 104 tensors, one of them I64 (position_ids); word_embeddings [30522, 384], first four bit
+/// patterns 0xbca3c000 0xbb5f0000 0xbc708000 0x3c3fc000, float64 sum 138.05072214923618.
+@Suite struct RealModelTests {
+    static let folder: String? = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 {
+            url.deleteLastPathComponent()
+            let p = url.appendingPathComponent(".downloads/minilm").path
+            if FileManager.default.fileExists(atPath: p + "/model.safetensors") { return p }
+        }
+        return nil
+    }()
+
+    @Test(.enabled(if: folder != nil, "needs .downloads/minilm"))
+    func miniLMLoadsFromItsFolder() throws {
+        let dir = try #require(Self.folder)
+        let files = try ModelFiles.locate(dir)
+        let config = try #require(try files.loadConfig())
+        let c = try #require(config["hidden_size"]?.int), v = try #require(config["vocab_size"]?.int)
+        let w = try Checkpoint.load(dir)
+        #expect(w.count + w.skipped.count == 104)
+        #expect(w.skipped.map(\.name) == ["embeddings.position_ids"])
+        let emb = try w.require("embeddings.word_embeddings.weight", shape: [v, c], why: "V, C from config.json")
+        #expect(emb.values.prefix(4).map(\.bitPattern) == [0xBCA3_C000, 0xBB5F_0000, 0xBC70_8000, 0x3C3F_C000])
+        let sum = emb.values.reduce(0.0) { $0 + Double($1) }
+        // numpy sums pairwise, this sums in order, both in float64 over 11.7M values whose
+        // absolute sum is about 3e5: rounding differences stay far below 1e-6 (a wrong value,
+        // byte order or offset changes the sum by orders of magnitude more).
+        #expect(abs(sum - 138.05072214923618) < 1e-6, "sum \(sum)")
+        let layers = try #require(config["num_hidden_layers"]?.int)
+        _ = try w.require("encoder.layer.\(layers - 1).output.dense.weight", shape: [c, try #require(config["intermediate_size"]?.int)])
     }
 }

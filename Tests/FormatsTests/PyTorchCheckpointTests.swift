@@ -63,6 +63,12 @@ import Testing
         #expect(a.storage == b.storage)
         #expect(a.offset == 2 && b.offset == 4)
         #expect(try #require(ck.ref("transposed")).strides == [1, 3])
+        // Tensors of a shared storage are copies: writing one in place leaves the other alone.
+        var ta = try ck.tensor("shared.a")
+        let tb = try ck.tensor("shared.b")
+        let before = tb.values
+        ta[2] = 12345  // element 4 of the storage, which shared.b also holds
+        #expect(tb.values == before)
         #expect(ck.ref("half")?.storage.dtype == .f16)
         #expect(ck.ref("bf16")?.storage.dtype == .bf16)
         #expect(ck.ref("f64")?.storage.dtype == .f64)
@@ -79,6 +85,15 @@ import Testing
         let base = try #require(ck.file.base)
         let p = UnsafeRawPointer(t.storage.base)
         #expect(p >= UnsafeRawPointer(base) && p < UnsafeRawPointer(base) + ck.file.size)
+        // Same for safetensors (the data section is 8-byte aligned by both writers).
+        let st = try SafeTensorsFile(path: Fixture.path("spikegpt_tiny.safetensors"))
+        let s = UnsafeRawPointer(try st.tensor("blocks.0.att.key.weight").storage.base)
+        let sb = UnsafeRawPointer(try #require(st.file.base))
+        #expect(s >= sb && s < sb + st.file.size)
+        // A converted tensor (F16) is a copy, not in the mapping.
+        let m = try SafeTensorsFile(path: Fixture.path("mixed.safetensors"))
+        let h = UnsafeRawPointer(try m.tensor("half").storage.base), mb = UnsafeRawPointer(try #require(m.file.base))
+        #expect(h < mb || h >= mb + m.file.size)
     }
 
     @Test func nestedCheckpointIsNavigated() throws {
