@@ -4,22 +4,7 @@ import Foundation
 import Neurons
 import Engine
 
-/// KL(p‖q) of next-token distributions averaged over positions.
-func meanKL(_ p: Tensor, _ q: Tensor) -> Double {
-    let T = p.shape[0], V = p.shape[1]
-    let a = p.values, b = q.values
-    var total = 0.0
-    for t in 0..<T {
-        let ra = a[(t * V)..<((t + 1) * V)].map(Double.init), rb = b[(t * V)..<((t + 1) * V)].map(Double.init)
-        let ma = ra.max()!, mb = rb.max()!
-        let za = ra.map { exp($0 - ma) }.reduce(0, +), zb = rb.map { exp($0 - mb) }.reduce(0, +)
-        for v in 0..<V {
-            let lpa = ra[v] - ma - log(za), lpb = rb[v] - mb - log(zb)
-            total += exp(lpa) * (lpa - lpb)
-        }
-    }
-    return total / Double(T)
-}
+// meanKL is the product function (Models/Divergence.swift); checked below against a 2-token case.
 
 @Suite struct SpikeGPTGIFTests {
     let weights: [String: Tensor]
@@ -69,5 +54,13 @@ func meanKL(_ p: Tensor, _ q: Tensor) -> Double {
             #expect(pS.averageBits <= pU.averageBits + 1e-9)
             #expect(dS.isFinite && dU.isFinite)
         }
+    }
+
+    @Test func klOfKnownDistributions() throws {
+        // p = softmax([0, 0]) = [.5, .5], q = softmax([0, ln 3]) = [.25, .75]
+        let p = try Tensor(shape: [1, 2], values: [0, 0]), q = try Tensor(shape: [1, 2], values: [0, Float(log(3.0))])
+        let expected = 0.5 * log(0.5 / 0.25) + 0.5 * log(0.5 / 0.75)
+        #expect(abs(meanKL(p, q) - expected) < 1e-6)
+        #expect(meanKL(p, p) == 0)
     }
 }
