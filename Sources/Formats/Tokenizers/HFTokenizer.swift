@@ -75,7 +75,8 @@ public struct HFTokenizer: Tokenizer {
     public let file: String
     let model: TokenModel
     let vocab: [String: Int]
-    let idToToken: [String?]
+    let idToToken: [Int: String]
+    public let vocabSize: Int
     let addedTokens: [AddedToken]
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer
@@ -93,11 +94,12 @@ public struct HFTokenizer: Tokenizer {
         var vocab = vocab
         for a in addedTokens where vocab[a.content] == nil { vocab[a.content] = a.id }
         self.vocab = vocab
-        let size = max((vocab.values.max() ?? -1), (addedTokens.map(\.id).max() ?? -1)) + 1
-        var table = [String?](repeating: nil, count: max(size, 0))
-        for (token, id) in vocab where id >= 0 { table[id] = token }
-        for a in addedTokens where a.id >= 0 { table[a.id] = a.content }
+        // A dictionary, not an array: a hostile file with one id of 2^30 must not allocate gigabytes.
+        var table: [Int: String] = [:]
+        for (token, id) in vocab { table[id] = token }
+        for a in addedTokens { table[a.id] = a.content }
         self.idToToken = table
+        self.vocabSize = (table.keys.max() ?? -1) + 1
         self.addedTokens = addedTokens
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -119,9 +121,8 @@ public struct HFTokenizer: Tokenizer {
         normalizedMatch = index(normalizer == nil ? [] : addedTokens.filter { $0.normalized })
     }
 
-    public var vocabSize: Int { idToToken.count }
     public func id(of token: String) -> Int? { vocab[token] }
-    public func token(of id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
+    public func token(of id: Int) -> String? { idToToken[id] }
 
     public var unkId: Int? {
         switch model {
