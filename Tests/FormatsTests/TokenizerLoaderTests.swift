@@ -141,3 +141,20 @@ struct TokenizerLoaderTests {
         }
     }
 }
+
+@Suite("Tokenizer error messages")
+struct TokenizerErrorMessageTests {
+    @Test("messages say what, where, and end with a hint", arguments: [
+        (TokenizerError.missingToken(file: "tok.json", token: "[UNK]", where: "model.unk_token"),
+         "tokenizer 'tok.json': token '[UNK]' named in model.unk_token is not in the vocabulary. Hint: the vocabulary and the rest of the file do not belong together."),
+        (TokenizerError.badField(file: "tok.json", path: "model.vocab", expected: "an object"),
+         "tokenizer 'tok.json': field 'model.vocab' is missing or not an object. Hint: was the file written by Hugging Face tokenizers?"),
+        (TokenizerError.unknownCharacter(character: "☃", offset: 4, file: "vocab.json"),
+         "character '☃' (U+2603) at offset 4 is not in the char vocabulary 'vocab.json', which has no unknown character. Hint: choose an unknown character that is in the vocabulary (e.g. ' ')."),
+        (TokenizerError.notFound(near: "m/model.pth", tried: ["tokenizer.json", "vocab.txt"]),
+         "no tokenizer found beside 'm/model.pth' (tried tokenizer.json, vocab.txt). Hint: pass --tokenizer PATH."),
+    ])
+    func message(_ e: TokenizerError, _ text: String) {
+        #expect(e.description == text)
+    }
+}
