@@ -10,6 +10,11 @@
 //   2. normalize each remaining piece; split out added tokens with normalized: true;
 //   3. pre-tokenize each piece into words; 4. the model turns each word into tokens;
 //   5. post-process (templates, offset trimming), merging A and B.
+//
+// Known limit: vocabularies are Swift [String: Int], and Swift compares strings by canonical
+// equivalence, so "é" and "e\u{301}" are one key. Byte-level vocabularies cannot contain such
+// pairs (their alphabet has no combining marks) and all-MiniLM-L6-v2's has none; a cased
+// WordPiece model fed NFD text could find a piece HF would miss.
 
 import Foundation
 
