@@ -12,6 +12,7 @@ What it writes (Tests/FormatsTests/Fixtures/tokenizers/):
   bpe_small_expected.json, bpe_prefix_expected.json
   wordpiece_vocab.txt       a small BERT vocabulary written by hand below.
   wordpiece_expected.json   BertWordPieceTokenizer(vocab.txt, lowercase=True) outputs.
+  wordpiece_tokenizer.json  that tokenizer saved as a tokenizer.json (same expected outputs).
   charvocab_utf16.json      a SpikeGPT-style char vocabulary (UTF-16 with BOM).
   charvocab_expected.json   ids from SpikeGPT's rule: stoi.get(c, stoi[' ']) per code point.
 
@@ -203,6 +204,8 @@ def make_wordpiece():
     with open(vocab_path, "w", encoding="utf-8") as f:
         f.write("\n".join(WORDPIECE_VOCAB) + "\n")
     tok = BertWordPieceTokenizer(vocab_path, lowercase=True)
+    # The same tokenizer as a tokenizer.json (BertNormalizer, BertPreTokenizer, BertProcessing).
+    tok.save(os.path.join(OUT, "wordpiece_tokenizer.json"), pretty=False)
     write_json("wordpiece_expected.json", dict(source="wordpiece_vocab.txt", cases=encode_all(tok, STRINGS, PAIRS)))
 
 

@@ -9,8 +9,9 @@ import Foundation
 
 public struct CharVocab: Tokenizer {
     public let file: String
-    /// id → character (one Unicode scalar); nil for ids the file skips.
-    public let characters: [Unicode.Scalar?]
+    /// id → character (one Unicode scalar).
+    public let characters: [Int: Unicode.Scalar]
+    public let vocabSize: Int
     let ids: [Unicode.Scalar: Int]
     /// Id used for characters outside the vocabulary; nil = such characters are an error.
     public let unknownId: Int?
@@ -51,12 +52,13 @@ public struct CharVocab: Tokenizer {
             }
             pairs.append((id, c))
         }
-        var chars = [Unicode.Scalar?](repeating: nil, count: (pairs.map(\.0).max() ?? -1) + 1)
+        var chars: [Int: Unicode.Scalar] = [:]
         var ids: [Unicode.Scalar: Int] = [:]
         // SpikeGPT builds stoi = {v: int(k)}: when a character repeats, the key iterated last wins;
         // Python keeps file order, so sort by id to be deterministic (the released file has no repeats).
         for (id, c) in pairs.sorted(by: { $0.0 < $1.0 }) { chars[id] = c; ids[c] = id }
         self.characters = chars
+        self.vocabSize = (chars.keys.max() ?? -1) + 1
         self.ids = ids
         if let u = unknownCharacter, u.unicodeScalars.count == 1, let id = ids[u.unicodeScalars.first!] {
             self.unknownId = id
@@ -65,13 +67,12 @@ public struct CharVocab: Tokenizer {
         }
     }
 
-    public var vocabSize: Int { characters.count }
     public func id(of token: String) -> Int? {
         guard token.unicodeScalars.count == 1 else { return nil }
         return ids[token.unicodeScalars.first!]
     }
     public func token(of id: Int) -> String? {
-        guard id >= 0 && id < characters.count, let c = characters[id] else { return nil }
+        guard let c = characters[id] else { return nil }
         return String(c)
     }
     public var unkId: Int? { unknownId }

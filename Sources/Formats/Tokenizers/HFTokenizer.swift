@@ -10,6 +10,11 @@
 //   2. normalize each remaining piece; split out added tokens with normalized: true;
 //   3. pre-tokenize each piece into words; 4. the model turns each word into tokens;
 //   5. post-process (templates, offset trimming), merging A and B.
+//
+// Known limit: vocabularies are Swift [String: Int], and Swift compares strings by canonical
+// equivalence, so "é" and "e\u{301}" are one key. Byte-level vocabularies cannot contain such
+// pairs (their alphabet has no combining marks) and all-MiniLM-L6-v2's has none; a cased
+// WordPiece model fed NFD text could find a piece HF would miss.
 
 import Foundation
 
@@ -75,7 +80,8 @@ public struct HFTokenizer: Tokenizer {
     public let file: String
     let model: TokenModel
     let vocab: [String: Int]
-    let idToToken: [String?]
+    let idToToken: [Int: String]
+    public let vocabSize: Int
     let addedTokens: [AddedToken]
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer
@@ -93,11 +99,12 @@ public struct HFTokenizer: Tokenizer {
         var vocab = vocab
         for a in addedTokens where vocab[a.content] == nil { vocab[a.content] = a.id }
         self.vocab = vocab
-        let size = max((vocab.values.max() ?? -1), (addedTokens.map(\.id).max() ?? -1)) + 1
-        var table = [String?](repeating: nil, count: max(size, 0))
-        for (token, id) in vocab where id >= 0 { table[id] = token }
-        for a in addedTokens where a.id >= 0 { table[a.id] = a.content }
+        // A dictionary, not an array: a hostile file with one id of 2^30 must not allocate gigabytes.
+        var table: [Int: String] = [:]
+        for (token, id) in vocab { table[id] = token }
+        for a in addedTokens { table[a.id] = a.content }
         self.idToToken = table
+        self.vocabSize = (table.keys.max() ?? -1) + 1
         self.addedTokens = addedTokens
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -119,9 +126,8 @@ public struct HFTokenizer: Tokenizer {
         normalizedMatch = index(normalizer == nil ? [] : addedTokens.filter { $0.normalized })
     }
 
-    public var vocabSize: Int { idToToken.count }
     public func id(of token: String) -> Int? { vocab[token] }
-    public func token(of id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
+    public func token(of id: Int) -> String? { idToToken[id] }
 
     public var unkId: Int? {
         switch model {

@@ -84,13 +84,13 @@ extension HFTokenizer {
         vocab.reserveCapacity(rawVocab.count)
         for (k, v) in rawVocab {
             let id = try r.int(v, "model.vocab[\"\(k)\"]")
-            guard id >= 0 && id < 100_000_000 else {
-                throw TokenizerError.badField(file: file, path: "model.vocab[\"\(k)\"]", expected: "an id between 0 and 10^8")
+            guard id >= 0 && id < Int(Int32.max) else {
+                throw TokenizerError.badField(file: file, path: "model.vocab[\"\(k)\"]", expected: "an id between 0 and 2^31-1")
             }
             vocab[k] = id
         }
-        for a in added where a.id < 0 || a.id >= 100_000_000 {
-            throw TokenizerError.badField(file: file, path: "added_tokens (\(a.content))", expected: "an id between 0 and 10^8")
+        for a in added where a.id < 0 || a.id >= Int(Int32.max) {
+            throw TokenizerError.badField(file: file, path: "added_tokens (\(a.content))", expected: "an id between 0 and 2^31-1")
         }
         var modelType = try r.optionalString(modelJSON["type"], "model.type")
         if modelType == nil { modelType = modelJSON["merges"] != nil ? "BPE" : (modelJSON["continuing_subword_prefix"] != nil ? "WordPiece" : nil) }
