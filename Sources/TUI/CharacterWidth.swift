@@ -79,36 +79,48 @@ public enum TextFit {
     }
 
     /// Word wrap to `width` cells: breaks at spaces, hard-breaks words longer than a line.
-    /// Explicit newlines start new lines. Always returns at least one line.
-    public static func wrap(_ text: String, width: Int) -> [String] {
+    /// Explicit newlines start new lines. Leading spaces of a paragraph are kept, and its
+    /// continuation lines are indented by `hangingIndent` cells (clamped below `width`).
+    /// Always returns at least one line.
+    public static func wrap(_ text: String, width: Int, hangingIndent: Int = 0) -> [String] {
         guard width > 0 else { return [""] }
+        let hang = String(repeating: " ", count: min(max(0, hangingIndent), width - 1))
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var line = ""
-            var lineWidth = 0
-            for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
+            let lead = paragraph.prefix { $0 == " " }
+            var line = String(lead.prefix(width - 1))
+            var lineWidth = line.count
+            var atStart = true // nothing but indentation on this line yet
+            // Empty words (from runs of spaces) are kept so "key  text" keeps its two spaces,
+            // except at the start of a continuation line.
+            for word in paragraph.dropFirst(lead.count).split(separator: " ", omittingEmptySubsequences: false) {
+                if word.isEmpty && atStart { continue }
                 var w = String(word)
                 var ww = w.terminalWidth
-                if lineWidth > 0 && lineWidth + 1 + ww <= width {
-                    line += " " + w
-                    lineWidth += 1 + ww
+                let sep = atStart ? 0 : 1
+                if lineWidth + sep + ww <= width {
+                    line += (atStart ? "" : " ") + w
+                    lineWidth += sep + ww
+                    atStart = false
                     continue
                 }
-                if lineWidth > 0 || !line.isEmpty { lines.append(line); line = ""; lineWidth = 0 }
-                // Hard-break a word wider than the line.
-                while ww > width {
+                if !atStart { lines.append(line); line = hang; lineWidth = hang.count; atStart = true }
+                // Hard-break a word wider than the rest of the line.
+                while lineWidth + ww > width {
                     var head = "", hw = 0
                     var rest = Substring(w)
-                    while let c = rest.first, hw + c.terminalWidth <= width {
+                    while let c = rest.first, lineWidth + hw + c.terminalWidth <= width {
                         head.append(c); hw += c.terminalWidth; rest = rest.dropFirst()
                     }
                     if head.isEmpty { break } // a 2-cell char in a 1-cell line: emit as is
-                    lines.append(head)
+                    lines.append(line + head)
+                    line = hang; lineWidth = hang.count
                     w = String(rest)
                     ww = w.terminalWidth
                 }
-                line = w
-                lineWidth = ww
+                line += w
+                lineWidth += ww
+                atStart = w.isEmpty
             }
             lines.append(line)
         }

@@ -3,13 +3,15 @@
 // is a deterministic pattern, not a model.
 //
 // Keys: ←/→ move the raster's step cursor, +/- change the displayed gain k, Tab cycles focus,
-// ↑/↓ move the list selection, p edits the text field (Enter/Esc leave), ? toggles help, q quits.
+// ↑/↓ move the list selection, p edits the text field (Enter/Esc leave), ? toggles help
+// (↑/↓/PgUp/PgDn scroll it), q quits.
 
 public struct DemoApp: TerminalApplication {
     public var caps: Capabilities = .full
     public var step = 0
     public var gain = 4
     public var showHelp = false
+    public var helpScroll = 0
     public var focus = 0
     public var list = ScrollState(selected: 0)
     public var field = TextFieldState("The quick brown fox")
@@ -58,6 +60,8 @@ public struct DemoApp: TerminalApplication {
         if showHelp {
             if keys.help.matches(event) || keys.cancel.matches(event) { showHelp = false; return .continue }
             if keys.quit.matches(event) { return .quit }
+            if event == .pageDown || event == .down { helpScroll += event == .down ? 1 : 10 }
+            if event == .pageUp || event == .up { helpScroll = max(0, helpScroll - (event == .up ? 1 : 10)) }
             return .continue
         }
         switch event {
@@ -83,7 +87,6 @@ public struct DemoApp: TerminalApplication {
 
     public mutating func render(into buf: inout ScreenBuffer, size: Size) {
         let c = caps
-        let g = c.glyphs
         let screen = Rect(size: size)
         let parts = screen.rows([.fixed(1), .fixed(1), .fill(), .fixed(1)])
         buf.write("spikescope demo  step \(step + 1)/\(DemoApp.steps)  k=\(gain)  ticks \(ticks / 20)s",
@@ -151,12 +154,12 @@ public struct DemoApp: TerminalApplication {
         TextField(field, focused: editing).render(in: promptBlock.inner(right[3]), into: &buf)
 
         KeyBar(keys.statusBar(c), caps: c).render(in: parts[3], into: &buf)
-        _ = g
         if showHelp {
             let lines = keys.helpLines(c)
-            Popup(title: "Help (? or Esc to close)", lines: lines,
-                  width: min(72, size.width - 4), height: min(lines.count + 2, size.height - 2), caps: c)
-                .render(in: screen, into: &buf)
+            var popup = Popup(title: "Help (? or Esc to close)", lines: lines,
+                              width: min(72, size.width - 4), height: min(lines.count + 2, size.height - 2), caps: c)
+            popup.scroll = min(helpScroll, max(0, lines.count - (popup.height - 2)))
+            popup.render(in: screen, into: &buf)
         }
     }
 }

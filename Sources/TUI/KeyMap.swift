@@ -39,8 +39,8 @@ public struct KeyMap: Hashable, Sendable {
     public var focusNext = KeyBinding([.tab], label: "focus", description: "Move focus to the next panel.", group: "General")
     public var focusPrevious = KeyBinding([.backTab], label: "focus back", description: "Move focus to the previous panel.", group: "General")
     // Navigation.
-    public var stepBack = KeyBinding([.left], label: "step", description: "Previous step: token (SpikeGPT) or timestep (SpikeBERT).", group: "Navigate")
-    public var stepForward = KeyBinding([.right], label: "step", description: "Next step: token (SpikeGPT) or timestep (SpikeBERT).", group: "Navigate")
+    public var stepBack = KeyBinding([.left], label: "step", description: "Previous step (token, or timestep for SpikeBERT).", group: "Navigate")
+    public var stepForward = KeyBinding([.right], label: "step", description: "Next step (token, or timestep for SpikeBERT).", group: "Navigate")
     public var firstStep = KeyBinding([.home], label: "first", description: "Go to the first step.", group: "Navigate")
     public var lastStep = KeyBinding([.end], label: "last", description: "Go to the last step.", group: "Navigate")
     public var tokenPrevious = KeyBinding([.char("[")], label: "token", description: "Move the token cursor left.", group: "Navigate")
@@ -89,7 +89,6 @@ public struct KeyMap: Hashable, Sendable {
     }
 
     /// Help screen text: a bold heading per group, then "  keys  description" rows.
-    /// Pairs of bindings with the same label (←/→ step) are shown on one row.
     public func helpLines(_ caps: Capabilities) -> [Line] {
         var lines: [Line] = []
         var group = ""
@@ -103,24 +102,11 @@ public struct KeyMap: Hashable, Sendable {
                 lines.append(Line(b.group, style: Style([.bold, .underline])))
                 group = b.group
             }
-            var keys = b.keyLabel(caps)
-            var text = b.description
-            if i + 1 < list.count, list[i + 1].label == b.label, list[i + 1].group == b.group {
-                keys += "/" + list[i + 1].keyLabel(caps)
-                text = KeyMap.mergedDescription(b.description, list[i + 1].description)
-                i += 1
-            }
+            let keys = b.keyLabel(caps)
+            let text = b.description
             lines.append(Line([Span("  " + TextFit.pad(keys, to: keyWidth), style: .bold), Span(text)]))
             i += 1
         }
         return lines
-    }
-
-    static func mergedDescription(_ a: String, _ b: String) -> String {
-        if a == b { return a }
-        // "Previous step: …" / "Next step: …" → "Previous / next step: …"
-        let aw = a.split(separator: " ", maxSplits: 1), bw = b.split(separator: " ", maxSplits: 1)
-        if aw.count == 2, bw.count == 2, aw[1] == bw[1] { return "\(aw[0]) / \(bw[0].lowercased()) \(aw[1])" }
-        return a + " / " + b
     }
 }

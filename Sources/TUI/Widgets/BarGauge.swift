@@ -44,7 +44,7 @@ public struct BarGauge: Widget {
             buf.put(ch, x: area.x + x, y: y, style: ch == glyphs.barEmpty ? .plain : barStyle, clip: area)
         }
         if showLabel {
-            buf.write(label, x: area.right - labelWidth, y: y, clip: area)
+            buf.write(" " + label, x: area.right - labelWidth - 1, y: y, clip: area)
         }
     }
 }

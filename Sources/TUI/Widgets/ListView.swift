@@ -58,11 +58,12 @@ public struct ListView: Widget {
             let y = area.y + row
             let selected = i == st.selected
             let rowRect = Rect(x: area.x, y: y, width: area.width, height: 1)
-            if selected {
-                buf.write(marker, x: area.x, y: y, style: .bold, clip: rowRect)
-            }
+            // The row is owned whole: marker (or blanks), the item, then blanks to the edge.
+            buf.write(selected ? marker : String(repeating: " ", count: mw), x: area.x, y: y,
+                      style: selected ? .bold : .plain, clip: rowRect)
             let textRect = rowRect.inset(left: mw)
-            items[i].render(in: textRect, into: &buf, ellipsis: ellipsis)
+            let end = items[i].render(in: textRect, into: &buf, ellipsis: ellipsis)
+            buf.write(String(repeating: " ", count: max(0, textRect.right - end)), x: end, y: y, clip: textRect)
             if selected { buf.setStyle(highlight, in: textRect) }
         }
     }

@@ -5,7 +5,9 @@ public struct Paragraph: Widget {
     public enum Overflow: Hashable, Sendable {
         /// Each line is cut to the width with the ellipsis.
         case truncate
-        /// Lines are word-wrapped (styles of a wrapped line are flattened to its first span's).
+        /// Lines are word-wrapped. A wrapped line keeps its first span's style when that span is
+        /// whole on the first row (a bold key column); the rest takes the last span's style.
+        /// Continuation rows are indented to the second span when the first ends in spaces.
         case wrap
     }
     public var lines: [Line]
@@ -36,9 +38,22 @@ public struct Paragraph: Widget {
         case .wrap:
             return lines.flatMap { line -> [Line] in
                 if line.width <= width { return [line] }
-                let style = line.spans.first?.style ?? .plain
-                return TextFit.wrap(line.plainText, width: width).map { Line($0, style: style) }
+                let style = line.spans.last?.style ?? .plain
+                return Paragraph.wrap(line, width: width, style: style)
             }
+        }
+    }
+
+    static func wrap(_ line: Line, width: Int, style: Style) -> [Line] {
+        // A "label  text" line (first span ends in spaces) hangs its continuation rows under text.
+        let first = line.spans.first
+        let hang = (line.spans.count > 1 && (first?.text.hasSuffix(" ") ?? false)) ? (first?.width ?? 0) : 0
+        let rows = TextFit.wrap(line.plainText, width: width, hangingIndent: hang)
+        return rows.enumerated().map { (i, row) in
+            if i == 0, let f = first, hang > 0, row.hasPrefix(f.text) {
+                return Line([Span(f.text, style: f.style), Span(String(row.dropFirst(f.text.count)), style: style)])
+            }
+            return Line(row, style: style)
         }
     }
 

@@ -7,6 +7,8 @@ public struct Popup: Widget {
     public var width: Int
     public var height: Int
     public var caps: Capabilities
+    /// Content lines skipped at the top (for help longer than the screen).
+    public var scroll: Int = 0
 
     /// - Parameters: width/height: the box size including border, shrunk to the area.
     public init(title: String?, lines: [Line], width: Int, height: Int, caps: Capabilities) {
@@ -31,6 +33,6 @@ public struct Popup: Widget {
         buf.clear(box)
         let block = Block(title: title, focused: true, caps: caps)
         block.render(in: box, into: &buf)
-        Paragraph(lines, overflow: .wrap, caps: caps).render(in: block.inner(box).inset(left: 1, right: 1), into: &buf)
+        Paragraph(lines, overflow: .wrap, scroll: scroll, caps: caps).render(in: block.inner(box).inset(left: 1, right: 1), into: &buf)
     }
 }
