@@ -28,7 +28,7 @@ int ss_threads_get(void);
 typedef void (*ss_task_fn)(void *ctx, int task);
 int ss_parallel_run(int n_tasks, ss_task_fn fn, void *ctx);
 
-// Which GEMM micro-kernel ss_gemm_f32 uses on this CPU: "avx2-fma 6x16", "neon 8x8" or "portable".
+// Which GEMM micro-kernel ss_gemm_f32 uses on this CPU: "avx2-fma 6x16", "neon 6x16", "portable 6x16".
 const char *ss_gemm_kernel_name(void);
 
 // Spike-driven linear (spike.c). X [T, In] (row stride ldx), W [In, Out] (row stride ldw, one
@@ -38,8 +38,9 @@ const char *ss_gemm_kernel_name(void);
 // (binary, ternary ±α, multi-level n·θ, ReLU² activations); zeros are skipped.
 void ss_spike_linear_f32(int T, int In, int Out, const float *X, int ldx, const float *W, int ldw,
                          int accumulate, float *Y, int ldy);
-// The same with W pre-packed by ss_spike_pack_f32 (column blocks of 96 stored as contiguous
-// [In, 96] slabs; ss_spike_packed_count floats). Faster: no cache-set conflicts between W rows.
+// The same with W pre-packed by ss_spike_pack_f32: slabs of 64 columns, each a contiguous
+// [In, 64] array (zero-padded past Out; ss_spike_packed_count floats; base 32-byte aligned).
+// The fast path: a slab stays in cache while all tokens use it (see spike.c).
 size_t ss_spike_packed_count(int In, int Out);
 void ss_spike_pack_f32(int In, int Out, const float *W, int ldw, float *packed);
 void ss_spike_linear_packed_f32(int T, int In, int Out, const float *X, int ldx, const float *packed,
