@@ -286,8 +286,8 @@ static bufs_t *thread_bufs(void) {
 // ---------------------------------------------------------------------------------------------
 // Serial blocked GEMM on one strip.
 
-static void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                        const float *B, int ldb, float beta, float *C, int ldc) {
+static void gemm_blocked(ukr_fn ukr, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     // C ← beta·C first (beta = 0 writes zeros, so NaN/garbage in C is ignored, as in BLAS),
     // then every micro-kernel call only adds.
     if (beta != 1.0f)
@@ -302,8 +302,6 @@ static void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const 
         ss_gemm_naive_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, 1.0f, C, ldc);
         return;
     }
-    pthread_once(&g_pick_once, pick_once);
-    ukr_fn ukr = g_ukr;
     for (int jc = 0; jc < N; jc += NC) {
         int nc = imin(NC, N - jc);
         for (int pc = 0; pc < K; pc += KC) {
@@ -323,6 +321,18 @@ static void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const 
             }
         }
     }
+}
+
+static void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    pthread_once(&g_pick_once, pick_once);
+    gemm_blocked(g_ukr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void ss_gemm_portable_f32(int ta, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    gemm_blocked(ukr_portable, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // ---------------------------------------------------------------------------------------------

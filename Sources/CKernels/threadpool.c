@@ -69,9 +69,12 @@ void ss_threads_set(int n) {
 int ss_threads_get(void) {
     int n = atomic_load(&g_threads);
     if (n > 0) return n;
+    // First use: online CPUs, cached (sysconf reads /sys on Linux; too slow for every GEMM).
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     n = cpus < 1 ? 1 : (cpus > SS_MAX_THREADS ? SS_MAX_THREADS : (int)cpus);
-    return n;
+    int unset = 0;
+    atomic_compare_exchange_strong(&g_threads, &unset, n);  // keep a concurrent ss_threads_set
+    return atomic_load(&g_threads);
 }
 
 int ss_parallel_run(int n_tasks, ss_task_fn fn, void *ctx) {

@@ -36,7 +36,10 @@ struct GemmCheck {
 
 let cSentinel: Float = -12345.0
 
-func runGemm(_ c: GemmCase, seed: UInt64) -> GemmCheck {
+typealias GemmFn = (Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                    UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+
+func runGemm(_ c: GemmCase, seed: UInt64, kernel: GemmFn = ss_gemm_f32) -> GemmCheck {
     var rng = SeededRNG(seed: seed)
     // Stored shapes: A is [M, K] or [K, M] (transA); B is [K, N] or [N, K] (transB).
     let aRows = c.transA ? c.K : c.M, aCols = c.transA ? c.M : c.K
@@ -54,7 +57,7 @@ func runGemm(_ c: GemmCase, seed: UInt64) -> GemmCheck {
     var fast = c0, naive = c0
     for r in 0..<c.M { for j in c.N..<ldc { fast[r * ldc + j] = cSentinel; naive[r * ldc + j] = cSentinel } }
     let ta: Int32 = c.transA ? 1 : 0, tb: Int32 = c.transB ? 1 : 0
-    ss_gemm_f32(ta, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(lda), b, Int32(ldb), c.beta, &fast, Int32(ldc))
+    kernel(ta, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(lda), b, Int32(ldb), c.beta, &fast, Int32(ldc))
     ss_gemm_naive_f32(ta, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(lda), b, Int32(ldb), c.beta, &naive, Int32(ldc))
     // S = |α|·|A|·|B| + |β|·|C₀|  (padding replaced by 0 so NaN does not enter the bound)
     let absA = a.map { $0.isNaN ? 0 : abs($0) }, absB = b.map { $0.isNaN ? 0 : abs($0) }
@@ -109,6 +112,14 @@ let gemmCases: [GemmCase] = {
         #expect(r.worstRatio <= 1, "error is \(r.worstRatio)× the (K+2)·ε bound")
         #expect(r.cPaddingIntact, "wrote past N into C's padding")
         #expect(!r.anyNaN, "NaN in C: read padding or used C when β = 0")
+    }
+
+    /// The portable micro-kernel (what machines without AVX2/NEON run) on a subset of the cases.
+    @Test(arguments: gemmCases.filter { $0.M * $0.N * $0.K <= 4_000_000 && ($0.M % 2 == 1 || $0.pad > 0) })
+    func portablePathMatchesNaive(_ c: GemmCase) {
+        let r = runGemm(c, seed: UInt64(c.M * 1_000_003 + c.N * 1009 + c.K) &+ 1, kernel: ss_gemm_portable_f32)
+        #expect(r.worstRatio <= 1, "error is \(r.worstRatio)× the (K+2)·ε bound")
+        #expect(r.cPaddingIntact && !r.anyNaN)
     }
 
     @Test func kernelIsTheSIMDOneOnThisMachine() {

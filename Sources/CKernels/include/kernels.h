@@ -18,6 +18,11 @@ void ss_gemm_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
 void ss_gemm_naive_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
                        const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+// The blocked algorithm with the portable C micro-kernel, serial (what non-x86, non-NEON
+// machines run). Same contract; exists so tests can check that path on any machine.
+void ss_gemm_portable_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
 // Worker threads used by the parallel kernels (default: number of online CPUs).
 void ss_threads_set(int n);
 int ss_threads_get(void);
