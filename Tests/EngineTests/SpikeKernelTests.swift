@@ -161,6 +161,23 @@ let spikeCases: [SpikeCase] = {
         }
     }
 
+    /// Two threads run the event path at once (scratch lists are per calling thread; the pool
+    /// serves one caller, the other runs serially): both must get the single-threaded answer.
+    @Test func concurrentCallersGetTheSameAnswer() throws {
+        var rng = SeededRNG(seed: 13)
+        let layer = try SpikeLinear(weightInOut: Tensor.randomUniform([256, 640], -1, 1, rng: &rng))
+        let xs = (0..<2).map { _ in Tensor(shape: [64, 256]) { _ in rng.nextUniform() < 0.2 ? 1 : 0 } }
+        let expected = try xs.map { try layer.forward($0, path: .event).values }
+        let failures = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 2) { t in
+            for _ in 0..<20 {
+                let y = try? layer.forward(xs[t], path: .event)
+                if y?.values != expected[t] { failures.add() }
+            }
+        }
+        #expect(failures.value == 0)
+    }
+
     @Test func pytorchLayoutIsTransposedOnce() throws {
         var rng = SeededRNG(seed: 12)
         let wTorch = Tensor.randomUniform([30, 20], -1, 1, rng: &rng)  // [Out, In]
