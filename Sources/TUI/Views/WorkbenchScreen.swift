@@ -273,7 +273,9 @@ public enum WorkbenchScreen {
         var spans: [Span] = []
         let promptCount = s.ids.count
         for (i, t) in s.tokenStrings.enumerated() {
-            let shown = t.replacingOccurrences(of: "\n", with: "⏎")
+            // WordPiece tokens read best spaced ("##" joins); byte-level BPE marks spaces with "Ġ".
+            var shown = t.replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "Ġ", with: " ")
+            if s.summary.arch == .spikebert { shown = shown.hasPrefix("##") ? String(shown.dropFirst(2)) : (i == 0 ? shown : " " + shown) }
             var st: Style = i >= promptCount ? Style(fg: .green) : .plain
             if i == s.cursor.token { st = .reverse }
             spans.append(Span(shown, style: st))
