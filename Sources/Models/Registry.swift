@@ -89,9 +89,13 @@ public protocol InspectableModel: Sendable {
     var linearUses: [LinearUse] { get }
     /// Named tensors (for saving and for training to start from).
     var weights: [String: Tensor] { get }
+    /// An independent copy whose controls can change without touching this one (weights shared).
+    func copy() -> any InspectableModel
 }
 
 extension SpikeGPT: InspectableModel {
+    public func copy() -> any InspectableModel { self }  // a value type: copying is enough
+
     public var summary: ModelSummary {
         ModelSummary(arch: .spikegpt, layers: config.layers, width: config.width, vocab: config.vocab, classes: config.classes)
     }
