@@ -326,6 +326,7 @@ public final class Workbench: @unchecked Sendable {
                 case .failure(let e):
                     state.error = "\(e)"
                     state.status = "error"
+                    state.curvePending = false
                 }
                 state.computeMillis = ms
                 state.revision += 1
