@@ -97,4 +97,21 @@ struct TUIDemoEndToEndTests {
         s.send("q")
         #expect(s.waitForOutput("EXIT") == "0")
     }
+
+    @Test func notATerminalIsAnErrorNotACrash() throws {
+        let bin = try #require(Harness.binary)
+        // stdin is /dev/null in Harness.run.
+        let (status, _) = Harness.run(bin, ["tui-demo"])
+        #expect(status == 1)
+    }
+
+    @Test func unknownTermIsAnErrorAndLeavesTheTerminalAlone() throws {
+        let bin = try #require(Harness.binary)
+        let s = try TmuxSession(width: 100, height: 30)
+        defer { s.kill() }
+        s.typeLine("TERM=no-such-terminal \(TmuxSession.shellQuote(bin)) tui-demo; echo EXIT=$?")
+        #expect(s.waitForOutput("EXIT") == "1", "\(s.capture())")
+        #expect(s.capture().contains("terminal of type 'no-such-terminal'"), "error names the TERM value:\n\(s.capture())")
+        expectTerminalRestored(s)
+    }
 }
