@@ -97,4 +97,42 @@ struct TUIDemoEndToEndTests {
         s.send("q")
         #expect(s.waitForOutput("EXIT") == "0")
     }
+
+    @Test func notATerminalIsAnErrorNotACrash() throws {
+        let bin = try #require(Harness.binary)
+        // stdin is /dev/null in Harness.run.
+        let (status, _) = Harness.run(bin, ["tui-demo"])
+        #expect(status == 1)
+    }
+
+    @Test func unknownTermIsAnErrorAndLeavesTheTerminalAlone() throws {
+        let bin = try #require(Harness.binary)
+        let s = try TmuxSession(width: 100, height: 30)
+        defer { s.kill() }
+        s.typeLine("TERM=no-such-terminal \(TmuxSession.shellQuote(bin)) tui-demo; echo EXIT=$?")
+        #expect(s.waitForOutput("EXIT") == "1", "\(s.capture())")
+        #expect(s.capture().contains("terminal of type 'no-such-terminal'"), "error names the TERM value:\n\(s.capture())")
+        expectTerminalRestored(s)
+    }
+
+    @Test func wideCharactersInTheTextFieldKeepTheBorderInPlace() throws {
+        let s = try startDemo()
+        defer { s.kill() }
+        _ = try #require(s.waitFor("step 1/48"))
+        s.send("p")
+        _ = try #require(s.waitFor("Prompt (editing)"))
+        s.tmuxCommand(["send-keys", "-t", s.name, "-l", "漢字é🙂x"])
+        let screen = try #require(s.waitFor("fox漢字é🙂x"), "typed text not shown:\n\(s.capture())")
+        let line = try #require(screen.split(separator: "\n").first { $0.contains("fox漢字") })
+        let borderLine = try #require(screen.split(separator: "\n").first { $0.contains("Prompt (editing)") })
+        // Display width: every scalar here is 1 column except 漢, 字 and 🙂 (2 each).
+        func columns(_ l: Substring) -> Int {
+            l.unicodeScalars.reduce(0) { $0 + ([0x6F22, 0x5B57, 0x1F642].contains($1.value) ? 2 : 1) }
+        }
+        #expect(line.hasSuffix("│") && columns(line) == columns(borderLine),
+                "right border moved:\n\(borderLine)\n\(line)")
+        s.send("Enter")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0")
+    }
 }
