@@ -4,7 +4,7 @@
 import Foundation
 import Testing
 
-@Suite(.serialized, .enabled(if: Harness.tmuxPath != nil, "needs tmux"))
+@Suite(.serialized)  // never skipped: without tmux the harness throws HarnessError.noTmux
 struct TUIDemoEndToEndTests {
     /// Starts the demo in a fresh 100×30 pane and waits for its first frame.
     func startDemo(prefix: String = "", width: Int = 100, height: Int = 30,
