@@ -1,2 +1,0 @@
-// Models target (placeholder until its first type lands).
-enum _ModelsPlaceholder {}
