@@ -312,7 +312,7 @@ public final class SpikeBERT {
                 throw ModelError.invalidInput(field: "mask", reason: "has \(mask.count) entries for \(L) tokens", hint: "one 0/1 per token")
             }
             guard mask.allSatisfy({ $0 == 0 || $0 == 1 }), mask.contains(1) else {
-                throw ModelError.invalidInput(field: "mask", reason: "must hold 0/1 values with at least one 1, got \(mask.prefix(8))…",
+                throw ModelError.invalidInput(field: "mask", reason: "must hold 0/1 values with at least one 1, got \(mask.prefix(8))\(mask.count > 8 ? "…" : "")",
                                               hint: "1 marks a real token, 0 padding")
             }
         }

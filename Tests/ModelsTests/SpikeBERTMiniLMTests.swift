@@ -61,8 +61,12 @@ enum MiniLM {
 @Suite(.serialized) struct SpikeBERTMiniLMTests {
     @Test func loadsWithPoolerAndNoClassifier() throws {
         let m = try MiniLM.model()
-        #expect(m.config.layers == 6 && m.config.hiddenSize == 384 && m.config.heads == 12)
-        #expect(m.hasPooler && !m.hasClassifier && !m.hasCheckpointAlpha)
+        #expect(m.config.layers == 6)
+        #expect(m.config.hiddenSize == 384)
+        #expect(m.config.heads == 12)
+        #expect(m.hasPooler)
+        #expect(!m.hasClassifier)
+        #expect(!m.hasCheckpointAlpha)
         #expect(m.siteNames.count == 6 * 8)
     }
 
@@ -103,8 +107,9 @@ enum MiniLM {
 
     /// REPORT (printed): firing rate per layer (mean over its 8 sites) at T = 1 and T = 4 for
     /// k ∈ {0.5, 1, 2}, α calibrated on the sentence, and the mean per-token cosine of the spiking
-    /// vs the float final hidden states. Asserts rates in (0, 1), fewer spikes for larger k, and a
-    /// cosine in (0, 1].
+    /// vs the float final hidden states; also threshold-only coupling at T = 4. Asserts rates in
+    /// (0, 1), fewer spikes for larger k, cosine > 0.2 when coupled, and dynamic ≡ static on the
+    /// calibration input.
     @Test func reportFiringRatesAndDrift() throws {
         let m = try MiniLM.model()
         let (ids, types, mask) = try MiniLM.input("c0")
@@ -112,30 +117,54 @@ enum MiniLM {
         let float = try m.forward(ids: ids, typeIds: types, mask: mask).hidden
         m.neuron = .elastic
         print("REPORT MiniLM-L6 on c0 '\("The quick brown fox jumps over the lazy dog.")' (\(ids.count) tokens), α calibrated on it")
-        print("REPORT T   k   | rate L0  L1    L2    L3    L4    L5   | mean  | cos(spike, float)")
-        for T in [1, 4] {
+        print("REPORT T  k   mode/coupling        | rate L0  L1    L2    L3    L4    L5   | mean  | cos(spike, float) | ms")
+        let groups: [(Int, FrequencyControl.Mode, FrequencyControl.Coupling)] = [
+            (1, .static, .amplitudeAndThreshold), (4, .static, .amplitudeAndThreshold),
+            (4, .static, .thresholdOnly),
+        ]
+        var staticT4: [Float: [Float]] = [:]
+        for (T, mode, coupling) in groups {
             var previousMean = 2.0
             for k: Float in [0.5, 1, 2] {
                 m.steps = T
                 m.resetCalibration()
-                try m.setControl(FrequencyControl(k: k))
+                try m.setControl(FrequencyControl(k: k, mode: mode, coupling: coupling))
                 let probe = Probe(recordCurrent: false)
+                let start = Date()
                 let out = try m.forward(ids: ids, typeIds: types, mask: mask, probe: probe)
+                let ms = Int(Date().timeIntervalSince(start) * 1000)
                 var perLayer: [Double] = []
                 for i in 0..<6 {
                     let s = probe.trace.sites.filter { $0.name.hasPrefix("encoder.layer.\(i).") }
                     #expect(s.count == 8)
                     perLayer.append(s.map(\.firingRate).reduce(0, +) / Double(s.count))
                 }
-                let mean = perLayer.reduce(0, +) / 6
-                let cos = MiniLM.meanTokenCosine(out.hidden, float)
+                let mean: Double = perLayer.reduce(0, +) / 6
+                let cos: Double = MiniLM.meanTokenCosine(out.hidden, float)
                 let row = perLayer.map { String(format: "%.3f", $0) }.joined(separator: " ")
-                print("REPORT \(T)  \(String(format: "%3.1f", k)) | \(row) | \(String(format: "%.3f", mean)) | \(String(format: "%.4f", cos))")
+                let cp = coupling == .thresholdOnly ? "thr-only" : "coupled"
+                let label = "\(mode.rawValue)/\(cp)".padding(toLength: 20, withPad: " ", startingAt: 0)
+                let kk = String(format: "%3.1f", k), mm = String(format: "%.3f", mean), cc = String(format: "%.4f", cos)
+                print("REPORT \(T)  \(kk) \(label) | \(row) | \(mm) | \(cc)            | \(ms)")
                 #expect(perLayer.allSatisfy { $0 > 0 && $0 < 1 })
-                #expect(mean < previousMean, "T=\(T): mean firing rate should fall as k grows")
-                #expect(cos > 0 && cos <= 1.0001)
+                #expect(mean < previousMean, "T=\(T) \(mode) \(coupling): mean firing rate should fall as k grows")
+                #expect(abs(cos) <= 1.0001)
+                if coupling == .amplitudeAndThreshold {
+                    #expect(cos > 0.2)   // coupled: the spiking states stay correlated with the float ones
+                }
+                if T == 4, coupling == .amplitudeAndThreshold { staticT4[k] = out.hidden.values }
                 previousMean = mean
             }
         }
+        // Dynamic mode with k on the input the static α was calibrated on must give the same
+        // thresholds (k·mean|m_t| = (k/2)·2·mean|m_t|), hence the same states.
+        m.steps = 4
+        m.resetCalibration()
+        try m.setControl(FrequencyControl(k: 1, mode: .dynamic))
+        let dyn = try m.forward(ids: ids, typeIds: types, mask: mask).hidden.values
+        let ref = try #require(staticT4[1])
+        let d = zip(dyn, ref).map { abs($0 - $1) }.max() ?? 0
+        print("REPORT dynamic k=1 vs static k=1 (calibrated on the same input), T=4: max |Δ hidden| = \(d)")
+        #expect(d <= 1e-5)
     }
 }
