@@ -426,3 +426,16 @@ private struct Buffer {
 /// Base pointer of a contiguous tensor the model keeps alive (its weights).
 @inline(__always)
 private func ptr(_ t: Tensor) -> UnsafePointer<Float> { UnsafePointer(t.storage.base + t.offset) }
+
+// MARK: - copying (the workbench turns controls on copies; weights stay shared)
+
+extension SpikeBERT {
+    /// An independent model with the same weights (shared, read-only), neuron, T, and every site's
+    /// α and frequency control. Changing the copy's controls or calibration leaves this one alone.
+    public func clone(tensors: [String: Tensor]) throws -> SpikeBERT {
+        let c = try SpikeBERT(config: config, weights: tensors, neuron: neuron)
+        c.steps = steps
+        c.sites = sites
+        return c
+    }
+}

@@ -305,11 +305,19 @@ public final class Workbench: @unchecked Sendable {
             lock.unlock()
 
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let result = Workbench.compute(model: m, codec: c, input: input, generate: gen)
+            // A model that must calibrate on its first input (SpikeBERT without α) does so here, on
+            // a copy; the calibrated copy replaces the model below if no newer request came in.
+            var prepared: (any InspectableModel)? = nil
+            if m.needsPreparation, let enc = try? Workbench.encode(c, input) {
+                var p = m.copy()
+                if (try? p.prepare(for: ModelInput(ids: enc.ids, typeIds: enc.typeIds))) != nil { prepared = p }
+            }
+            let result = Workbench.compute(model: prepared ?? m, codec: c, input: input, generate: gen)
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
 
             lock.lock()
             var curveInput: Result? = nil
+            if ticket == requested, let prepared { model = prepared }
             if ticket == requested {  // newest wins: drop results of superseded requests
                 switch result {
                 case .success(let r):
@@ -370,15 +378,18 @@ public final class Workbench: @unchecked Sendable {
         var run: ModelRun, trace: Trace, stats: [SiteStatistics], energy: EnergyEstimate
     }
 
+    static func encode(_ codec: TextCodec, _ input: InputSource) throws -> (ids: [Int], typeIds: [Int], tokens: [String]) {
+        switch input {
+        case .prompt(let text): return try codec.encode(text, nil)
+        case .example(_, _, let row): return try codec.encode(row.text, row.textPair)
+        }
+    }
+
     /// One computation: encode, run (and generate), statistics.
     static func compute(model: any InspectableModel, codec: TextCodec, input: InputSource,
                         generate: Int) -> Swift.Result<Result, Error> {
         do {
-            let enc: (ids: [Int], typeIds: [Int], tokens: [String])
-            switch input {
-            case .prompt(let text): enc = try codec.encode(text, nil)
-            case .example(_, _, let row): enc = try codec.encode(row.text, row.textPair)
-            }
+            let enc = try encode(codec, input)
             guard !enc.ids.isEmpty else {
                 throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "type a prompt with `p`")
             }
