@@ -168,6 +168,10 @@ public final class SpikeBERT {
         let c = config
         let L = ids.count, C = c.hiddenSize, I = c.intermediateSize
         try validate(ids: ids, typeIds: typeIds, mask: mask)
+        if neuron == .lif || neuron == .gif {
+            throw ModelError.unsupported(what: "a \(neuron.rawValue) neuron in SpikeBERT",
+                                         hint: "SpikeBERT runs elastic, binary, signed or none")
+        }
         let valid = (mask ?? [Int](repeating: 1, count: L)).map { $0 != 0 }
         let spiking = neuron != .none
         let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary

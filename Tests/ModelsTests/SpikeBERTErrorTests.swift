@@ -109,6 +109,10 @@ import Engine
         #expect(m5 == "k: is 0.0, expected a positive number. Hint: k = 2 is the released behaviour; larger k → fewer spikes")
         let m6: String = message { try m.setControl(.released, site: "layer.0.query") }
         #expect(m6 == "site: 'layer.0.query' is not a spiking site of this model. Hint: sites look like 'encoder.layer.0.attention.self.query'")
+        m.neuron = .lif
+        let m8: String = message { _ = try m.forward(ids: [2, 3]) }
+        #expect(m8 == "a lif neuron in SpikeBERT is not supported. Hint: SpikeBERT runs elastic, binary, signed or none")
+        m.neuron = .elastic
         let m7: String = message { try m.setAlpha([1, 2], site: "encoder.layer.0.output.dense") }
         #expect(m7 == "alpha at encoder.layer.0.output.dense: has 2 values [1.0, 2.0], expected 4 positive numbers. Hint: one α per timestep T")
     }
