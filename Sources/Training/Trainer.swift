@@ -133,6 +133,12 @@ public final class Trainer {
     var dataRNG: SeededRNG
     var dropoutRNG: SeededRNG
     var nonFiniteStreak = 0
+    /// Seconds spent per phase of `trainStep` since init: data, forward, backward, optimizer.
+    public private(set) var timings = StepTimings()
+
+    public struct StepTimings: Sendable, Equatable {
+        public var data = 0.0, forward = 0.0, backward = 0.0, optimizer = 0.0
+    }
 
     public init(model: any TrainableModel, data: TrainingData, config: TrainerConfig, checkpoints: CheckpointStore? = nil) throws {
         try config.validate()
@@ -186,10 +192,14 @@ public final class Trainer {
     /// third non-finite step in a row (parameters untouched by any of them).
     public func trainStep() throws -> StepOutcome {
         let t = step + 1
+        var clock = Date()
+        func lap() -> Double { let now = Date(); defer { clock = now }; return now.timeIntervalSince(clock) }
         let batch = try nextBatch()
         for (_, p) in model.parameters { p.zeroGrad() }
+        timings.data += lap()
         let loss = try model.loss(batch, rng: &dropoutRNG)
         let lossValue = Double(loss.value.item)
+        timings.forward += lap()
         var reason: String?
         var norm = 0.0
         if !lossValue.isFinite {
@@ -198,6 +208,7 @@ public final class Trainer {
             try loss.backward()
             norm = AdamW.globalNorm(model.parameters)
             if !norm.isFinite { reason = "gradient norm is \(norm)" }
+            timings.backward += lap()
         }
         step = t
         let lr = schedule.rate(at: t)
@@ -212,6 +223,7 @@ public final class Trainer {
         nonFiniteStreak = 0
         optimizer.update(model.parameters, lr: lr, gradNorm: norm)
         for (_, p) in model.parameters { p.zeroGrad() }
+        timings.optimizer += lap()
         losses.append(lossValue)
         return .updated(loss: lossValue, lr: Double(lr), gradNorm: norm)
     }

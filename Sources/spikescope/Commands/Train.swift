@@ -37,6 +37,7 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of init, data order and dropout.") var seed: UInt64 = 1
     @Option(help: "SpikeGPT Table 5 variant: spikegpt, vanilla, heaviside, lif-ffn.") var variant: String = "spikegpt"
     @Option(help: "Dropout after each block during training.") var dropout: Float = 0
+    @Flag(help: "Print seconds per phase of a step (data, forward, backward, optimizer) at the end.") var timing = false
 
     func validate() throws {
         guard arch == "spikegpt" || arch == "spikebert" else {
@@ -124,6 +125,11 @@ struct Train: ParsableCommand {
         if let b = p.bpc { summary += ", bpc \(String(format: "%.4f", b))" }
         if let a = p.accuracy { summary += ", accuracy \(String(format: "%.3f", a))" }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
+        if timing {
+            let t = trainer.timings, total = max(t.data + t.forward + t.backward + t.optimizer, 1e-9)
+            func pct(_ x: Double) -> String { String(format: "%.1f s (%.0f%%)", x, 100 * x / total) }
+            FileHandle.standardError.write(Data("timing: data \(pct(t.data)), forward \(pct(t.forward)), backward \(pct(t.backward)), optimizer \(pct(t.optimizer))\n".utf8))
+        }
     }
 
     func printJSON(_ p: TrainingProgress) {
