@@ -1,5 +1,58 @@
-// GEMM. Placeholder: the scalar reference only (the blocked SIMD kernel replaces ss_gemm_f32).
+// GEMM: C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, row-major, leading dimensions.
+//
+// What it is: the cache-blocked, packed, register-blocked SGEMM behind Tensor.matmul, in the
+// Goto/BLIS layout (loops jc → pc → ic → jr → ir around a 6×16 micro-kernel):
+//   for jc in N step NC:             B panel [KC, NC] packed into 16-column slivers   (L3)
+//     for pc in K step KC:
+//       for ic in M step MC:         A panel [MC, KC] packed into 6-row slivers, ×alpha (L2)
+//         for jr, ir:                C[6,16] += Ã[6,KC]·B̃[KC,16] in 12 ymm accumulators (L1/regs)
+// Packing makes every micro-kernel load contiguous and aligned whatever the transposes and
+// leading dimensions are, and zero-pads edge slivers so the micro-kernel always runs a full 6×16
+// tile; edge tiles (M % 6, N % 16) are written back through a small buffer.
+// Micro-kernels: AVX2+FMA (x86-64, chosen at run time), NEON (arm64), portable C elsewhere.
+// Parallelism: the larger of M and N is cut into ss_threads_get() strips run by the pool in
+// threadpool.c; each strip is an independent serial GEMM with its own (thread-local) buffers.
+// What it is not: a BLAS (no complex/double, no column-major API); not tuned for M ≤ 4 (GEMV).
+// ss_gemm_naive_f32 is the scalar reference (triple loop, double accumulator), kept forever.
+
 #include "kernels.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SS_X86 1
+#endif
+#if defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
+// Register tile: 6 rows × 16 columns = 12 ymm accumulators + 2 for B + 1 broadcast of A (of 16
+// ymm registers; the BLIS Haswell/Zen sgemm kernel uses the same 6×16 shape for this reason).
+#define MR 6
+#define NR 16
+// Cache blocks (measured on AMD EPYC Zen 3, 32 KiB L1d / 512 KiB L2 per core, see the commit
+// body for the sweep): a B sliver KC×16×4 B = 16 KiB stays in L1 while an A panel MC×KC×4 B
+// = 96 KiB stays in L2; the packed B panel KC×NC×4 B = 2 MiB lives in L3.
+#ifndef MC
+#define MC 96
+#endif
+#ifndef KC
+#define KC 256
+#endif
+#ifndef NC
+#define NC 2048
+#endif
+// Below this many multiply-adds a GEMM runs on the calling thread only: waking the pool costs
+// ~10-50 µs, which is 1M MACs at ~30 GFLOP/s per core.
+#define PARALLEL_MIN_MACS (1 << 20)
+
+typedef void (*ukr_fn)(int kc, const float *a, const float *b, float *c, int ldc, int m, int n);
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+// ---------------------------------------------------------------------------------------------
+// Scalar reference.
 
 void ss_gemm_naive_f32(int ta, int tb, int M, int N, int K, float alpha,
                        const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
@@ -16,11 +69,318 @@ void ss_gemm_naive_f32(int ta, int tb, int M, int N, int K, float alpha,
         }
 }
 
-void ss_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
-                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    ss_gemm_naive_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+// ---------------------------------------------------------------------------------------------
+// Packing. op(A) block rows [0,mc) × depth [0,kc) → slivers of MR rows: dst[s][k][r] =
+// alpha · op(A)[s·MR + r][k], rows past mc are zero. A points at op(A)[0][0] of the block.
+
+static void pack_a(int ta, int mc, int kc, const float *A, int lda, float alpha, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+        int m = imin(MR, mc - i0);
+        if (!ta) {
+            // op(A)[i][k] = A[i·lda + k]: MR row streams, interleaved.
+            const float *row[MR];
+            for (int r = 0; r < MR; r++) row[r] = A + (size_t)(i0 + (r < m ? r : 0)) * lda;
+            for (int k = 0; k < kc; k++)
+                for (int r = 0; r < MR; r++) dst[k * MR + r] = r < m ? alpha * row[r][k] : 0.0f;
+        } else {
+            // op(A)[i][k] = A[k·lda + i]: already MR-contiguous per k.
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)k * lda + i0;
+                for (int r = 0; r < MR; r++) dst[k * MR + r] = r < m ? alpha * src[r] : 0.0f;
+            }
+        }
+    }
 }
 
-static int g_threads = 1;
-void ss_threads_set(int n) { g_threads = n < 1 ? 1 : n; }
-int ss_threads_get(void) { return g_threads; }
+// op(B) block depth [0,kc) × columns [0,nc) → slivers of NR columns: dst[s][k][c] =
+// op(B)[k][s·NR + c], columns past nc are zero. B points at op(B)[0][0] of the block.
+static void pack_b(int tb, int kc, int nc, const float *B, int ldb, float *dst) {
+    for (int j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+        int n = imin(NR, nc - j0);
+        if (!tb) {
+            // op(B)[k][j] = B[k·ldb + j]: copy NR-wide row pieces.
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)k * ldb + j0;
+                float *d = dst + k * NR;
+                if (n == NR) memcpy(d, src, NR * sizeof(float));
+                else {
+                    for (int c = 0; c < n; c++) d[c] = src[c];
+                    for (int c = n; c < NR; c++) d[c] = 0.0f;
+                }
+            }
+        } else {
+            // op(B)[k][j] = B[j·ldb + k]: each stored row is one column of the sliver.
+            for (int c = 0; c < NR; c++) {
+                if (c < n) {
+                    const float *src = B + (size_t)(j0 + c) * ldb;
+                    for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++) dst[k * NR + c] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// Adds a full MR×NR tile buffer into C, only the top-left m×n part.
+static inline void add_tile(const float *t, float *c, int ldc, int m, int n) {
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++) c[(size_t)r * ldc + j] += t[r * NR + j];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernels: C[m,n] += Ã[MR,kc] · B̃[kc,NR] (packed, zero-padded), m ≤ MR, n ≤ NR.
+
+// Portable: C[r][c] += Σ_k a[k][r] · b[k][c]; the compiler vectorises the c loop.
+static void ukr_portable(int kc, const float *a, const float *b, float *c, int ldc, int m, int n) {
+    float acc[MR * NR];
+    memset(acc, 0, sizeof acc);
+    for (int k = 0; k < kc; k++, a += MR, b += NR)
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < NR; j++) acc[r * NR + j] += a[r] * b[j];
+    add_tile(acc, c, ldc, m, n);
+}
+
+#if defined(SS_X86)
+// AVX2+FMA: per k, two 8-wide loads of B̃[k][0:16], six broadcasts of Ã[k][r], twelve FMAs:
+//   c_r0 += a[k][r] · b[k][0:8],  c_r1 += a[k][r] · b[k][8:16]
+__attribute__((target("avx2,fma")))
+static void ukr_avx2(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                     int ldc, int m, int n) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    // Touch the C tile early so its lines arrive while the k loop runs.
+    for (int r = 0; r < m; r++) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+    for (int r = 0; r < m; r++) _mm_prefetch((const char *)(c + (size_t)r * ldc + NR - 1), _MM_HINT_T0);
+#define SS_STEP(off)                                                                              \
+    do {                                                                                          \
+        __m256 b0 = _mm256_load_ps(b + (off) * NR), b1 = _mm256_load_ps(b + (off) * NR + 8);      \
+        __m256 av;                                                                                \
+        av = _mm256_broadcast_ss(a + (off) * MR + 0);                                             \
+        c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);                   \
+        av = _mm256_broadcast_ss(a + (off) * MR + 1);                                             \
+        c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);                   \
+        av = _mm256_broadcast_ss(a + (off) * MR + 2);                                             \
+        c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);                   \
+        av = _mm256_broadcast_ss(a + (off) * MR + 3);                                             \
+        c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);                   \
+        av = _mm256_broadcast_ss(a + (off) * MR + 4);                                             \
+        c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);                   \
+        av = _mm256_broadcast_ss(a + (off) * MR + 5);                                             \
+        c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);                   \
+    } while (0)
+    int k = 0;
+    for (; k + 4 <= kc; k += 4, a += 4 * MR, b += 4 * NR) {
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR + 16), _MM_HINT_T0);
+        SS_STEP(0); SS_STEP(1); SS_STEP(2); SS_STEP(3);
+    }
+    for (; k < kc; k++, a += MR, b += NR) SS_STEP(0);
+#undef SS_STEP
+    if (m == MR && n == NR) {
+        // C[r][0:16] += c_r
+#define SS_ADD(r, lo, hi)                                                                         \
+        _mm256_storeu_ps(c + (size_t)(r) * ldc, _mm256_add_ps(_mm256_loadu_ps(c + (size_t)(r) * ldc), lo)); \
+        _mm256_storeu_ps(c + (size_t)(r) * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + (size_t)(r) * ldc + 8), hi))
+        SS_ADD(0, c00, c01); SS_ADD(1, c10, c11); SS_ADD(2, c20, c21);
+        SS_ADD(3, c30, c31); SS_ADD(4, c40, c41); SS_ADD(5, c50, c51);
+#undef SS_ADD
+    } else {
+        // Edge tile: spill the accumulators, add only the valid m×n part.
+        _Alignas(32) float t[MR * NR];
+        _mm256_store_ps(t + 0 * NR, c00); _mm256_store_ps(t + 0 * NR + 8, c01);
+        _mm256_store_ps(t + 1 * NR, c10); _mm256_store_ps(t + 1 * NR + 8, c11);
+        _mm256_store_ps(t + 2 * NR, c20); _mm256_store_ps(t + 2 * NR + 8, c21);
+        _mm256_store_ps(t + 3 * NR, c30); _mm256_store_ps(t + 3 * NR + 8, c31);
+        _mm256_store_ps(t + 4 * NR, c40); _mm256_store_ps(t + 4 * NR + 8, c41);
+        _mm256_store_ps(t + 5 * NR, c50); _mm256_store_ps(t + 5 * NR + 8, c51);
+        add_tile(t, c, ldc, m, n);
+    }
+}
+#endif
+
+#if defined(__ARM_NEON) && defined(__aarch64__)
+// NEON (arm64, 32 q registers): 6×16 = 24 accumulators of 4 lanes, 4 B registers, 2 for A.
+//   acc[r][q] += a[k][r] · b[k][4q:4q+4]
+static void ukr_neon(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                     int ldc, int m, int n) {
+    float32x4_t acc[MR][4];
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_f32(0.0f);
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8), b3 = vld1q_f32(b + 12);
+        for (int r = 0; r < MR; r++) {
+            float ar = a[r];
+            acc[r][0] = vfmaq_n_f32(acc[r][0], b0, ar);
+            acc[r][1] = vfmaq_n_f32(acc[r][1], b1, ar);
+            acc[r][2] = vfmaq_n_f32(acc[r][2], b2, ar);
+            acc[r][3] = vfmaq_n_f32(acc[r][3], b3, ar);
+        }
+    }
+    float t[MR * NR];
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < 4; q++) vst1q_f32(t + r * NR + 4 * q, acc[r][q]);
+    add_tile(t, c, ldc, m, n);
+}
+#endif
+
+// Chosen once: the best micro-kernel this CPU runs.
+static ukr_fn pick_kernel(const char **name) {
+#if defined(SS_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *name = "avx2-fma 6x16";
+        return ukr_avx2;
+    }
+#endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+    *name = "neon 6x16";
+    return ukr_neon;
+#endif
+    *name = "portable 6x16";
+    return ukr_portable;
+}
+
+static pthread_once_t g_pick_once = PTHREAD_ONCE_INIT;
+static ukr_fn g_ukr;
+static const char *g_ukr_name;
+static void pick_once(void) { g_ukr = pick_kernel(&g_ukr_name); }
+
+const char *ss_gemm_kernel_name(void) {
+    pthread_once(&g_pick_once, pick_once);
+    return g_ukr_name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-thread packing buffers (allocated on a thread's first GEMM, freed when the thread exits).
+
+typedef struct { float *a, *b; } bufs_t;
+static pthread_key_t g_buf_key;
+static pthread_once_t g_buf_once = PTHREAD_ONCE_INIT;
+static void bufs_free(void *p) {
+    bufs_t *bf = p;
+    free(bf->a);
+    free(bf->b);
+    free(bf);
+}
+static void bufs_key_make(void) { pthread_key_create(&g_buf_key, bufs_free); }
+
+static bufs_t *thread_bufs(void) {
+    pthread_once(&g_buf_once, bufs_key_make);
+    bufs_t *bf = pthread_getspecific(g_buf_key);
+    if (bf) return bf;
+    bf = calloc(1, sizeof *bf);
+    if (!bf) return NULL;
+    // 64-byte alignment: whole cache lines, and aligned 32-byte AVX loads.
+    if (posix_memalign((void **)&bf->a, 64, sizeof(float) * MC * KC) != 0) bf->a = NULL;
+    if (posix_memalign((void **)&bf->b, 64, sizeof(float) * KC * NC) != 0) bf->b = NULL;
+    if (!bf->a || !bf->b) { bufs_free(bf); return NULL; }
+    pthread_setspecific(g_buf_key, bf);
+    return bf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serial blocked GEMM on one strip.
+
+static void gemm_blocked(ukr_fn ukr, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    // C ← beta·C first (beta = 0 writes zeros, so NaN/garbage in C is ignored, as in BLAS),
+    // then every micro-kernel call only adds.
+    if (beta != 1.0f)
+        for (int i = 0; i < M; i++) {
+            float *row = C + (size_t)i * ldc;
+            if (beta == 0.0f) memset(row, 0, sizeof(float) * N);
+            else for (int j = 0; j < N; j++) row[j] *= beta;
+        }
+    if (alpha == 0.0f || K == 0) return;
+    bufs_t *bf = thread_bufs();
+    if (!bf) {  // out of memory for 2 MiB of buffers: still give the right answer
+        ss_gemm_naive_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, 1.0f, C, ldc);
+        return;
+    }
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = imin(NC, N - jc);
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = imin(KC, K - pc);
+            const float *Bp = tb ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc;
+            pack_b(tb, kc, nc, Bp, ldb, bf->b);
+            for (int ic = 0; ic < M; ic += MC) {
+                int mc = imin(MC, M - ic);
+                const float *Ap = ta ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
+                pack_a(ta, mc, kc, Ap, lda, alpha, bf->a);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    const float *bs = bf->b + (size_t)jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR)
+                        ukr(kc, bf->a + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jc + jr, ldc,
+                            imin(MR, mc - ir), imin(NR, nc - jr));
+                }
+            }
+        }
+    }
+}
+
+static void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    pthread_once(&g_pick_once, pick_once);
+    gemm_blocked(g_ukr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void ss_gemm_portable_f32(int ta, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    gemm_blocked(ukr_portable, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel driver: strips of N (multiples of NR) or of M (multiples of MR).
+
+typedef struct {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int split_n;  // 1: strips of columns, 0: strips of rows
+    int step;     // strip width (a multiple of NR or MR)
+} gemm_job;
+
+static void gemm_task(void *ctx, int t) {
+    const gemm_job *j = ctx;
+    if (j->split_n) {
+        int j0 = t * j->step, j1 = imin(j->N, j0 + j->step);
+        if (j0 >= j1) return;
+        const float *Bs = j->tb ? j->B + (size_t)j0 * j->ldb : j->B + j0;
+        gemm_serial(j->ta, j->tb, j->M, j1 - j0, j->K, j->alpha, j->A, j->lda, Bs, j->ldb, j->beta,
+                    j->C + j0, j->ldc);
+    } else {
+        int i0 = t * j->step, i1 = imin(j->M, i0 + j->step);
+        if (i0 >= i1) return;
+        const float *As = j->ta ? j->A + i0 : j->A + (size_t)i0 * j->lda;
+        gemm_serial(j->ta, j->tb, i1 - i0, j->N, j->K, j->alpha, As, j->lda, j->B, j->ldb, j->beta,
+                    j->C + (size_t)i0 * j->ldc, j->ldc);
+    }
+}
+
+void ss_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    int threads = ss_threads_get();
+    double macs = (double)M * N * K;
+    if (threads <= 1 || macs < PARALLEL_MIN_MACS) {
+        gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    gemm_job j = {ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 0, 0};
+    // Cut the longer side into `threads` strips, rounded up to whole register tiles.
+    j.split_n = N >= M;
+    int len = j.split_n ? N : M, tile = j.split_n ? NR : MR;
+    int tiles = (len + tile - 1) / tile;
+    int parts = imin(threads, tiles);
+    j.step = (tiles + parts - 1) / parts * tile;
+    parts = (len + j.step - 1) / j.step;
+    ss_parallel_run(parts, gemm_task, &j);
+}

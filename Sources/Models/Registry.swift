@@ -98,7 +98,7 @@ extension SpikeGPT: InspectableModel {
 
     public var neuron: NeuronKind {
         get { controls.neuron }
-        set { controls.neuron = newValue == .none ? .none : .lif }
+        set { controls.neuron = (newValue == .none || newValue == .gif) ? newValue : .lif }
     }
 
     public func frequency(site: String) -> Float {

@@ -60,6 +60,11 @@ public struct SpikeGPTControls: Sendable, Codable, Equatable {
     /// LIF config per site, in site order (`blocks.0.att.lif`, `blocks.0.ffn.lif`, `blocks.1…`).
     public var lif: [LIFConfig]
 
+    /// GIF coding of the linear layers' inputs (`neuron == .gif`), from `SpikeGPT.calibrateGIF`.
+    public var gif: GIFPlan?
+    /// Collects each linear layer's input rows (calibration for GIF / Optimal Brain Spiking).
+    public var collectInputs = false
+
     public init(layers: Int) { lif = Array(repeating: LIFConfig(), count: 2 * layers) }
 }
 
@@ -213,7 +218,8 @@ public struct SpikeGPT: Sendable {
         var mk = a, mv = a, mr = a                       // token-mixed inputs
         var k = a, v = a, r = a, y = a, o = a, s = a, h = a
         var kf = [Float](repeating: 0, count: T * F)
-        let bypass = controls.neuron == .none
+        // GIF mode (SpikeLLM): the LIF sites are bypassed and the linear inputs are GIF-coded.
+        let bypass = controls.neuron == .none || controls.neuron == .gif
 
         for (i, L) in layers.enumerated() {
             let base = i * C
@@ -225,12 +231,12 @@ public struct SpikeGPT: Sendable {
             tokenMix(a, L.attMixV, &mv, shift: state.attShift, base: base, rows: T)
             tokenMix(a, L.attMixR, &mr, shift: state.attShift, base: base, rows: T)
             saveShift(a, &state.attShift, base: base, rows: T)
-            linear(mk, L.attK, &k, rows: T)
-            linear(mv, L.attV, &v, rows: T)
-            linear(mr, L.attR, &r, rows: T)
+            try layerIn("blocks.\(i).att.key", mk, L.attK, &k, rows: T, probe: probe)
+            try layerIn("blocks.\(i).att.value", mv, L.attV, &v, rows: T, probe: probe)
+            try layerIn("blocks.\(i).att.receptance", mr, L.attR, &r, rows: T, probe: probe)
             wkvScan(k, v, L.decay, L.first, &y, rows: T, width: C, state: &state, base: base)
             for j in 0..<(T * C) { y[j] *= sigmoid(r[j]) }
-            linear(y, L.attO, &o, rows: T)
+            try layerIn("blocks.\(i).att.output", y, L.attO, &o, rows: T, probe: probe)
             try spikeSite(2 * i, o, &s, &h, rows: T, v: &state.lifAtt, base: base, bypass: bypass, probe: probe)
             for j in 0..<(T * C) { x[j] += s[j] }
 
@@ -239,10 +245,10 @@ public struct SpikeGPT: Sendable {
             tokenMix(a, L.ffnMixK, &mk, shift: state.ffnShift, base: base, rows: T)
             tokenMix(a, L.ffnMixR, &mr, shift: state.ffnShift, base: base, rows: T)
             saveShift(a, &state.ffnShift, base: base, rows: T)
-            linear(mk, L.ffnK, &kf, rows: T)
+            try layerIn("blocks.\(i).ffn.key", mk, L.ffnK, &kf, rows: T, probe: probe)
             for j in 0..<(T * F) { let q = max(kf[j], 0); kf[j] = q * q }
-            linear(kf, L.ffnV, &v, rows: T)
-            linear(mr, L.ffnR, &r, rows: T)
+            try layerIn("blocks.\(i).ffn.value", kf, L.ffnV, &v, rows: T, probe: probe)
+            try layerIn("blocks.\(i).ffn.receptance", mr, L.ffnR, &r, rows: T, probe: probe)
             for j in 0..<(T * C) { o[j] = sigmoid(r[j]) * v[j] }
             try spikeSite(2 * i + 1, o, &s, &h, rows: T, v: &state.lifFfn, base: base, bypass: bypass, probe: probe)
             for j in 0..<(T * C) { x[j] += s[j] }

@@ -25,6 +25,9 @@ public struct InspectReport: Encodable, Sendable {
         public var tokens: [Int]
         public var typeIds: [Int]
         enum CodingKeys: String, CodingKey { case text, textPair = "text_pair", label, tokens, typeIds = "type_ids" }
+        public init(text: String?, textPair: String?, label: String?, tokens: [Int], typeIds: [Int]) {
+            self.text = text; self.textPair = textPair; self.label = label; self.tokens = tokens; self.typeIds = typeIds
+        }
     }
     public struct OutlierInfo: Encodable, Sendable {
         public var channel: Int
@@ -65,6 +68,7 @@ public struct InspectReport: Encodable, Sendable {
     public struct Generated: Encodable, Sendable {
         public var tokens: [Int]
         public var text: String?
+        public init(tokens: [Int], text: String?) { self.tokens = tokens; self.text = text }
     }
 
     public var model: ModelInfo
@@ -78,9 +82,11 @@ public struct InspectReport: Encodable, Sendable {
     public var sites: [SiteInfo]
     public var energy: EnergyInfo
     public var generated: Generated?
+    /// GIF runs: divergence from the float model and the exact bits spent.
+    public var gif: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
-        case model, input, steps, logits, classLogits = "class_logits", probabilities, prediction, hidden, sites, energy, generated
+        case model, input, steps, logits, classLogits = "class_logits", probabilities, prediction, hidden, sites, energy, generated, gif
     }
 
     /// Builds the report of one run. `traces: false` omits the per-step arrays (`--no-traces`).

@@ -78,6 +78,8 @@ public struct WorkbenchState: Sendable {
     public var timesteps: Int?
     /// k per site, in site order.
     public var k: [Float]
+    /// Threshold multiplier per site from `<`/`>` (1 = the model's own).
+    public var thresholdScale: [Float]
     /// When on, `+`/`-` and `<`/`>` apply to every site.
     public var allSites = false
     /// Firing rate of the selected site for k around the current value (computed after a run).
@@ -155,7 +157,8 @@ public final class Workbench: @unchecked Sendable {
         self.codec = codec
         var st = WorkbenchState(summary: model.summary, modelPath: modelPath, siteNames: model.siteNames,
                                 input: input, neuron: model.neuron, timesteps: model.timesteps,
-                                k: model.siteNames.map { model.frequency(site: $0) }, generateCount: generate)
+                                k: model.siteNames.map { model.frequency(site: $0) },
+                                thresholdScale: model.siteNames.map { _ in 1 }, generateCount: generate)
         st.status = "ready"
         self.state = st
     }
@@ -182,7 +185,10 @@ public final class Workbench: @unchecked Sendable {
         var m = m
         m.neuron = state.neuron
         if let T = state.timesteps { m.timesteps = T }
-        for (i, name) in m.siteNames.enumerated() where i < state.k.count { m.setFrequency(state.k[i], site: name) }
+        for (i, name) in m.siteNames.enumerated() where i < state.k.count {
+            m.setFrequency(state.k[i], site: name)
+            if i < state.thresholdScale.count, state.thresholdScale[i] != 1 { m.scaleThreshold(by: state.thresholdScale[i], site: name) }
+        }
         model = m
         if let newCodec { codec = newCodec }
         state.summary = m.summary
@@ -228,8 +234,10 @@ public final class Workbench: @unchecked Sendable {
             state.allSites.toggle()
         case .threshold(let up):
             let f = up ? Workbench.controlStep : 1 / Workbench.controlStep
-            let target = state.allSites ? nil : state.selectedSite
-            model.scaleThreshold(by: f, site: target)
+            for (i, name) in state.siteNames.enumerated() where state.allSites || i == state.cursor.site {
+                model.scaleThreshold(by: f, site: name)
+                state.thresholdScale[i] *= f
+            }
             rerun = true
         case .timesteps(let T):
             if state.summary.arch == .spikebert {
@@ -253,6 +261,13 @@ public final class Workbench: @unchecked Sendable {
         }
         lock.unlock()
         if rerun { schedule() }
+    }
+
+    /// Changes model and state together under the lock (no recompute; call `schedule`).
+    public func mutate(_ body: (inout any InspectableModel, inout WorkbenchState) -> Void) {
+        lock.lock()
+        body(&model, &state)
+        lock.unlock()
     }
 
     /// Asks for a recomputation with the current model and input (newest request wins).

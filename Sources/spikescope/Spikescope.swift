@@ -6,6 +6,6 @@ struct Spikescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spikescope",
         abstract: "A terminal workbench for looking inside spiking language models.",
-        subcommands: [Workbench.self, Inspect.self, Tokenize.self, Train.self, Bench.self, Convert.self],
-        defaultSubcommand: Workbench.self)
+        subcommands: [WorkbenchCommand.self, Inspect.self, Tokenize.self, Train.self, Bench.self, Convert.self, TUIDemo.self],
+        defaultSubcommand: WorkbenchCommand.self)
 }

@@ -18,9 +18,47 @@ void ss_gemm_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
 void ss_gemm_naive_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
                        const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+// The blocked algorithm with the portable C micro-kernel, serial (what non-x86, non-NEON
+// machines run). Same contract; exists so tests can check that path on any machine.
+void ss_gemm_portable_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
 // Worker threads used by the parallel kernels (default: number of online CPUs).
 void ss_threads_set(int n);
 int ss_threads_get(void);
+
+// Runs fn(ctx, t) for t in 0..<n_tasks on the caller plus the persistent pool (threadpool.c).
+// Safe from any thread: if another caller owns the pool (or fn calls back in), the tasks run
+// serially on the calling thread. Returns the number of threads that took part (1 = serial).
+typedef void (*ss_task_fn)(void *ctx, int task);
+int ss_parallel_run(int n_tasks, ss_task_fn fn, void *ctx);
+
+// Which GEMM micro-kernel ss_gemm_f32 uses on this CPU: "avx2-fma 6x16", "neon 6x16", "portable 6x16".
+const char *ss_gemm_kernel_name(void);
+
+// Spike-driven linear (spike.c). X [T, In] (row stride ldx), W [In, Out] (row stride ldw, one
+// contiguous row per input: the transpose of PyTorch's [Out, In] Linear weight),
+// Y [T, Out] (row stride ldy):   Y = X·W   (beta = 0)   or   Y += X·W   (accumulate != 0).
+// Only nonzero x[t][j] do work: y[t,:] += x[t][j] · W[j,:]. Any float values are allowed
+// (binary, ternary ±α, multi-level n·θ, ReLU² activations); zeros are skipped.
+void ss_spike_linear_f32(int T, int In, int Out, const float *X, int ldx, const float *W, int ldw,
+                         int accumulate, float *Y, int ldy);
+// The same with W pre-packed by ss_spike_pack_f32: slabs of 64 columns, each a contiguous
+// [In, 64] array (zero-padded past Out; ss_spike_packed_count floats; base 32-byte aligned).
+// The fast path: a slab stays in cache while all tokens use it (see spike.c).
+size_t ss_spike_packed_count(int In, int Out);
+void ss_spike_pack_f32(int In, int Out, const float *W, int ldw, float *packed);
+void ss_spike_linear_packed_f32(int T, int In, int Out, const float *X, int ldx, const float *packed,
+                                int accumulate, float *Y, int ldy);
+// Scalar reference of ss_spike_linear_f32: same contract, plain loops. Kept as test oracle.
+void ss_spike_linear_naive_f32(int T, int In, int Out, const float *X, int ldx, const float *W, int ldw,
+                               int accumulate, float *Y, int ldy);
+// y[c] += W[j][c] for each input j that spiked: adds only (the STYLE.md building block).
+void ss_spike_accumulate_f32(int n_active, const int32_t *active, int C, const float *W, float *y);
+// Number of nonzero entries of x[0..<n].
+size_t ss_count_nonzero_f32(size_t n, const float *x);
+// dst[c][r] = src[r][c] for src [rows, cols] → dst [cols, rows] (e.g. PyTorch [Out,In] → [In,Out]).
+void ss_transpose_f32(int rows, int cols, float *dst, const float *src);
 
 #ifdef __cplusplus
 }

@@ -47,7 +47,8 @@ extension Tensor {
             return out
         }
         if b.count == 1 {
-            let s = b.contiguous().storage.base[b.offset]
+            let cb = b.contiguous()  // may be a copy at offset 0: read through cb, not b
+            let s = cb.storage.base[cb.offset]
             let ca = try a.broadcast(to: shape).contiguous()
             let pa = ca.storage.base + ca.offset
             withExtendedLifetime(ca) { for i in 0..<n { o[i] = f(pa[i], s) } }

@@ -1,8 +1,161 @@
+// `spikescope inspect`: run one input through a model and print the headless JSON report
+// (DESIGN.md, "Headless contract"). Errors go to stderr as one line, with a non-zero exit.
+
 import ArgumentParser
+import Foundation
+import Engine
+import Neurons
+import Formats
+import Models
+import Workbench
 
 struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Run a prompt, token ids or a GLUE row through a model; print JSON.",
+        discussion: "Per spiking site: firing rate, membrane and spikes per step, α; plus logits, hidden states and energy.")
+
+    @Option(help: "Model weights: .safetensors, .pth/.bin, or a folder (default: the embedded SpikeGPT).")
+    var model: String?
+    @Option(help: "Tokenizer file (default: found beside the model).")
+    var tokenizer: String?
+    @Option(help: "Text to run.")
+    var prompt: String?
+    @Option(help: "Comma-separated token ids to run, e.g. 1,2,3.")
+    var tokens: String?
+    @Option(help: "A GLUE file and row, FILE[:ROW] (rows count from 0; default row 0).")
+    var glue: String?
+    @Option(help: "GLUE task when the folder does not name it (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI).")
+    var task: String?
+    @Option(help: "Timesteps T (SpikeBERT).")
+    var timesteps: Int?
+    @Option(help: "Frequency control k at every site (2 = the model's own threshold).")
+    var k: Float?
+    @Option(help: "Neuron at the spiking sites: lif, elastic, gif, binary, signed, none.")
+    var neuron: String?
+    @Flag(name: .customLong("no-traces"), help: "Omit the per-step membrane/spike arrays.")
+    var noTraces = false
+    @Option(help: "Append N generated tokens (SpikeGPT, greedy unless --temperature).")
+    var generate: Int = 0
+    @Option(help: "Sampling temperature for --generate (0 = greedy).")
+    var temperature: Float = 0
+    @Option(name: .customLong("top-p"), help: "Nucleus mass for --generate.")
+    var topP: Float = 1
+    @Option(help: "Seed for sampling.")
+    var seed: UInt64 = 0
+    @Option(help: "GIF levels L (with --neuron gif).")
+    var levels: Int = 2
+    @Option(help: "Average bits-per-activation budget for GIF allocation (with --neuron gif).")
+    var bits: Double?
+    @Option(help: "Percent of most salient channels given more GIF steps (0 = uniform).")
+    var outliers: Double = 0
+    @Flag(help: "Print JSON (the only format; accepted for scripts).")
+    var json = false
+    @Flag(help: "Pretty-print the JSON.")
+    var pretty = false
+
+    func validate() throws {
+        let inputs = [prompt != nil, tokens != nil, glue != nil].filter { $0 }.count
+        if inputs > 1 { throw ValidationError("give one of --prompt, --tokens or --glue, not \(inputs)") }
+        if let n = neuron, NeuronKind(rawValue: n) == nil {
+            throw ValidationError("The value '\(n)' is invalid for '--neuron'. Use one of: \(NeuronKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if let t = timesteps, !(1...64).contains(t) { throw ValidationError("--timesteps must be in 1…64, got \(t)") }
+        if let k, !(k > 0) { throw ValidationError("--k must be positive, got \(k)") }
+        if generate < 0 { throw ValidationError("--generate must be ≥ 0") }
+        if !(0...100).contains(outliers) { throw ValidationError("--outliers is a percentage in 0…100, got \(outliers)") }
+        if levels < 1 { throw ValidationError("--levels must be ≥ 1") }
+    }
+
     func run() throws {
-        throw ValidationError("'spikescope inspect' is not built yet in this version.")
+        do {
+            try execute()
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("spikescope inspect: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    func execute() throws {
+        let opened = try DefaultModels.open(model: model, tokenizer: tokenizer)
+        var m = opened.loaded.model
+        if let T = timesteps { m.timesteps = T }
+        if let n = neuron.flatMap(NeuronKind.init(rawValue:)) { m.neuron = n }
+        if let k { m.setFrequency(k, site: nil) }
+
+        // Input.
+        var info = InspectReport.InputInfo(text: nil, textPair: nil, label: nil, tokens: [], typeIds: [])
+        if let tokens {
+            let ids = try tokens.split(separator: ",").map { s -> Int in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--tokens: '\(s)' is not an integer id (expected e.g. 1,2,3)")
+                }
+                return v
+            }
+            info.tokens = ids
+        } else if let glue {
+            let spec = GLUERowSpec.parse(glue)
+            let file = try GLUEFile.load(path: spec.path, task: task.flatMap(GLUETask.init(name:)))
+            let r = spec.row ?? 0
+            guard r >= 0, r < file.rows.count else {
+                throw ValidationError("--glue: row \(r) is out of range; \(spec.path) has \(file.rows.count) data rows (0…\(file.rows.count - 1))")
+            }
+            let row = file.rows[r]
+            let enc = try opened.codec.encode(row.text, row.textPair)
+            info = .init(text: row.text, textPair: row.textPair, label: row.label, tokens: enc.ids, typeIds: enc.typeIds)
+        } else {
+            let text = prompt ?? DefaultModels.defaultPrompt
+            let enc = try opened.codec.encode(text, nil)
+            info = .init(text: text, textPair: nil, label: nil, tokens: enc.ids, typeIds: enc.typeIds)
+        }
+        guard !info.tokens.isEmpty else {
+            throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "give a non-empty --prompt or --tokens")
+        }
+
+        // GIF: calibrate on the input itself, then run coded.
+        var gifNote: [String: Double] = [:]
+        if m.neuron == .gif, var gpt = m as? SpikeGPT {
+            let base = GIFConfig(timesteps: levels, levels: levels, bidirectional: true, k: k ?? 2)
+            let budget = bits ?? base.bitsPerActivation * 2
+            gpt.neuron = .none
+            var s0 = gpt.initialState()
+            let float = try gpt.forward(tokens: info.tokens, state: &s0).logits
+            let plan = try gpt.calibrateGIF(prompts: [info.tokens], base: base, bits: budget, outlierFraction: outliers / 100)
+            gpt.controls.gif = plan
+            gpt.neuron = .gif
+            var s1 = gpt.initialState()
+            let coded = try gpt.forward(tokens: info.tokens, state: &s1).logits
+            gifNote["kl_to_float"] = meanKL(float, coded)
+            gifNote["average_bits"] = plan.averageBits
+            gifNote["budget_bits"] = budget
+            m = gpt
+        }
+
+        let probe = Probe()
+        let run = try m.run(ModelInput(ids: info.tokens, typeIds: info.typeIds), probe: probe)
+        var generated: InspectReport.Generated? = nil
+        if generate > 0 {
+            guard let gpt = m as? SpikeGPT else {
+                throw ValidationError("--generate needs a language model (SpikeGPT); this is a \(m.summary.arch.rawValue)")
+            }
+            var st = gpt.initialState()
+            var sampler = Sampler(SamplerConfig(temperature: temperature, topP: topP, seed: seed))
+            let gprobe = Probe()
+            let ids = try gpt.generate(prompt: info.tokens, count: generate, sampler: &sampler, state: &st, probe: gprobe)
+            generated = .init(tokens: ids, text: opened.tokenizer.map { $0.decode(ids) })
+        }
+        var report = InspectReport(model: m, path: opened.loaded.weightsPath, input: info, run: run, trace: probe.trace,
+                                   traces: !noTraces, generated: generated)
+        if !gifNote.isEmpty {
+            for i in report.sites.indices where report.sites[i].neuron == "gif" {
+                report.sites[i].extra = ["outlier_percent": outliers]
+            }
+            report.gif = gifNote
+        }
+        FileHandle.standardOutput.write(try report.json(pretty: pretty))
+        FileHandle.standardOutput.write(Data("\n".utf8))
     }
 }
+

@@ -1,2 +1,0 @@
-// Formats target (placeholder until its first type lands).
-enum _FormatsPlaceholder {}

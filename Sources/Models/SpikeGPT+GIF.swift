@@ -1,0 +1,106 @@
+// SpikeGPT with GIF-coded linear inputs (SpikeLLM, SEEDS-SPIKELLM.md): every linear layer of the
+// blocks reads its input through GIF neurons (the head and the embedding stay dense), with a
+// per-channel T from Optimal Brain Spiking or uniform, calibrated on a few prompts.
+//
+// What it is: `GIFPlan` (the calibrated thresholds and timesteps per layer) and the hook
+// `layerIn` that SpikeGPT.forward calls before each block linear. What it is not: a trained
+// model — the plan is post-training conversion of the float RWKV (LIF sites bypassed).
+
+import Foundation
+import Engine
+import Neurons
+
+/// Per linear layer: the GIF coding of its input channels.
+public struct GIFLayerPlan: Sendable, Codable, Equatable {
+    public var allocation: ChannelAllocation
+}
+
+public struct GIFPlan: Sendable, Codable, Equatable {
+    public var base: GIFConfig
+    public var bits: Double
+    public var outlierFraction: Double
+    public var layers: [String: GIFLayerPlan]
+    /// Exact average bits per activation over every coded input channel.
+    public var averageBits: Double {
+        let all = layers.values.flatMap { l in l.allocation.timesteps.map { Double($0 / base.levels) } }
+        let b1 = log2(Double(base.bidirectional ? 2 * base.levels + 1 : base.levels + 1))
+        return all.isEmpty ? 0 : all.reduce(0, +) / Double(all.count) * b1
+    }
+}
+
+/// Collected inputs per linear layer during calibration.
+final class InputCollector: @unchecked Sendable {
+    var rows: [String: [Float]] = [:]
+}
+
+extension SpikeGPT {
+    /// y = W·x for a block linear, with the input GIF-coded when a plan is in force.
+    func layerIn(_ name: String, _ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int, probe: Probe?) throws {
+        let C = W.shape[1]
+        if controls.collectInputs, let probe {
+            // Calibration: record the real input as a site of kind `.none`.
+            probe.record(name + ".in", neuron: .none, width: C, membrane: Array(x[0..<(T * C)]),
+                         spikes: Array(x[0..<(T * C)]), current: nil)
+        }
+        guard controls.neuron == .gif, let plan = controls.gif, let lp = plan.layers[name] else {
+            linear(x, W, &y, rows: T)
+            return
+        }
+        let q = GIF.quantize(Array(x[0..<(T * C)]), rows: T, width: C, theta: 1, base: plan.base,
+                             timesteps: lp.allocation.timesteps, thetas: lp.allocation.thresholds)
+        if let probe {
+            let steps = q.maxSteps
+            var current = [Float](repeating: 0, count: steps * T * C)
+            for s in 0..<steps { for j in 0..<(T * C) { current[s * T * C + j] = x[j] } }
+            probe.record(name + ".gif", neuron: .gif, width: C, membrane: current, spikes: q.levels, current: current)
+            probe.annotate(name + ".gif") { site in
+                site.layout = [steps, T]
+                site.levels = plan.base.levels
+                site.bitsPerActivation = lp.allocation.averageBits
+                site.k = plan.base.k
+                site.threshold = lp.allocation.thresholds.max() ?? 0
+                site.amplitude = [site.threshold]
+            }
+        }
+        linear(q.decoded, W, &y, rows: T)
+    }
+
+    /// The block linears in order, with their weights (for calibration).
+    var blockLinears: [(name: String, weight: Tensor)] {
+        layers.enumerated().flatMap { (i, L) -> [(name: String, weight: Tensor)] in
+            let p = "blocks.\(i)."
+            return [(p + "att.key", L.attK), (p + "att.value", L.attV), (p + "att.receptance", L.attR),
+                    (p + "att.output", L.attO), (p + "ffn.key", L.ffnK), (p + "ffn.value", L.ffnV),
+                    (p + "ffn.receptance", L.ffnR)]
+        }
+    }
+
+    /// Calibrates a GIF plan on `prompts` (token ids), running the float model (LIF bypassed).
+    /// `outlierFraction` 0 → uniform allocation at the same budget.
+    public func calibrateGIF(prompts: [[Int]], base: GIFConfig, bits: Double, outlierFraction: Double) throws -> GIFPlan {
+        try base.validate()
+        var m = self
+        m.controls.neuron = .none
+        m.controls.collectInputs = true
+        m.controls.gif = nil
+        var collected: [String: [Float]] = [:]
+        for p in prompts {
+            var st = m.initialState()
+            let probe = Probe(recordCurrent: false)
+            _ = try m.forward(tokens: p, state: &st, probe: probe)
+            for site in probe.trace.sites where site.name.hasSuffix(".in") {
+                collected[String(site.name.dropLast(3)), default: []].append(contentsOf: site.membrane)
+            }
+        }
+        var layersPlan: [String: GIFLayerPlan] = [:]
+        for (name, W) in blockLinears {
+            guard let x = collected[name] else { continue }
+            let C = W.shape[1], O = W.shape[0], R = x.count / C
+            let theta = max(x.map(abs).max() ?? 1, 1e-6)
+            let alloc = OptimalBrainSpiking.allocate(x: x, rows: R, weight: W.values, out: O, in: C, theta: theta,
+                                                     bits: bits, outlierFraction: outlierFraction, base: base)
+            layersPlan[name] = GIFLayerPlan(allocation: alloc)
+        }
+        return GIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, layers: layersPlan)
+    }
+}

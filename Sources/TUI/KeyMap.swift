@@ -1,0 +1,112 @@
+// KeyMap: every key binding of the workbench, one field per action (gitui's key_list.rs), as
+// data. Views match events against fields (`keys.quit.matches(e)`) and the help screen and key
+// bar list them, so help can never disagree with behaviour. Not the dispatch itself: the
+// workbench app decides what each action does. Bindings are issue 7's, plus Esc/Home/End.
+
+/// One action's keys and its texts.
+public struct KeyBinding: Hashable, Sendable {
+    public var keys: [KeyEvent]
+    /// Short label for the key bar ("quit").
+    public var label: String
+    /// One sentence for the help screen.
+    public var description: String
+    /// Help section.
+    public var group: String
+    /// Overrides the key names joined by "/" (e.g. "1-8").
+    public var keyText: String?
+
+    public init(_ keys: [KeyEvent], label: String, description: String, group: String, keyText: String? = nil) {
+        self.keys = keys
+        self.label = label
+        self.description = description
+        self.group = group
+        self.keyText = keyText
+    }
+
+    public func matches(_ event: KeyEvent) -> Bool { keys.contains(event) }
+
+    /// The keys as shown to the user, e.g. "←/→" or "Left/Right".
+    public func keyLabel(_ caps: Capabilities) -> String {
+        keyText ?? keys.map { $0.name(caps) }.joined(separator: "/")
+    }
+}
+
+public struct KeyMap: Hashable, Sendable {
+    // Application.
+    public var quit = KeyBinding([.char("q")], label: "quit", description: "Quit spikescope.", group: "General")
+    public var help = KeyBinding([.char("?"), .function(1)], label: "help", description: "Show or hide this help.", group: "General")
+    public var cancel = KeyBinding([.escape], label: "close", description: "Close a popup or cancel editing.", group: "General")
+    public var focusNext = KeyBinding([.tab], label: "focus", description: "Move focus to the next panel.", group: "General")
+    public var focusPrevious = KeyBinding([.backTab], label: "focus back", description: "Move focus to the previous panel.", group: "General")
+    // Navigation.
+    public var stepBack = KeyBinding([.left], label: "step", description: "Previous step (token, or timestep for SpikeBERT).", group: "Navigate")
+    public var stepForward = KeyBinding([.right], label: "step", description: "Next step (token, or timestep for SpikeBERT).", group: "Navigate")
+    public var firstStep = KeyBinding([.home], label: "first", description: "Go to the first step.", group: "Navigate")
+    public var lastStep = KeyBinding([.end], label: "last", description: "Go to the last step.", group: "Navigate")
+    public var tokenPrevious = KeyBinding([.char("[")], label: "token", description: "Move the token cursor left.", group: "Navigate")
+    public var tokenNext = KeyBinding([.char("]")], label: "token", description: "Move the token cursor right.", group: "Navigate")
+    public var sitePrevious = KeyBinding([.up], label: "site", description: "Select the previous spiking site.", group: "Navigate")
+    public var siteNext = KeyBinding([.down], label: "site", description: "Select the next spiking site.", group: "Navigate")
+    public var neuronsPageUp = KeyBinding([.pageUp], label: "neurons", description: "Scroll the neuron rows up a page.", group: "Navigate")
+    public var neuronsPageDown = KeyBinding([.pageDown], label: "neurons", description: "Scroll the neuron rows down a page.", group: "Navigate")
+    // Controls.
+    public var frequencyUp = KeyBinding([.char("+"), .char("=")], label: "k+", description: "Raise the frequency control k of the selected site.", group: "Controls", keyText: "+")
+    public var frequencyDown = KeyBinding([.char("-"), .char("_")], label: "k-", description: "Lower the frequency control k of the selected site.", group: "Controls", keyText: "-")
+    public var allSites = KeyBinding([.char("a")], label: "all sites", description: "Toggle whether +/- apply to all sites.", group: "Controls")
+    public var thresholdDown = KeyBinding([.char("<"), .char(",")], label: "thr-", description: "Lower the firing threshold.", group: "Controls", keyText: "<")
+    public var thresholdUp = KeyBinding([.char(">"), .char(".")], label: "thr+", description: "Raise the firing threshold.", group: "Controls", keyText: ">")
+    public var timesteps = KeyBinding((1...8).map { .char(Character(String($0))) }, label: "T", description: "Set the number of timesteps T (1-8).", group: "Controls", keyText: "1-8")
+    // Input.
+    public var editPrompt = KeyBinding([.char("p")], label: "prompt", description: "Edit the prompt (Enter runs, Esc cancels).", group: "Input")
+    public var glueRow = KeyBinding([.char("g")], label: "GLUE", description: "Pick a GLUE row as input.", group: "Input")
+    public var nextRow = KeyBinding([.char("n")], label: "next row", description: "Next GLUE row.", group: "Input")
+    public var previousRow = KeyBinding([.char("N")], label: "prev row", description: "Previous GLUE row.", group: "Input")
+    public var run = KeyBinding([.enter], label: "run", description: "Run the model on the current input.", group: "Input")
+    // Session.
+    public var training = KeyBinding([.char("b")], label: "train", description: "Start or stop background training.", group: "Session")
+    public var reloadCheckpoint = KeyBinding([.char("r")], label: "reload", description: "Load the newest checkpoint.", group: "Session")
+    public var save = KeyBinding([.char("s")], label: "save", description: "Save the session (session.json).", group: "Session")
+    public var export = KeyBinding([.char("e")], label: "export", description: "Export the trace (JSON, and CSV per site).", group: "Session")
+
+    public init() {}
+    public static let standard = KeyMap()
+
+    /// Every binding in help order.
+    public var all: [KeyBinding] {
+        [quit, help, cancel, focusNext, focusPrevious,
+         stepBack, stepForward, firstStep, lastStep, tokenPrevious, tokenNext, sitePrevious, siteNext,
+         neuronsPageUp, neuronsPageDown,
+         frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, timesteps,
+         editPrompt, glueRow, nextRow, previousRow, run,
+         training, reloadCheckpoint, save, export]
+    }
+
+    /// The default key-bar hints (most used first; the bar drops what does not fit).
+    public func statusBar(_ caps: Capabilities) -> [(key: String, label: String)] {
+        let g = caps.glyphs
+        return [("q", "quit"), ("?", "help"), ("\(g.left)/\(g.right)", "step"), ("\(g.up)/\(g.down)", "site"),
+                ("+/-", "k"), ("p", "prompt"), ("g", "GLUE"), ("Enter", "run"), ("b", "train"), ("s", "save")]
+    }
+
+    /// Help screen text: a bold heading per group, then "  keys  description" rows.
+    public func helpLines(_ caps: Capabilities) -> [Line] {
+        var lines: [Line] = []
+        var group = ""
+        let keyWidth = 12
+        var i = 0
+        let list = all
+        while i < list.count {
+            let b = list[i]
+            if b.group != group {
+                if !lines.isEmpty { lines.append("") }
+                lines.append(Line(b.group, style: Style([.bold, .underline])))
+                group = b.group
+            }
+            let keys = b.keyLabel(caps)
+            let text = b.description
+            lines.append(Line([Span("  " + TextFit.pad(keys, to: keyWidth), style: .bold), Span(text)]))
+            i += 1
+        }
+        return lines
+    }
+}

@@ -1,2 +1,0 @@
-// TUI target (placeholder until its first type lands).
-enum _TUIPlaceholder {}

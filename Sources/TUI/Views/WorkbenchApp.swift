@@ -1,0 +1,167 @@
+// WorkbenchApp: the workbench as a TerminalApplication — key bindings to Workbench commands,
+// the prompt editor, examples (GLUE rows), help, save/export, background training.
+//
+// What it is: the glue between KeyMap, Workbench (state + off-thread recompute) and the pure
+// WorkbenchScreen. It never blocks: commands return at once, results arrive through `tick`.
+// What it is not: curses (TerminalBackend runs it) or file formats (the session hooks do that).
+
+import Foundation
+import Neurons
+import Workbench
+
+/// What the app asks of the outside world (files, training) — injected by the executable so
+/// the TUI target stays free of disk and training code, and tests can stub it.
+public struct WorkbenchHooks: Sendable {
+    /// Saves the session; returns a message ("saved sessions/x/session.json") or throws.
+    public var save: @Sendable (WorkbenchState, WorkbenchUI) throws -> String
+    /// Exports the current trace; returns a message.
+    public var export: @Sendable (WorkbenchState) throws -> String
+    /// Starts or stops background training; returns a message.
+    public var toggleTraining: @Sendable () -> String
+    /// Progress of the background training, polled each tick.
+    public var trainingStatus: @Sendable () -> TrainingStatus?
+    /// Loads the newest checkpoint into the workbench; returns a message.
+    public var reloadCheckpoint: @Sendable (Workbench) -> String
+
+    public init(save: @escaping @Sendable (WorkbenchState, WorkbenchUI) throws -> String = { _, _ in "saving is not set up" },
+                export: @escaping @Sendable (WorkbenchState) throws -> String = { _ in "export is not set up" },
+                toggleTraining: @escaping @Sendable () -> String = { "training is not set up" },
+                trainingStatus: @escaping @Sendable () -> TrainingStatus? = { nil },
+                reloadCheckpoint: @escaping @Sendable (Workbench) -> String = { _ in "no checkpoint" }) {
+        self.save = save; self.export = export; self.toggleTraining = toggleTraining
+        self.trainingStatus = trainingStatus; self.reloadCheckpoint = reloadCheckpoint
+    }
+}
+
+public struct WorkbenchApp: TerminalApplication {
+    public let workbench: Workbench
+    public var ui: WorkbenchUI
+    public var hooks: WorkbenchHooks
+    public var caps: Capabilities = .full
+    public var state: WorkbenchState
+    let keys = KeyMap.standard
+
+    public init(workbench: Workbench, ui: WorkbenchUI = WorkbenchUI(), hooks: WorkbenchHooks = WorkbenchHooks()) {
+        self.workbench = workbench
+        self.ui = ui
+        self.hooks = hooks
+        self.state = workbench.snapshot()
+    }
+
+    public var minimumSize: Size { WorkbenchScreen.minimumSize }
+
+    public mutating func start(capabilities: Capabilities) {
+        caps = capabilities
+        workbench.schedule()
+    }
+
+    public mutating func tick() {
+        workbench.setTraining(hooks.trainingStatus())
+        state = workbench.snapshot()
+    }
+
+    public mutating func render(into buffer: inout ScreenBuffer, size: Size) {
+        lastWidth = size.width; lastHeight = size.height
+        WorkbenchScreen.render(state, ui: ui, caps: caps, into: &buffer)
+    }
+
+    /// Page of neuron rows for PgUp/PgDn.
+    static let neuronPage = 16
+
+    public mutating func handle(_ event: KeyEvent) -> AppAction {
+        defer { state = workbench.snapshot() }
+        if var edit = ui.editing {
+            switch event {
+            case .enter:
+                ui.editing = nil
+                workbench.apply(.prompt(edit.text))
+                ui.message = "running…"
+            case .escape:
+                ui.editing = nil
+            default:
+                _ = edit.handle(event)
+                ui.editing = edit
+            }
+            return .continue
+        }
+        if ui.showHelp {
+            switch event {
+            case .escape, .char("?"), .function(1), .char("q"): ui.showHelp = false
+            case .up: ui.helpScroll = max(0, ui.helpScroll - 1)
+            case .down: ui.helpScroll += 1
+            case .pageUp: ui.helpScroll = max(0, ui.helpScroll - 10)
+            case .pageDown: ui.helpScroll += 10
+            default: break
+            }
+            return .continue
+        }
+        ui.message = ""
+        let k = keys
+        switch event {
+        case _ where k.quit.matches(event): return .quit
+        case _ where k.help.matches(event): ui.showHelp = true; ui.helpScroll = 0
+        case _ where k.cancel.matches(event): break
+        case _ where k.focusNext.matches(event): workbench.apply(.focusNext)
+        case _ where k.stepBack.matches(event): workbench.apply(.step(-1))
+        case _ where k.stepForward.matches(event): workbench.apply(.step(1))
+        case _ where k.firstStep.matches(event): workbench.apply(.step(-1_000_000))
+        case _ where k.lastStep.matches(event): workbench.apply(.step(1_000_000))
+        case _ where k.tokenPrevious.matches(event): workbench.apply(.token(-1))
+        case _ where k.tokenNext.matches(event): workbench.apply(.token(1))
+        case _ where k.sitePrevious.matches(event): workbench.apply(.site(-1))
+        case _ where k.siteNext.matches(event): workbench.apply(.site(1))
+        case _ where k.neuronsPageUp.matches(event): workbench.apply(.scrollNeurons(-WorkbenchApp.neuronPage))
+        case _ where k.neuronsPageDown.matches(event): workbench.apply(.scrollNeurons(WorkbenchApp.neuronPage))
+        case _ where k.frequencyUp.matches(event): workbench.apply(.frequency(up: true))
+        case _ where k.frequencyDown.matches(event): workbench.apply(.frequency(up: false))
+        case _ where k.allSites.matches(event):
+            workbench.apply(.toggleAllSites)
+            ui.message = workbench.snapshot().allSites ? "+/- and </> now apply to all sites" : "+/- and </> now apply to the selected site"
+        case _ where k.thresholdDown.matches(event): workbench.apply(.threshold(up: false))
+        case _ where k.thresholdUp.matches(event): workbench.apply(.threshold(up: true))
+        case _ where k.timesteps.matches(event):
+            if let d = event.digit { workbench.apply(.timesteps(d)); ui.message = workbench.snapshot().status }
+        case _ where k.editPrompt.matches(event):
+            if case .prompt(let p) = state.input { ui.editing = TextFieldState(p) } else { ui.editing = TextFieldState("") }
+        case _ where k.glueRow.matches(event): pickExample(0)
+        case _ where k.nextRow.matches(event): pickExample(1)
+        case _ where k.previousRow.matches(event): pickExample(-1)
+        case _ where k.run.matches(event): workbench.apply(.run)
+        case _ where k.training.matches(event): ui.message = hooks.toggleTraining()
+        case _ where k.reloadCheckpoint.matches(event): ui.message = hooks.reloadCheckpoint(workbench)
+        case _ where k.save.matches(event):
+            do { ui.message = try hooks.save(workbench.snapshot(), ui) } catch { ui.message = "save failed: \(error)" }
+        case _ where k.export.matches(event):
+            do { ui.message = try hooks.export(workbench.snapshot()) } catch { ui.message = "export failed: \(error)" }
+        case .mouse(.left, let x, let y): click(x: x, y: y)
+        case .mouse(.wheelUp, _, _): workbench.apply(.scrollNeurons(-3))
+        case .mouse(.wheelDown, _, _): workbench.apply(.scrollNeurons(3))
+        default: break
+        }
+        return .continue
+    }
+
+    /// g (delta 0) switches to the current example; n/N move through the examples.
+    mutating func pickExample(_ delta: Int) {
+        guard !ui.examples.isEmpty else {
+            ui.message = "no GLUE file loaded; start with --glue FILE"
+            return
+        }
+        ui.exampleIndex = (ui.exampleIndex + delta + ui.examples.count) % ui.examples.count
+        workbench.apply(.example(file: ui.exampleFile, row: ui.exampleIndex, ui.examples[ui.exampleIndex]))
+        ui.message = "example \(ui.exampleIndex + 1)/\(ui.examples.count)"
+    }
+
+    /// A click in the site list selects that site (rows start under the header and the border).
+    mutating func click(x: Int, y: Int) {
+        let listWidth = min(34, max(22, (lastWidth ?? 120) / 4))
+        let firstRow = 3  // header (2) + border (1)
+        guard x < listWidth, y >= firstRow else { return }
+        let visible = max((lastHeight ?? 40) - 2 - 2 - 2, 1)
+        let first = max(0, min(state.cursor.site - visible / 2, state.siteNames.count - visible))
+        workbench.apply(.selectSite(first + y - firstRow))
+    }
+
+    var lastWidth: Int? = nil
+    var lastHeight: Int? = nil
+}

@@ -1,0 +1,322 @@
+// WorkbenchScreen: the workbench's whole screen as a pure function of (WorkbenchState, UI state)
+// into a ScreenBuffer. No curses, clock or disk: snapshot tests render it on a fixed trace.
+//
+// Layout (rows): header (2) · body · input line (1) · key bar (1)
+// Body: site list with firing-rate bars | spike raster over the membrane heatmap, the selected
+// neuron's membrane plot | bottom strip: stats · outliers · output · training.
+
+import Foundation
+import Neurons
+import Models
+import Workbench
+
+/// UI-only state (what is not the inspection itself).
+public struct WorkbenchUI: Sendable {
+    public var showHelp = false
+    public var helpScroll = 0
+    /// Non-nil while the prompt is being edited.
+    public var editing: TextFieldState?
+    /// Examples (GLUE rows) the user can step through with g / n / N.
+    public var examples: [ExampleRow] = []
+    public var exampleFile: String?
+    public var exampleIndex = 0
+    /// One-line message (saved, exported, errors of UI actions).
+    public var message = ""
+    public var sessionPath: String?
+    public init() {}
+}
+
+public enum WorkbenchScreen {
+    public static let minimumSize = Size(width: 80, height: 24)
+
+    /// Draws everything for `s` into `buf` (which is `size`).
+    public static func render(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, into buf: inout ScreenBuffer) {
+        let area = buf.area
+        let rows = area.rows([.fixed(2), .fill(), .fixed(1), .fixed(1)])
+        header(s, caps: caps, in: rows[0], into: &buf)
+        body(s, ui: ui, caps: caps, in: rows[1], into: &buf)
+        inputLine(s, ui: ui, caps: caps, in: rows[2], into: &buf)
+        KeyBar(KeyMap.standard.statusBar(caps), caps: caps).render(in: rows[3], into: &buf)
+        if ui.showHelp {
+            var p = Popup(title: "spikescope — keys", lines: KeyMap.standard.helpLines(caps) + [
+                "", Line("Controls: k scales the threshold (and elastic amplitude) of a site: larger k, fewer spikes.", style: .dim),
+                Line("Esc or ? closes this help; ↑/↓ scroll.", style: .dim)], caps: caps)
+            p.scroll = ui.helpScroll
+            p.render(in: area, into: &buf)
+        }
+    }
+
+    // MARK: header
+
+    static func header(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let m = s.summary
+        let arch = m.arch == .spikegpt ? "SpikeGPT" : "SpikeBERT"
+        var l1: [Span] = [Span(" spikescope ", style: Style(fg: .black, bg: .cyan, .bold)),
+                          Span(" \(arch) \(m.layers)×\(m.width) V=\(m.vocab)", style: .bold)]
+        if let p = s.modelPath { l1.append(Span("  " + URL(fileURLWithPath: p).lastPathComponent, style: .dim)) }
+        l1.append(Span("  neuron ", style: .dim)); l1.append(Span(s.neuron.rawValue, style: .bold))
+        if let T = s.timesteps { l1.append(Span("  T ", style: .dim)); l1.append(Span("\(T)", style: .bold)) }
+        let kSel = s.cursor.site < s.k.count ? s.k[s.cursor.site] : 2
+        l1.append(Span("  k ", style: .dim))
+        l1.append(Span(String(format: "%.2f", kSel), style: Style(fg: .yellow, .bold)))
+        l1.append(Span(s.allSites ? " (all sites)" : " (this site)", style: .dim))
+        if let t = s.training {
+            l1.append(Span("  train ", style: .dim))
+            l1.append(Span("\(t.state) \(t.step)/\(t.totalSteps) loss \(String(format: "%.3f", t.loss))", style: Style(fg: .green)))
+        }
+        Line(l1).render(in: Rect(x: r.x, y: r.y, width: r.width, height: 1), into: &buf, ellipsis: caps.glyphs.ellipsis)
+
+        var l2: [Span] = []
+        let stepName = m.arch == .spikegpt ? "token" : "τ"
+        l2.append(Span(" step ", style: .dim))
+        l2.append(Span("\(min(s.cursor.step + 1, max(s.stepCount, 1)))/\(s.stepCount)", style: .bold))
+        l2.append(Span(" (\(stepName))", style: .dim))
+        if m.arch == .spikebert {
+            l2.append(Span("  token ", style: .dim)); l2.append(Span("\(s.cursor.token + 1)/\(s.tokenCount)", style: .bold))
+        }
+        if let site = s.selectedSite { l2.append(Span("  site ", style: .dim)); l2.append(Span(site, style: Style(fg: .cyan))) }
+        l2.append(Span(String(format: "  energy %.3g pJ (dense %.3g)", s.energy.pj, s.energy.densePJ), style: .dim))
+        if s.busy { l2.append(Span("  computing…", style: Style(fg: .yellow))) }
+        else { l2.append(Span("  " + s.status, style: .dim)) }
+        Line(l2).render(in: Rect(x: r.x, y: r.y + 1, width: r.width, height: 1), into: &buf, ellipsis: caps.glyphs.ellipsis)
+    }
+
+    // MARK: body
+
+    static func body(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let cols = r.columns([.fixed(min(34, max(22, r.width / 4))), .fill()])
+        siteList(s, caps: caps, in: cols[0], into: &buf)
+        let stripH = max(8, min(12, r.height / 3))
+        let right = cols[1].rows([.fill(), .fixed(stripH)])
+        let top = right[0].rows([.percent(50), .fill()])
+        raster(s, caps: caps, in: top[0], into: &buf)
+        let mem = top[1].columns([.percent(60), .fill()])
+        membrane(s, caps: caps, in: mem[0], into: &buf)
+        neuronPlot(s, caps: caps, in: mem[1], into: &buf)
+        let strip = right[1].columns([.percent(30), .percent(22), .fill(), .percent(22)])
+        stats(s, caps: caps, in: strip[0], into: &buf)
+        outliers(s, caps: caps, in: strip[1], into: &buf)
+        output(s, ui: ui, caps: caps, in: strip[2], into: &buf)
+        training(s, caps: caps, in: strip[3], into: &buf)
+    }
+
+    static func panel(_ title: String, focused: Bool, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) -> Rect {
+        let b = Block(title: title, focused: focused, caps: caps)
+        b.render(in: r, into: &buf)
+        return r.inset(by: 1)
+    }
+
+    static func siteList(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let inner = panel("sites · firing rate", focused: s.cursor.focus == .sites, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        let visible = inner.height
+        let first = max(0, min(s.cursor.site - visible / 2, s.siteNames.count - visible))
+        for (row, i) in (first..<min(s.siteNames.count, first + visible)).enumerated() {
+            let y = inner.y + row
+            let name = shortSite(s.siteNames[i])
+            let rate = i < s.stats.count ? s.stats[i].firingRate : 0
+            let selected = i == s.cursor.site
+            let nameW = min(inner.width, max(8, inner.width - 12))
+            let style: Style = selected ? .reverse : .plain
+            buf.write(TextFit.pad(TextFit.truncate(name, to: nameW, ellipsis: caps.glyphs.ellipsis), to: nameW),
+                      x: inner.x, y: y, style: style, clip: inner)
+            let barRect = Rect(x: inner.x + nameW, y: y, width: max(0, inner.width - nameW), height: 1)
+            if i < s.stats.count && s.stats[i].neuron != .none {
+                BarGauge(value: rate, maximum: 1, label: String(format: "%.2f", rate), caps: caps).render(in: barRect, into: &buf)
+            } else {
+                buf.write(" —", in: barRect, style: .dim)
+            }
+        }
+    }
+
+    /// "blocks.3.att.lif" → "3.att.lif"; "encoder.layer.2.attention.self.query" → "2.self.query".
+    static func shortSite(_ n: String) -> String {
+        n.replacingOccurrences(of: "blocks.", with: "").replacingOccurrences(of: "encoder.layer.", with: "")
+            .replacingOccurrences(of: "attention.", with: "").replacingOccurrences(of: "output.dense", with: "out")
+    }
+
+    /// Columns of the raster/heatmap: which rows of the trace are shown, and which is the cursor.
+    /// SpikeGPT: every step (token). SpikeBERT: the tokens of the current timestep τ.
+    static func columns(_ s: WorkbenchState, site: SiteTrace) -> (rows: [Int], cursor: Int?) {
+        if s.summary.arch == .spikebert || site.layout.count == 2 {
+            let L = site.layout.count == 2 ? site.layout[1] : max(s.tokenCount, 1)
+            let T = max(site.steps / max(L, 1), 1)
+            let tau = min(s.cursor.step, T - 1)
+            if site.neuron == .gif && s.summary.arch == .spikegpt {
+                // GIF on SpikeGPT: layout [substeps, tokens]; show tokens at the first substep… all substeps summed is the count.
+                return ((0..<L).map { tau * L + $0 }, s.cursor.token)
+            }
+            return ((0..<L).map { tau * L + $0 }, s.cursor.token)
+        }
+        return (Array(0..<site.steps), s.cursor.step)
+    }
+
+    /// Values [neurons × columns] of `array` at the site, from neuron `offset`, `n` neurons.
+    static func grid(_ array: [Float], site: SiteTrace, rows: [Int], offset: Int, n: Int) -> [Float] {
+        var v = [Float](repeating: 0, count: n * rows.count)
+        let C = site.width
+        for i in 0..<n {
+            let neuron = offset + i
+            guard neuron < C else { break }
+            for (j, r) in rows.enumerated() where r * C + neuron < array.count {
+                v[i * rows.count + j] = array[r * C + neuron]
+            }
+        }
+        return v
+    }
+
+    static func raster(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        guard let site = s.selectedTrace else {
+            let inner = panel("spikes", focused: false, caps: caps, in: r, into: &buf)
+            buf.write(s.error ?? (s.busy ? "computing…" : "no trace yet — press Enter to run"), in: inner, style: s.error == nil ? .dim : Style(fg: .red))
+            return
+        }
+        let (cols, cursor) = columns(s, site: site)
+        let title = "spikes \(shortSite(site.name)) · neurons \(s.cursor.neuronOffset)…\(min(site.width, s.cursor.neuronOffset + max(r.height - 2, 0)) - 1) of \(site.width)"
+        let inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
+        let first = max(0, min((cursor ?? 0) - inner.width / 2, cols.count - inner.width))
+        let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
+        Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
+               cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)
+        if let e = s.error { buf.write(e, in: Rect(x: inner.x, y: inner.bottom - 1, width: inner.width, height: 1), style: Style(fg: .red)) }
+    }
+
+    static func membrane(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        guard let site = s.selectedTrace else { _ = panel("membrane", focused: false, caps: caps, in: r, into: &buf); return }
+        let inner = panel("membrane (threshold \(String(format: "%.3g", site.threshold)) marked)", focused: s.cursor.focus == .membrane,
+                          caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        let (cols, cursor) = columns(s, site: site)
+        let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
+        let first = max(0, min((cursor ?? 0) - inner.width / 2, cols.count - inner.width))
+        let values = grid(site.membrane, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
+        let st = s.selectedStats
+        let range: ClosedRange<Float>? = st.map { $0.membraneMin < $0.membraneMax ? $0.membraneMin...$0.membraneMax : nil } ?? nil
+        Heatmap(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first, range: range,
+                threshold: site.neuron == .none ? nil : site.threshold, caps: caps).render(in: inner, into: &buf)
+    }
+
+    static func neuronPlot(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        guard let site = s.selectedTrace else { _ = panel("neuron", focused: false, caps: caps, in: r, into: &buf); return }
+        let neuron = min(s.cursor.neuron, max(site.width - 1, 0))
+        let series = (0..<site.steps).map { Double(site.membrane[$0 * site.width + neuron]) }
+        let inner = panel("neuron \(neuron) membrane over steps", focused: false, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        LinePlot(series, threshold: site.neuron == .none ? nil : Double(site.threshold), caps: caps).render(in: inner, into: &buf)
+    }
+
+    static func stats(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let inner = panel("stats", focused: s.cursor.focus == .stats, caps: caps, in: r, into: &buf)
+        guard let st = s.selectedStats, !inner.isEmpty else { return }
+        var lines: [Line] = [
+            Line([Span("rate ", style: .dim), Span(String(format: "%.3f", st.firingRate), style: .bold),
+                  Span(String(format: "  +%.3f −%.3f", st.positiveFraction, st.negativeFraction), style: .dim)]),
+            Line([Span("v ", style: .dim), Span(String(format: "%.2f±%.2f [%.2f, %.2f]", st.membraneMean, st.membraneStd, st.membraneMin, st.membraneMax))]),
+            Line([Span("k ", style: .dim), Span(String(format: "%.2f", st.k), style: Style(fg: .yellow)),
+                  Span("  θ ", style: .dim), Span(String(format: "%.3g", st.threshold))]),
+        ]
+        if !st.amplitude.isEmpty {
+            lines.append(Line([Span("α/τ ", style: .dim), Span(st.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
+        }
+        if !s.frequencyCurve.isEmpty {
+            lines.append(Line([Span("rate vs k ", style: .dim),
+                               Span(s.frequencyCurve.map { String(format: "%.2g:%.2f", $0.k, $0.rate) }.joined(separator: " "))]))
+        }
+        Paragraph(lines, overflow: .truncate, caps: caps).render(in: Rect(x: inner.x, y: inner.y, width: inner.width, height: min(lines.count, inner.height)), into: &buf)
+        let used = min(lines.count, inner.height)
+        if inner.height - used >= 2 {
+            let rest = Rect(x: inner.x, y: inner.y + used, width: inner.width, height: inner.height - used)
+            let halves = rest.columns([.percent(50), .fill()], spacing: 1)
+            Sparkline(st.firingRatePerStep.map(Double.init), maximum: 1, caps: caps).render(in: halves[0], into: &buf)
+            Histogram(st.histogram.map(Double.init), caps: caps).render(in: halves[1], into: &buf)
+        }
+    }
+
+    static func outliers(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let inner = panel("outliers (z ≥ 3)", focused: s.cursor.focus == .outliers, caps: caps, in: r, into: &buf)
+        guard let st = s.selectedStats, !inner.isEmpty else { return }
+        if st.outliers.isEmpty {
+            buf.write("none", in: inner, style: .dim)
+            return
+        }
+        let rows = st.outliers.map { [String($0.channel), String(format: "%.3g", $0.value), String(format: "%.1f", $0.zScore), String(format: "%.2f", $0.firingRate)] }
+        Table(columns: [TableColumn("ch", width: .fixed(5)), TableColumn("|x|", width: .fixed(7)),
+                        TableColumn("z", width: .fixed(5)), TableColumn("rate", width: .fill())],
+              rows: rows, caps: caps).render(in: inner, into: &buf)
+    }
+
+    static func output(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let inner = panel("output", focused: s.cursor.focus == .output, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        var lines: [Line] = []
+        if case .example(_, let row, let ex) = s.input {
+            lines.append(Line([Span("row \(row) ", style: .dim), Span(ex.text)]))
+            if let p = ex.textPair { lines.append(Line([Span("pair ", style: .dim), Span(p)])) }
+            if let cls = s.run?.classLogits {
+                let mx = cls.max() ?? 0
+                let e = cls.map { expf($0 - mx) }; let z = e.reduce(0, +)
+                let probs = e.map { $0 / z }
+                let labels = s.summary.labels
+                let best = probs.indices.max { probs[$0] < probs[$1] } ?? 0
+                let name = { (i: Int) in i < labels.count ? labels[i] : String(i) }
+                lines.append(Line([Span("gold ", style: .dim), Span(ex.label ?? "?", style: .bold),
+                                   Span("  predicted ", style: .dim),
+                                   Span(name(best), style: Style(fg: ex.label == name(best) ? .green : .red, .bold))]))
+                lines.append(Line(probs.indices.map { Span("\(name($0)) \(String(format: "%.2f", probs[$0]))  ") }))
+            } else {
+                lines.append(Line("this model has no classifier head", style: .dim))
+            }
+        }
+        // Tokens with the cursor token highlighted (prompt, then generated in green).
+        var spans: [Span] = []
+        let promptCount = s.ids.count
+        for (i, t) in s.tokenStrings.enumerated() {
+            let shown = t.replacingOccurrences(of: "\n", with: "⏎")
+            var st: Style = i >= promptCount ? Style(fg: .green) : .plain
+            if i == s.cursor.token { st = .reverse }
+            spans.append(Span(shown, style: st))
+        }
+        lines.append(Line(spans))
+        Paragraph(lines, overflow: .wrap, caps: caps).render(in: inner, into: &buf)
+    }
+
+    static func training(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let inner = panel("training", focused: false, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        guard let t = s.training else {
+            buf.write("b: train this model in the background", in: inner, style: .dim)
+            return
+        }
+        let eta = t.etaSeconds.isFinite ? String(format: "%.0fs", t.etaSeconds) : "?"
+        let lines: [Line] = [
+            Line([Span(t.state, style: .bold), Span("  \(t.step)/\(t.totalSteps)")]),
+            Line([Span("loss ", style: .dim), Span(String(format: "%.4f", t.loss), style: .bold)]),
+            Line([Span(String(format: "%.0f tok/s  ETA %@", t.tokensPerSecond, eta), style: .dim)]),
+            Line([Span("ckpt ", style: .dim), Span(t.lastCheckpoint.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "—")]),
+        ]
+        let top = min(lines.count, inner.height)
+        Paragraph(lines, overflow: .truncate, caps: caps).render(in: Rect(x: inner.x, y: inner.y, width: inner.width, height: top), into: &buf)
+        if inner.height > top {
+            Sparkline(t.losses, caps: caps).render(in: Rect(x: inner.x, y: inner.y + top, width: inner.width, height: inner.height - top), into: &buf)
+        }
+    }
+
+    static func inputLine(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        if let edit = ui.editing {
+            let cols = r.columns([.fixed(9), .fill()])
+            buf.write(" prompt> ", in: cols[0], style: Style(fg: .yellow, .bold))
+            TextField(edit, focused: true).render(in: cols[1], into: &buf)
+            return
+        }
+        var spans: [Span] = []
+        switch s.input {
+        case .prompt(let p): spans = [Span(" prompt ", style: .dim), Span(p)]
+        case .example(let f, let row, _):
+            spans = [Span(" example ", style: .dim), Span("\(f.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "")#\(row)")]
+        }
+        if !ui.message.isEmpty { spans.append(Span("   " + ui.message, style: Style(fg: .yellow))) }
+        Line(spans).render(in: r, into: &buf, ellipsis: caps.glyphs.ellipsis)
+    }
+}

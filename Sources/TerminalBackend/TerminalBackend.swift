@@ -1,2 +1,0 @@
-// TerminalBackend target (placeholder until its first type lands).
-enum _TerminalBackendPlaceholder {}

@@ -1,0 +1,119 @@
+// Session: what `s` saves and `spikescope --session DIR` reopens — model, tokenizer, input,
+// controls, view — as `DIR/session.json`, written atomically (temp file + rename).
+// What it is not: the checkpoints (the trainer writes DIR/checkpoints/) or traces (DIR/traces/).
+
+import Foundation
+import Formats
+import Neurons
+import Models
+
+public struct SessionFile: Codable, Sendable, Equatable {
+    public var version = 1
+    public var model: String?
+    public var tokenizer: String?
+    public var input: InputSource
+    public var glueFile: String?
+    public var neuron: NeuronKind
+    public var timesteps: Int?
+    /// k per site name.
+    public var k: [String: Float]
+    /// Threshold multiplier per site name (from `<`/`>`).
+    public var thresholdScale: [String: Float]
+    public var allSites: Bool
+    public var cursor: Cursor
+    public var notes: String = ""
+
+    public init(state s: WorkbenchState, tokenizer: String?, glueFile: String?, notes: String = "") {
+        model = s.modelPath
+        self.tokenizer = tokenizer
+        input = s.input
+        self.glueFile = glueFile
+        neuron = s.neuron
+        timesteps = s.timesteps
+        k = Dictionary(uniqueKeysWithValues: zip(s.siteNames, s.k))
+        thresholdScale = Dictionary(uniqueKeysWithValues: zip(s.siteNames, s.thresholdScale))
+        allSites = s.allSites
+        cursor = s.cursor
+        self.notes = notes
+    }
+
+    public static func path(in dir: String) -> String { URL(fileURLWithPath: dir).appendingPathComponent("session.json").path }
+
+    /// Writes `DIR/session.json` atomically, creating DIR.
+    public func save(in dir: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try enc.encode(self)
+        let p = SessionFile.path(in: dir)
+        try AtomicWrite.write(to: p) { try $0.write([UInt8](data)) }
+        return p
+    }
+
+    /// Reads `DIR/session.json`. Throws a message naming the file on a missing or broken file.
+    public static func load(from dir: String) throws -> SessionFile {
+        let p = path(in: dir)
+        guard let data = FileManager.default.contents(atPath: p) else {
+            throw ModelError.badInput(reason: "no session at \(p)", hint: "save one with `s` in the workbench, or start without --session")
+        }
+        do { return try JSONDecoder().decode(SessionFile.self, from: data) } catch {
+            throw ModelError.badInput(reason: "\(p) is not a valid session file (\(error))", hint: "fix or delete it; a new one is written by `s`")
+        }
+    }
+
+    /// Applies the saved controls and view to a workbench whose model is already loaded.
+    public func apply(to wb: Workbench) {
+        wb.restore(neuron: neuron, timesteps: timesteps, k: k, thresholdScale: thresholdScale, allSites: allSites,
+                   input: input, cursor: cursor)
+    }
+}
+
+extension Workbench {
+    /// Sets controls, input and cursor at once (session restore), then recomputes.
+    public func restore(neuron: NeuronKind, timesteps: Int?, k: [String: Float], thresholdScale: [String: Float],
+                        allSites: Bool, input: InputSource, cursor: Cursor) {
+        mutate { model, state in
+            model.neuron = neuron
+            state.neuron = model.neuron
+            if let t = timesteps { model.timesteps = t; state.timesteps = model.timesteps }
+            for (i, name) in state.siteNames.enumerated() {
+                if let kv = k[name] { model.setFrequency(kv, site: name); state.k[i] = kv }
+                if let ts = thresholdScale[name], ts != 1 {
+                    model.scaleThreshold(by: ts / state.thresholdScale[i], site: name)
+                    state.thresholdScale[i] = ts
+                }
+            }
+            state.allSites = allSites
+            state.input = input
+            state.cursor = cursor
+        }
+        schedule()
+    }
+}
+
+/// Trace export: the inspect JSON report and one CSV per site (step, neuron, membrane, spike).
+public enum TraceExport {
+    public static func write(_ s: WorkbenchState, model: any InspectableModel, to dir: String) throws -> String {
+        guard let run = s.run else { throw ModelError.badInput(reason: "nothing to export yet", hint: "run an input first (Enter)") }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let stamp = Int(Date().timeIntervalSince1970)
+        let text: String? = { if case .prompt(let p) = s.input { return p }; if case .example(_, _, let r) = s.input { return r.text }; return nil }()
+        let report = InspectReport(model: model, path: s.modelPath,
+                                   input: .init(text: text, textPair: nil, label: nil, tokens: s.ids, typeIds: s.typeIds),
+                                   run: run, trace: s.trace, traces: true)
+        let jsonPath = URL(fileURLWithPath: dir).appendingPathComponent("trace-\(stamp).json").path
+        let data = try report.json(pretty: false)
+        try AtomicWrite.write(to: jsonPath) { try $0.write([UInt8](data)) }
+        for site in s.trace.sites {
+            var csv = "step,neuron,membrane,spike\n"
+            for t in 0..<site.steps {
+                for c in 0..<site.width {
+                    csv += "\(t),\(c),\(site.membrane[t * site.width + c]),\(site.spikes[t * site.width + c])\n"
+                }
+            }
+            let p = URL(fileURLWithPath: dir).appendingPathComponent("trace-\(stamp)-\(site.name).csv").path
+            try AtomicWrite.write(to: p) { try $0.write(Array(csv.utf8)) }
+        }
+        return jsonPath
+    }
+}

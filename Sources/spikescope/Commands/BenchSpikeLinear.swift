@@ -1,0 +1,75 @@
+// `spikescope bench spike-linear`: event-driven vs dense time of one spiking Linear layer,
+// 768 → 3072 over 128 tokens (a SpikeGPT-size FFN projection), at one firing rate.
+// What it is not: a correctness check (SpikeKernelTests does that).
+// Build with `swift build -c release` first.
+
+import ArgumentParser
+import Engine
+import Foundation
+
+struct BenchSpikeLinear: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spike-linear",
+        abstract: "Time a 768→3072 Linear over 128 tokens of binary spikes: event-driven vs dense GEMM.",
+        discussion: """
+            Prints {"rate":R,"dense_ms":..,"spike_ms":..,"speedup":..}: best of --runs after \
+            2 warm-up runs, inputs are random {0,1} spikes firing with probability --rate.
+            """)
+
+    @Option(help: "Firing rate: fraction of inputs that spike, in 0...1 (e.g. 0.15).")
+    var rate: Double
+
+    @Option(help: "Timed runs; the best one is reported (1...1000).")
+    var runs = 20
+
+    @Option(help: "Tokens (rows of x).")
+    var tokens = 128
+
+    @Flag(help: "Print only the JSON object (default: JSON plus a one-line summary on stderr).")
+    var json = false
+
+    func validate() throws {
+        guard (0...1).contains(rate) else {
+            throw ValidationError("The value '\(rate)' is invalid for '--rate <rate>'. Use a fraction in 0...1, e.g. --rate 0.15.")
+        }
+        guard (1...1000).contains(runs) else {
+            throw ValidationError("The value '\(runs)' is invalid for '--runs <runs>'. Use 1...1000, e.g. --runs 20.")
+        }
+        guard (1...65536).contains(tokens) else {
+            throw ValidationError("The value '\(tokens)' is invalid for '--tokens <tokens>'. Use 1...65536, e.g. --tokens 128.")
+        }
+    }
+
+    func run() throws {
+        let inF = 768, outF = 3072
+        var rng = SeededRNG(seed: 5)
+        let layer = try SpikeLinear(weightInOut: Tensor.randomUniform([inF, outF], -0.05, 0.05, rng: &rng))
+        let x = Tensor(shape: [tokens, inF]) { _ in Double(rng.nextUniform()) < rate ? 1 : 0 }
+        let measured = x.withUnsafeBufferPointer { SpikeLinear.nonzeroFraction($0.baseAddress!, count: $0.count) }
+        // Interleave the two so that load from other processes hits both alike.
+        var dense = Double.infinity, spike = Double.infinity
+        for _ in 0..<2 { _ = try layer.forward(x, path: .dense); _ = try layer.forward(x, path: .event) }
+        for _ in 0..<runs {
+            dense = min(dense, try seconds { _ = try layer.forward(x, path: .dense) })
+            spike = min(spike, try seconds { _ = try layer.forward(x, path: .event) })
+        }
+        print(jsonObject([
+            ("rate", "\(rate)"), ("dense_ms", fmt(dense * 1e3, 3)), ("spike_ms", fmt(spike * 1e3, 3)),
+            ("speedup", fmt(dense / spike, 2)), ("measured_rate", fmt(measured, 4)), ("tokens", "\(tokens)"),
+        ]))
+        if !json {
+            FileHandle.standardError.write(Data(String(
+                format: "spike-linear %d×%d→%d at rate %.3f: dense %.3f ms, event %.3f ms, %.2f× (break-even default %.2f)\n",
+                tokens, inF, outF, measured, dense * 1e3, spike * 1e3, dense / spike, SpikeLinear.breakEvenRate).utf8))
+        }
+    }
+}
+
+/// Wall time of one call of `body`, in seconds.
+private func seconds(_ body: () throws -> Void) throws -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try body()
+    let d = clock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}

@@ -1,0 +1,79 @@
+// `spikescope` (no subcommand) / `spikescope tui`: open the workbench TUI on a model.
+
+import ArgumentParser
+import Foundation
+import Neurons
+import Formats
+import Models
+import Workbench
+import TUI
+import TerminalBackend
+
+struct WorkbenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tui", abstract: "Open the workbench (the default command).")
+
+    @Option(help: "Model weights (.safetensors, .pth/.bin, or a folder). Default: the embedded SpikeGPT.")
+    var model: String?
+    @Option(help: "Tokenizer file (default: found beside the model).")
+    var tokenizer: String?
+    @Option(help: "Prompt to run first.")
+    var prompt: String?
+    @Option(help: "GLUE file and row FILE[:ROW]; g/n/N step through its rows.")
+    var glue: String?
+    @Option(help: "GLUE task when the folder does not name it.")
+    var task: String?
+    @Option(help: "Session folder: reopen it (session.json), and save/export/train into it.")
+    var session: String?
+    @Option(help: "Tokens to generate after a SpikeGPT prompt (shown in the output panel).")
+    var generate: Int = 24
+
+    func run() throws {
+        do { try execute() } catch let e as ExitCode { throw e } catch {
+            FileHandle.standardError.write(Data("spikescope: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    func execute() throws {
+        let saved = try session.flatMap { dir -> SessionFile? in
+            FileManager.default.fileExists(atPath: SessionFile.path(in: dir)) ? try SessionFile.load(from: dir) : nil
+        }
+        let opened = try DefaultModels.open(model: model ?? saved?.model, tokenizer: tokenizer ?? saved?.tokenizer)
+        var ui = WorkbenchUI()
+        ui.sessionPath = session
+        var input: InputSource = .prompt(prompt ?? DefaultModels.defaultPrompt)
+        let glueRef = glue ?? saved?.glueFile
+        if let glueRef {
+            let spec = GLUERowSpec.parse(glueRef)
+            let file = try GLUEFile.load(path: spec.path, task: task.flatMap(GLUETask.init(name:)))
+            ui.examples = file.rows.map { ExampleRow(text: $0.text, textPair: $0.textPair, label: $0.label) }
+            ui.exampleFile = spec.path
+            ui.exampleIndex = min(spec.row ?? 0, max(file.rows.count - 1, 0))
+            if glue != nil && prompt == nil && !ui.examples.isEmpty {
+                input = .example(file: spec.path, row: ui.exampleIndex, ui.examples[ui.exampleIndex])
+            }
+        }
+        let gen = opened.loaded.architecture == .spikegpt ? generate : 0
+        let wb = Workbench(model: opened.loaded.model, codec: opened.codec, input: input,
+                           modelPath: opened.loaded.weightsPath, generate: gen)
+        if let saved { saved.apply(to: wb) }
+        let sessionDir = session ?? "sessions/default"
+        let tokPath = opened.tokenizerPath
+        let glueFile = ui.exampleFile
+        let hooks = WorkbenchHooks(
+            save: { state, _ in
+                let p = try SessionFile(state: state, tokenizer: tokPath, glueFile: glueFile).save(in: sessionDir)
+                return "saved \(p)"
+            },
+            export: { state in
+                let p = try TraceExport.write(state, model: wb.currentModel(), to: sessionDir + "/traces")
+                return "exported \(p) (+ CSV per site)"
+            },
+            toggleTraining: BackgroundTraining.toggle(workbench: wb, sessionDir: sessionDir),
+            trainingStatus: BackgroundTraining.status,
+            reloadCheckpoint: { wb in BackgroundTraining.reload(workbench: wb, sessionDir: sessionDir) })
+        var app = WorkbenchApp(workbench: wb, ui: ui, hooks: hooks)
+        try TerminalApp.run(&app)
+    }
+}

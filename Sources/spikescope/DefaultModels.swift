@@ -1,0 +1,46 @@
+// DefaultModels: where the embedded default models live, and how a command opens "the model the
+// user named, or the default". The defaults ship as SwiftPM resources of this executable
+// (Sources/spikescope/Resources/default/); `swift run` from the source tree also finds them there.
+
+import Foundation
+import Workbench
+
+enum DefaultModels {
+    static let defaultPrompt = "The spiking neuron"
+    static let gptFile = "spikegpt-char.safetensors"
+    static let bertFolder = "spikebert-sst2"
+
+    /// Folders that may hold the defaults, most specific first.
+    static var searchFolders: [URL] {
+        var out: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["SPIKESCOPE_DEFAULTS"] { out.append(URL(fileURLWithPath: env)) }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        out.append(exe.appendingPathComponent("spikescope_spikescope.resources/Resources/default"))
+        out.append(exe.appendingPathComponent("spikescope_spikescope.resources/default"))
+        out.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/default"))
+        return out
+    }
+
+    static func find(_ name: String) -> String? {
+        for f in searchFolders {
+            let p = f.appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    /// Opens `model` (or the embedded SpikeGPT when nil).
+    static func open(model: String?, tokenizer: String?) throws -> OpenedModel {
+        if let model { return try Opener.open(model: model, tokenizer: tokenizer) }
+        guard let p = find(gptFile) else {
+            throw CLIError("the embedded default model (\(gptFile)) is missing from this build; looked in: "
+                           + searchFolders.map(\.path).joined(separator: ", ") + ". Hint: give --model PATH")
+        }
+        return try Opener.open(model: p, tokenizer: tokenizer)
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ s: String) { description = s }
+}

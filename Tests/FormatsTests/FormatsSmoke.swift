@@ -1,3 +1,0 @@
-import Testing
-@testable import Formats
-@Test func FormatsTargetLinks() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-@testable import Neurons
-@Test func NeuronsTargetLinks() { #expect(Bool(true)) }
