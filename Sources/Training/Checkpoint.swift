@@ -64,11 +64,11 @@ public struct CheckpointStore: Sendable {
         meta["step"] = String(state.step)
         let cfg = try JSONEncoder().encode(state.config)
         meta["trainer_config"] = String(decoding: cfg, as: UTF8.self)
-        try SafetensorsIO.atomicWrite(SafetensorsIO.encode(weights, metadata: meta), to: weightsURL(name))
+        try SafetensorsIO.write(weights, metadata: meta, to: weightsURL(name))
         var moments: [String: Tensor] = [:]
         for (k, m) in optimizer.m { moments["m." + k] = Tensor(m) }
         for (k, v) in optimizer.v { moments["v." + k] = Tensor(v) }
-        try SafetensorsIO.atomicWrite(SafetensorsIO.encode(moments, metadata: ["step": String(optimizer.step)]), to: optimizerURL(name))
+        try SafetensorsIO.write(moments, metadata: ["step": String(optimizer.step)], to: optimizerURL(name))
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try SafetensorsIO.atomicWrite(enc.encode(state), to: stateURL(name))
@@ -99,11 +99,7 @@ public struct CheckpointStore: Sendable {
 
     /// Reads weights only (e.g. to open a checkpoint in the inspector).
     public func readWeights(_ name: String) throws -> (weights: [String: Tensor], metadata: [String: String]) {
-        let url = weightsURL(name)
-        guard let data = try? Data(contentsOf: url) else {
-            throw TrainingError.badCheckpoint(path: url.path, reason: "missing", hint: "the checkpoint was never completed")
-        }
-        let d = try SafetensorsIO.decode(data, path: url.path)
+        let d = try SafetensorsIO.read(weightsURL(name))
         return (d.tensors, d.metadata)
     }
 
@@ -111,10 +107,7 @@ public struct CheckpointStore: Sendable {
     public func read(_ name: String) throws -> Loaded {
         let (w, meta) = try readWeights(name)
         let ou = optimizerURL(name), su = stateURL(name)
-        guard let od = try? Data(contentsOf: ou) else {
-            throw TrainingError.badCheckpoint(path: ou.path, reason: "missing", hint: "the checkpoint was never completed")
-        }
-        let (mom, ometa) = try SafetensorsIO.decode(od, path: ou.path)
+        let (mom, ometa) = try SafetensorsIO.read(ou)
         var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
         for (k, t) in mom {
             if k.hasPrefix("m.") { m[String(k.dropFirst(2))] = t.values } else if k.hasPrefix("v.") { v[String(k.dropFirst(2))] = t.values }

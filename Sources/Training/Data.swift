@@ -1,8 +1,8 @@
 // Training data: a char vocabulary, language-model windows from a token array, and
 // classification rows — each sampled from a seeded generator whose state is the data position.
 //
-// What it is: `CharVocabulary` (TO BE REPLACED by the `tokenizers` branch's char vocabulary
-// when it lands in main; same JSON layout, id → char), `LMData` (train/validation token
+// What it is: `CharVocabulary` (built from a corpus; its JSON is SpikeGPT's id → char layout,
+// which `Formats.CharVocab` loads for inference), `LMData` (train/validation token
 // arrays and [B, context+1] windows), `ClassificationData` (encoded rows and labels).
 // What it is not: streaming; the corpus is read into memory (a few MB at most here).
 //
@@ -10,6 +10,7 @@
 
 import Foundation
 import Engine
+import Formats
 
 /// One batch in whatever form the model trains on.
 public enum TrainingBatch {
@@ -99,10 +100,12 @@ public struct LMData: Sendable {
         self.vocabSize = vocabSize
     }
 
-    /// Reads a UTF-8 text file and makes its char vocabulary (or uses `vocabulary`).
+    /// Reads a UTF-8 text file (or a folder of .txt files, via `Formats.TextCorpus`) and makes
+    /// its char vocabulary (or uses `vocabulary`).
     public static func charCorpus(_ url: URL, vocabulary: CharVocabulary? = nil, valFraction: Double = 0.1) throws -> (LMData, CharVocabulary) {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw TrainingError.badData(path: url.path, reason: "cannot read as UTF-8 text", hint: "give a plain-text corpus, e.g. Examples/corpus/tiny-english.txt")
+        let text: String
+        do { text = try TextCorpus.load(path: url.path).text } catch {
+            throw TrainingError.badData(path: url.path, reason: "\(error)", hint: "give a plain-text corpus, e.g. Examples/corpus/tiny-english.txt")
         }
         let vocab = vocabulary ?? CharVocabulary(building: text)
         let ids = try vocab.encode(text, source: url.path)

@@ -298,8 +298,11 @@ public final class Trainer {
                 if (config.evalEvery > 0 && step % config.evalEvery == 0) || step == config.steps {
                     try publishEvaluation()
                 }
-                if (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) || (step == config.steps && config.checkpointEvery > 0) {
-                    if lastCheckpoint != CheckpointStore.name(step: step) { try saveCheckpoint() }
+                // No checkpoint while non-finite steps are pending: the last good one stays newest.
+                if config.checkpointEvery > 0 && nonFiniteStreak == 0
+                    && (step % config.checkpointEvery == 0 || step == config.steps)
+                    && lastCheckpoint != CheckpointStore.name(step: step) {
+                    try saveCheckpoint()
                 }
                 report(progress)
             }

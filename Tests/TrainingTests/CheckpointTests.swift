@@ -7,16 +7,19 @@ import Engine
 
 @Suite(.serialized) struct CheckpointTests {
     @Test func safetensorsRoundTripAndTruncation() throws {
+        let dir = Fixture.tempDir("st")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("a.safetensors")
         let t: [String: Tensor] = ["a": try Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), "b": Tensor([-1.5])]
-        let data = try SafetensorsIO.encode(t, metadata: ["arch": "spikegpt"])
-        let (back, meta) = try SafetensorsIO.decode(data, path: "mem")
+        try t.writeSafetensors(to: url, metadata: ["arch": "spikegpt"])
+        let (back, meta) = try [String: Tensor].readSafetensors(url)
         #expect(meta["arch"] == "spikegpt")
         #expect(back["a"]?.shape == [2, 3] && back["a"]?.values == [1, 2, 3, 4, 5, 6] && back["b"]?.values == [-1.5])
-        // The header length is 8-byte aligned (safetensors alignment convention).
-        let n = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        #expect(n % 8 == 0)
-        #expect(throws: TrainingError.self) { try SafetensorsIO.decode(data.prefix(data.count - 4), path: "cut") }
-        #expect(throws: TrainingError.self) { try SafetensorsIO.decode(data.prefix(5), path: "cut") }
+        let data = try Data(contentsOf: url)
+        try data.prefix(data.count - 4).write(to: url)
+        #expect(throws: TrainingError.self) { try [String: Tensor].readSafetensors(url) }
+        try data.prefix(5).write(to: url)
+        #expect(throws: TrainingError.self) { try [String: Tensor].readSafetensors(url) }
     }
 
     @Test func latestIgnoresAnInterruptedCheckpoint() throws {
@@ -68,8 +71,7 @@ import Engine
         let files = try FileManager.default.contentsOfDirectory(atPath: store.directory.path)
         for f in files where f.hasPrefix("step-") && f.hasSuffix(".safetensors") {
             // Every file under a final name is complete: it decodes.
-            let d = try Data(contentsOf: store.directory.appendingPathComponent(f))
-            _ = try SafetensorsIO.decode(d, path: f)
+            _ = try [String: Tensor].readSafetensors(store.directory.appendingPathComponent(f))
         }
         print("killed after \(latest); files: \(files.sorted())")
 

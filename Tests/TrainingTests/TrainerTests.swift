@@ -144,7 +144,8 @@ final class FaultyModel: TrainableModel {
 
     @Test func trainingJobRunsOffThreadAndStops() async throws {
         let (data, vocab) = try Fixture.lmData()
-        var cfg = Fixture.config(steps: 10_000, vocab: vocab.count); cfg.layers = 1; cfg.width = 16
+        var c = Fixture.config(steps: 10_000, vocab: vocab.count); c.layers = 1; c.width = 16
+        let cfg = c
         let job = TrainingJob { try Trainer(model: try Fixture.model(cfg), data: .lm(data), config: cfg) }
         job.start()
         var seen = 0

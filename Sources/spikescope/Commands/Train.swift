@@ -113,8 +113,9 @@ struct Train: ParsableCommand {
             }
         }
         let bar = ProgressBar(enabled: isatty(2) != 0)
+        var printed = trainer.step  // one line per completed step (not the start-of-run snapshot)
         try trainer.run { p in
-            if jsonProgress, p.phase == .running, p.step > 0 { printJSON(p) }
+            if jsonProgress, p.step > printed { printJSON(p); printed = p.step }
             bar.draw(p)
         }
         bar.finish()
