@@ -103,10 +103,8 @@ public struct LMData: Sendable {
     /// Reads a UTF-8 text file (or a folder of .txt files, via `Formats.TextCorpus`) and makes
     /// its char vocabulary (or uses `vocabulary`).
     public static func charCorpus(_ url: URL, vocabulary: CharVocabulary? = nil, valFraction: Double = 0.1) throws -> (LMData, CharVocabulary) {
-        let text: String
-        do { text = try TextCorpus.load(path: url.path).text } catch {
-            throw TrainingError.badData(path: url.path, reason: "\(error)", hint: "give a plain-text corpus, e.g. Examples/corpus/tiny-english.txt")
-        }
+        // Throws Formats' `CorpusError` (file, offset and hint) for unreadable or non-UTF-8 input.
+        let text = try TextCorpus.load(path: url.path).text
         let vocab = vocabulary ?? CharVocabulary(building: text)
         let ids = try vocab.encode(text, source: url.path)
         guard ids.count >= 64 else {

@@ -57,11 +57,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        do { try train() } catch let e as TrainingError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode(1)
-        } catch let e as ModelError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+        do { try train() } catch let e as ValidationError { throw e } catch {
+            // TrainingError, CorpusError, ModelError…: each message names the file and a hint.
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }
