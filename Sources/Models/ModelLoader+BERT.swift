@@ -1,9 +1,19 @@
-// Placeholder until SpikeBERT lands: BERT checkpoints are recognised but not built yet.
+// BERT checkpoints (HF layout, with or without SpikeLM α) → SpikeBERTModel. The config comes from
+// config.json beside the weights; without one, the sizes cannot all be inferred (heads), so the
+// error says so.
+import Foundation
 import Formats
 
 extension ModelLoader {
     static func loadBERT(_ ws: WeightSet) throws -> any InspectableModel {
-        throw ModelError.badInput(reason: "'\(ws.path)' is a BERT checkpoint, and SpikeBERT is not in this build",
-                                  hint: "use a SpikeGPT checkpoint")
+        let dir = URL(fileURLWithPath: ws.path).deletingLastPathComponent()
+        let cfgURL = dir.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: cfgURL.path) else {
+            throw ModelError.invalidConfig(file: cfgURL.path, key: "(file)", reason: "is missing",
+                                           hint: "a BERT checkpoint needs its config.json beside the weights (num_attention_heads cannot be inferred)")
+        }
+        let config = try BERTConfig(contentsOf: cfgURL)
+        let bert = try SpikeBERT(config: config, weights: ws.tensors)
+        return SpikeBERTModel(bert, tensors: ws.tensors)
     }
 }

@@ -89,9 +89,22 @@ public protocol InspectableModel: Sendable {
     var linearUses: [LinearUse] { get }
     /// Named tensors (for saving and for training to start from).
     var weights: [String: Tensor] { get }
+    /// An independent copy whose controls can change without touching this one (weights shared).
+    func copy() -> any InspectableModel
+    /// Whether `prepare(for:)` would change the model (e.g. α not yet calibrated).
+    var needsPreparation: Bool { get }
+    /// Readies the model for inputs like `input` (SpikeBERT: calibrates α on it when absent).
+    mutating func prepare(for input: ModelInput) throws
+}
+
+extension InspectableModel {
+    public var needsPreparation: Bool { false }
+    public mutating func prepare(for input: ModelInput) throws {}
 }
 
 extension SpikeGPT: InspectableModel {
+    public func copy() -> any InspectableModel { self }  // a value type: copying is enough
+
     public var summary: ModelSummary {
         ModelSummary(arch: .spikegpt, layers: config.layers, width: config.width, vocab: config.vocab, classes: config.classes)
     }

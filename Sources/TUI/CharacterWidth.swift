@@ -7,8 +7,17 @@
 extension Character {
     /// Cells this character occupies: 0 for control characters, 2 for wide (CJK, emoji), else 1.
     public var terminalWidth: Int {
-        guard let first = unicodeScalars.first else { return 0 }
+        let scalars = unicodeScalars
+        guard let first = scalars.first else { return 0 }
         let v = first.value
+        // Fast path for single scalars of the blocks widgets draw with (Latin, box drawing,
+        // blocks, geometric shapes below the emoji ones at U+25FD, arrows, braille): width 1.
+        if scalars.count == 1 {
+            switch v {
+            case 0x20...0x7E, 0xA0...0x2FF, 0x2190...0x21FF, 0x2500...0x25FC, 0x2800...0x28FF: return 1
+            default: break
+            }
+        }
         if v < 0x20 || (v >= 0x7F && v < 0xA0) { return 0 }
         // A grapheme that is only combining marks / zero-width joiners occupies nothing.
         if unicodeScalars.allSatisfy({ Character.isZeroWidth($0) }) { return 0 }

@@ -22,6 +22,8 @@ public struct Cell: Hashable, Sendable {
     public static let blank = Cell()
     /// The right half of a wide character.
     public var isContinuation: Bool { symbol.isEmpty }
+    /// The symbol takes two cells (one UTF-8 byte is always narrow: the common case is cheap).
+    var isWide: Bool { symbol.utf8.count > 1 && symbol.terminalWidth == 2 }
 
     public var style: Style { Style(fg: foreground, bg: background, attributes) }
 
@@ -161,7 +163,7 @@ public struct ScreenBuffer: Hashable, Sendable {
         guard let i = index(x: x, y: y) else { return }
         // Overwriting either half of a wide character blanks its other half.
         if cells[i].isContinuation, x > 0 { cells[i - 1].symbol = " " }
-        if !cells[i].isContinuation, cells[i].symbol.terminalWidth == 2, x + 1 < width, !symbol.isEmpty {
+        if cells[i].isWide, x + 1 < width, !symbol.isEmpty {
             cells[i + 1].symbol = " "
         }
         cells[i].symbol = symbol
@@ -172,10 +174,10 @@ public struct ScreenBuffer: Hashable, Sendable {
     private mutating func repairWideEdges(_ r: Rect) {
         for y in r.y..<r.bottom {
             let base = y * width
-            if r.x > 0, cells[base + r.x - 1].symbol.terminalWidth == 2, !cells[base + r.x].isContinuation {
+            if r.x > 0, cells[base + r.x - 1].isWide, !cells[base + r.x].isContinuation {
                 cells[base + r.x - 1].symbol = " "
             }
-            if r.right < width, cells[base + r.right].isContinuation, !(cells[base + r.right - 1].symbol.terminalWidth == 2) {
+            if r.right < width, cells[base + r.right].isContinuation, !cells[base + r.right - 1].isWide {
                 cells[base + r.right].symbol = " "
             }
         }

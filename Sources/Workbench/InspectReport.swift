@@ -16,7 +16,6 @@ public struct InspectReport: Encodable, Sendable {
         public var timesteps: Int?
         public var labels: [String]?
         public var neuron: String
-        public var path: String?
     }
     public struct InputInfo: Encodable, Sendable {
         public var text: String?
@@ -95,7 +94,7 @@ public struct InspectReport: Encodable, Sendable {
         let s = m.summary
         model = ModelInfo(arch: s.arch.rawValue, layers: s.layers, width: s.width, vocab: s.vocab,
                           classes: s.classes > 0 ? s.classes : nil, timesteps: s.timesteps,
-                          labels: s.labels.isEmpty ? nil : s.labels, neuron: m.neuron.rawValue, path: path)
+                          labels: s.labels.isEmpty ? nil : s.labels, neuron: m.neuron.rawValue)
         self.input = input
         steps = run.steps
         if let cls = run.classLogits {

@@ -85,6 +85,8 @@ public struct WorkbenchState: Sendable {
     /// Firing rate of the selected site for k around the current value (computed after a run).
     public var frequencyCurve: [(k: Float, rate: Double)] = []
     public var busy = false
+    /// The frequency curve of the newest result is still being computed.
+    public var curvePending = false
     public var computeMillis: Double = 0
     public var status = ""
     public var error: String?
@@ -288,7 +290,7 @@ public final class Workbench: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let s = snapshot()
-            if s.revision > before && !s.busy { return s }
+            if s.revision > before && !s.busy && !s.curvePending { return s }
             Thread.sleep(forTimeInterval: 0.002)
         }
         return snapshot()
@@ -303,10 +305,19 @@ public final class Workbench: @unchecked Sendable {
             lock.unlock()
 
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let result = Workbench.compute(model: m, codec: c, input: input, selectedSite: site, generate: gen)
+            // A model that must calibrate on its first input (SpikeBERT without α) does so here, on
+            // a copy; the calibrated copy replaces the model below if no newer request came in.
+            var prepared: (any InspectableModel)? = nil
+            if m.needsPreparation, let enc = try? Workbench.encode(c, input) {
+                var p = m.copy()
+                if (try? p.prepare(for: ModelInput(ids: enc.ids, typeIds: enc.typeIds))) != nil { prepared = p }
+            }
+            let result = Workbench.compute(model: prepared ?? m, codec: c, input: input, generate: gen)
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
 
             lock.lock()
+            var curveInput: Result? = nil
+            if ticket == requested, let prepared { model = prepared }
             if ticket == requested {  // newest wins: drop results of superseded requests
                 switch result {
                 case .success(let r):
@@ -314,40 +325,71 @@ public final class Workbench: @unchecked Sendable {
                     state.generatedCount = r.generated.count
                     state.generatedText = r.generatedText
                     state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
-                    state.frequencyCurve = r.curve
                     state.error = nil
                     state.status = String(format: "computed in %.0f ms", ms)
                     state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
                     state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))
+                    curveInput = r
+                    state.curvePending = true
                 case .failure(let e):
                     state.error = "\(e)"
                     state.status = "error"
+                    state.curvePending = false
                 }
                 state.computeMillis = ms
                 state.revision += 1
                 state.busy = pending
             }
+            lock.unlock()
+
+            // Second phase, after the new trace is on screen: the firing-rate-vs-k curve of the
+            // selected site (5 more forward passes). Skipped when a newer request is waiting.
+            if let r = curveInput {
+                let curve = Workbench.frequencyCurve(model: m, ids: r.ids, typeIds: r.typeIds, site: site)
+                lock.lock()
+                if ticket == requested { state.frequencyCurve = curve; state.curvePending = false }
+                lock.unlock()
+            }
+            lock.lock()
             if !pending { computing = false; lock.unlock(); return }
             lock.unlock()
         }
+    }
+
+    /// Firing rate of `site` for k around its current value (5 samples, ×/÷ 1.25²).
+    static func frequencyCurve(model: any InspectableModel, ids: [Int], typeIds: [Int], site: Int) -> [(k: Float, rate: Double)] {
+        guard site < model.siteNames.count, model.neuron != .none else { return [] }
+        let name = model.siteNames[site]
+        let k0 = model.frequency(site: name)
+        var curve: [(k: Float, rate: Double)] = []
+        for f in [0.64, 0.8, 1, 1.25, 1.5625] as [Float] {
+            var m = model.copy()
+            m.setFrequency(k0 * f, site: name)
+            let p = Probe(recordCurrent: false)
+            guard (try? m.run(ModelInput(ids: ids, typeIds: typeIds), probe: p)) != nil else { return curve }
+            curve.append((k0 * f, p.trace[name]?.firingRate ?? 0))
+        }
+        return curve
     }
 
     struct Result: Sendable {
         var ids: [Int], typeIds: [Int], tokens: [String]
         var generated: [Int], generatedText: String
         var run: ModelRun, trace: Trace, stats: [SiteStatistics], energy: EnergyEstimate
-        var curve: [(k: Float, rate: Double)]
     }
 
-    /// One full computation: encode, run (and generate), statistics, frequency curve.
-    static func compute(model: any InspectableModel, codec: TextCodec, input: InputSource, selectedSite: Int,
+    static func encode(_ codec: TextCodec, _ input: InputSource) throws -> (ids: [Int], typeIds: [Int], tokens: [String]) {
+        switch input {
+        case .prompt(let text): return try codec.encode(text, nil)
+        case .example(_, _, let row): return try codec.encode(row.text, row.textPair)
+        }
+    }
+
+    /// One computation: encode, run (and generate), statistics.
+    static func compute(model: any InspectableModel, codec: TextCodec, input: InputSource,
                         generate: Int) -> Swift.Result<Result, Error> {
         do {
-            let enc: (ids: [Int], typeIds: [Int], tokens: [String])
-            switch input {
-            case .prompt(let text): enc = try codec.encode(text, nil)
-            case .example(_, _, let row): enc = try codec.encode(row.text, row.textPair)
-            }
+            let enc = try encode(codec, input)
             guard !enc.ids.isEmpty else {
                 throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "type a prompt with `p`")
             }
@@ -368,23 +410,10 @@ public final class Workbench: @unchecked Sendable {
             let energy = Energy.estimate(uses: model.linearUses, trace: trace, rows: enc.ids.count + generated.count,
                                          residualSites: residual)
             run.steps = model.summary.arch == .spikegpt ? enc.ids.count + generated.count : run.steps
-            // Firing rate of the selected site for k around its current value (5 samples, ×/÷ 1.25²).
-            var curve: [(k: Float, rate: Double)] = []
-            if selectedSite < model.siteNames.count, model.neuron != .none {
-                let name = model.siteNames[selectedSite]
-                let k0 = model.frequency(site: name)
-                for f in [0.64, 0.8, 1, 1.25, 1.5625] as [Float] {
-                    var m = model
-                    m.setFrequency(k0 * f, site: name)
-                    let p = Probe(recordCurrent: false)
-                    _ = try m.run(ModelInput(ids: enc.ids, typeIds: enc.typeIds), probe: p)
-                    curve.append((k0 * f, p.trace[name]?.firingRate ?? 0))
-                }
-            }
             let toks = enc.tokens + generated.map { codec.decode([$0]) }
             return .success(Result(ids: enc.ids, typeIds: enc.typeIds, tokens: toks, generated: generated,
                                    generatedText: codec.decode(generated), run: run, trace: trace, stats: stats,
-                                   energy: energy, curve: curve))
+                                   energy: energy))
         } catch {
             return .failure(error)
         }

@@ -140,6 +140,11 @@ def main():
     n_layer, C, V = 2, 16, 23
     W = make_weights(rng, n_layer, C, V)
     write_safetensors(os.path.join(OUT, "tiny.safetensors"), W)
+    # A char vocabulary for the 23 ids (SpikeGPT's char-vocab layout: id string → character), so
+    # the workbench can type prompts into the tiny model in end-to-end tests.
+    chars = " abcdefghiklmnoprstuy.!"
+    with open(os.path.join(OUT, "tiny.vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({str(i): c for i, c in enumerate(chars)}, f)
     tokens = [int(t) for t in rng.integers(0, V, 12)]
     out = {"config": {"layers": n_layer, "width": C, "vocab": V}, "tokens": tokens, "runs": {}}
     for neuron in ("lif", "none"):

@@ -117,3 +117,55 @@ func tinyModel() throws -> SpikeGPT {
         #expect(abs(e.pj - (4.6 * e.mac + 0.9 * e.ac)) < 1e-9)
     }
 }
+
+@Suite struct SessionTests {
+    @Test func saveThenRestoreGivesTheSameControlsInputAndView() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-session-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("first prompt"), modelPath: "/m/tiny.safetensors")
+        _ = wb.runAndWait()
+        wb.apply(.site(2)); wb.apply(.frequency(up: true)); wb.apply(.frequency(up: true))
+        wb.apply(.threshold(up: true)); wb.apply(.step(5)); wb.apply(.prompt("second prompt, longer"))
+        let s = wb.runAndWait()
+        let path = try SessionFile(state: s, tokenizer: "/m/tiny.vocab.json", glueFile: nil, notes: "n").save(in: dir)
+        #expect(FileManager.default.fileExists(atPath: path))
+        // No temp files left behind by the atomic write.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["session.json"])
+
+        let loaded = try SessionFile.load(from: dir)
+        let wb2 = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("other"))
+        loaded.apply(to: wb2)
+        let r = wb2.runAndWait()
+        #expect(r.input == s.input)
+        #expect(r.k == s.k)
+        #expect(r.thresholdScale == s.thresholdScale)
+        #expect(r.cursor == s.cursor)
+        #expect(r.trace == s.trace)  // same controls, same input → the same spikes and membranes
+        #expect(loaded.tokenizer == "/m/tiny.vocab.json" && loaded.model == "/m/tiny.safetensors")
+    }
+
+    @Test func brokenSessionFileGivesAClearError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-broken-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "{ not json".write(toFile: dir + "/session.json", atomically: true, encoding: .utf8)
+        do { _ = try SessionFile.load(from: dir); Issue.record("expected a throw") } catch {
+            #expect("\(error)".contains("session.json") && "\(error)".contains("not a valid session file"))
+        }
+        #expect(throws: (any Error).self) { try SessionFile.load(from: dir + "/missing") }
+    }
+
+    @Test func exportWritesJSONAndOneCSVPerSite() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-export-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("export me"))
+        let s = wb.runAndWait()
+        let json = try TraceExport.write(s, model: wb.currentModel(), to: dir)
+        let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        #expect((obj["sites"] as! [Any]).count == 4)
+        let csvs = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".csv") }
+        #expect(csvs.count == 4)
+        let first = try String(contentsOfFile: dir + "/" + csvs.sorted()[0], encoding: .utf8)
+        #expect(first.split(separator: "\n").count == 1 + 9 * 16)  // header + steps × neurons
+    }
+}

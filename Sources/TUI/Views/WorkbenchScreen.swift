@@ -132,7 +132,9 @@ public enum WorkbenchScreen {
     /// "blocks.3.att.lif" → "3.att.lif"; "encoder.layer.2.attention.self.query" → "2.self.query".
     static func shortSite(_ n: String) -> String {
         n.replacingOccurrences(of: "blocks.", with: "").replacingOccurrences(of: "encoder.layer.", with: "")
-            .replacingOccurrences(of: "attention.", with: "").replacingOccurrences(of: "output.dense", with: "out")
+            .replacingOccurrences(of: "attention.output.dense", with: "attn.out")
+            .replacingOccurrences(of: "attention.", with: "").replacingOccurrences(of: "intermediate.dense", with: "ffn.in")
+            .replacingOccurrences(of: "output.dense", with: "ffn.out")
     }
 
     /// Columns of the raster/heatmap: which rows of the trace are shown, and which is the cursor.
@@ -273,7 +275,9 @@ public enum WorkbenchScreen {
         var spans: [Span] = []
         let promptCount = s.ids.count
         for (i, t) in s.tokenStrings.enumerated() {
-            let shown = t.replacingOccurrences(of: "\n", with: "⏎")
+            // WordPiece tokens read best spaced ("##" joins); byte-level BPE marks spaces with "Ġ".
+            var shown = t.replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "Ġ", with: " ")
+            if s.summary.arch == .spikebert { shown = shown.hasPrefix("##") ? String(shown.dropFirst(2)) : (i == 0 ? shown : " " + shown) }
             var st: Style = i >= promptCount ? Style(fg: .green) : .plain
             if i == s.cursor.token { st = .reverse }
             spans.append(Span(shown, style: st))

@@ -24,10 +24,16 @@ struct BenchGemm: ParsableCommand {
     @Option(help: "Timed runs; the best one is reported (1...1000).")
     var runs = 10
 
+    @Option(help: "Worker threads for our kernels (default: online CPUs). NumPy keeps its own setting.")
+    var threads: Int?
+
     @Flag(help: "Print only the JSON object (default: JSON plus a one-line summary on stderr).")
     var json = false
 
     func validate() throws {
+        if let threads, !(1...64).contains(threads) {
+            throw ValidationError("The value '\(threads)' is invalid for '--threads <threads>'. Use 1...64, e.g. --threads 2.")
+        }
         guard (1...8192).contains(size) else {
             throw ValidationError("The value '\(size)' is invalid for '--size <size>'. Use 1...8192, e.g. --size 1024.")
         }
@@ -37,6 +43,7 @@ struct BenchGemm: ParsableCommand {
     }
 
     func run() throws {
+        if let threads { ss_threads_set(Int32(threads)) }
         let n = size, count = n * n
         let a = alignedFloats(count), b = alignedFloats(count), c = alignedFloats(count)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }

@@ -4,6 +4,7 @@
 // Build with `swift build -c release` first.
 
 import ArgumentParser
+import CKernels
 import Engine
 import Foundation
 
@@ -25,10 +26,16 @@ struct BenchSpikeLinear: ParsableCommand {
     @Option(help: "Tokens (rows of x).")
     var tokens = 128
 
+    @Option(help: "Worker threads for our kernels (default: online CPUs). NumPy keeps its own setting.")
+    var threads: Int?
+
     @Flag(help: "Print only the JSON object (default: JSON plus a one-line summary on stderr).")
     var json = false
 
     func validate() throws {
+        if let threads, !(1...64).contains(threads) {
+            throw ValidationError("The value '\(threads)' is invalid for '--threads <threads>'. Use 1...64, e.g. --threads 2.")
+        }
         guard (0...1).contains(rate) else {
             throw ValidationError("The value '\(rate)' is invalid for '--rate <rate>'. Use a fraction in 0...1, e.g. --rate 0.15.")
         }
@@ -41,6 +48,7 @@ struct BenchSpikeLinear: ParsableCommand {
     }
 
     func run() throws {
+        if let threads { ss_threads_set(Int32(threads)) }
         let inF = 768, outF = 3072
         var rng = SeededRNG(seed: 5)
         let layer = try SpikeLinear(weightInOut: Tensor.randomUniform([inF, outF], -0.05, 0.05, rng: &rng))
@@ -56,6 +64,7 @@ struct BenchSpikeLinear: ParsableCommand {
         print(jsonObject([
             ("rate", "\(rate)"), ("dense_ms", fmt(dense * 1e3, 3)), ("spike_ms", fmt(spike * 1e3, 3)),
             ("speedup", fmt(dense / spike, 2)), ("measured_rate", fmt(measured, 4)), ("tokens", "\(tokens)"),
+            ("threads", "\(ss_threads_get())"),
         ]))
         if !json {
             FileHandle.standardError.write(Data(String(

@@ -1,0 +1,445 @@
+// SpikeBERT: SpikeLM's spiking BERT encoder (forward / inference), with per-site tracing.
+//
+// What it is: BERT embeddings, post-LN encoder layers whose six linears (Q, K, V, attention
+// output, FFN in, FFN out) read elastic bi-spikes of their input (SpikeLinear), K and V spiked
+// again after projection, the input repeated over T timesteps and the output averaged over T;
+// then the pooler and a sequence-classification head when the checkpoint has them. A plain HF
+// BERT checkpoint becomes spiking on load: its α are calibrated on the first input (2·mean|m_t|)
+// and frozen. `neuron = .none` bypasses every site: the float BERT (HF BertModel).
+// What it is not: training (no backward), the MLM head (ignored on load), or a tokenizer.
+//
+// Released code (spikeLM-BERT/spike_bert.py), per layer, for every timestep t of [T, L, C]:
+//   q = SpikeLinear_q(x)   k = spike_k(SpikeLinear_k(x))   v = spike_v(SpikeLinear_v(x))
+//   p = softmax(q_t·k_tᵀ/√d + mask)  per head;   ctx_t = p·v_t          (real-valued)
+//   a = LayerNorm(SpikeLinear_ao(ctx) + x)           residual: the layer's own input at step t
+//   y = LayerNorm(SpikeLinear_out(gelu(SpikeLinear_in(a))) + a)
+// The encoder output is mean_t(y) of the last layer (`hidden_states.mean(0)` in BertEncoder);
+// the pooler is tanh(W·h[CLS] + b) on that mean, the classifier W·pooled + b.
+// `spike_k` / `spike_v` quantise each timestep with its own α (no membrane across T); the
+// SpikeLinear neurons carry the membrane across T (ElasticBiSpike.swift has the equations).
+// LayerNorm uses config.layer_norm_eps everywhere (HF); the released code hard-codes 1e-12 in the
+// two encoder norms, which is what BERT configs say anyway.
+//
+// Shape legend: T timesteps, L tokens, C hidden, I intermediate, H heads, d = C/H, K labels.
+
+import Foundation
+import Engine
+import Neurons
+
+/// What one forward pass returns.
+public struct BERTOutput: Sendable {
+    /// Final hidden states [L, C], averaged over the T timesteps.
+    public var hidden: Tensor
+    /// tanh(W·h[CLS] + b) [C] when the checkpoint has a pooler.
+    public var pooled: [Float]?
+    /// Classifier logits [K] when the checkpoint has a classification head.
+    public var logits: [Float]?
+    /// softmax(logits) when K ≥ 2 (K = 1 is regression, e.g. STS-B).
+    public var probabilities: [Float]?
+    /// Timesteps actually run (1 when every site is bypassed: all steps would be identical).
+    public var steps: Int
+}
+
+/// SpikeLM's spiking BERT. Mutable between calls: `neuron`, `steps`, per-site frequency control.
+public final class SpikeBERT {
+    public let config: BERTConfig
+    /// Spiking sites' neuron: `.elastic` (ternary, released), `.binary`, `.signed`, or `.none` (float BERT).
+    public var neuron: NeuronKind
+    /// Timesteps T. Changing it keeps checkpoint α only when T equals the checkpoint's T; otherwise
+    /// the sites recalibrate on the next input.
+    public var steps: Int {
+        didSet { if steps != oldValue { applySteps() } }
+    }
+    /// Every spiking site name, in the order a forward pass runs them.
+    public let siteNames: [String]
+    /// Names in the checkpoint that were recognised but not used (buffers, MLM head).
+    public let ignoredTensors: [String]
+    /// True when the checkpoint carried SpikeLM α for every site.
+    public let hasCheckpointAlpha: Bool
+
+    public var hasPooler: Bool { weights.pooler != nil }
+    public var hasClassifier: Bool { weights.classifier != nil }
+
+    private let weights: BERTWeights
+    private var sites: [String: ElasticBiSpike]
+    private let checkpointAlpha: [String: [Float]]
+
+    /// Builds the model from HF-named tensors (`bert.` prefix optional).
+    /// - Parameters:
+    ///   - neuron: default from `input_bits` (1 → `.signed`, 32 → `.none`, else `.elastic`).
+    /// - Throws: `ModelError` naming the first missing / unexpected tensors or the first wrong shape.
+    /// - Cost: no copy of contiguous tensors.
+    public init(config: BERTConfig, weights tensors: [String: Tensor], neuron: NeuronKind? = nil) throws {
+        guard config.steps >= 1 else {
+            throw ModelError.invalidConfig(file: "config.json", key: "T", reason: "is \(config.steps), expected ≥ 1",
+                                           hint: "SpikeLM uses T = 1 or 4")
+        }
+        self.config = config
+        let weights = try BERTWeights(config: config, tensors: tensors)
+        self.weights = weights
+        switch neuron ?? (config.inputBits == 1 ? .signed : config.inputBits == 32 ? NeuronKind.none : .elastic) {
+        case .lif, .gif:
+            throw ModelError.unsupported(what: "a \(neuron!.rawValue) neuron in SpikeBERT",
+                                         hint: "SpikeBERT runs elastic, binary, signed or none")
+        case let n: self.neuron = n
+        }
+        self.steps = config.steps
+        var names: [String] = []
+        for i in 0..<config.layers { names += spikeBERTSiteNames(layer: i) }
+        self.siteNames = names
+        self.ignoredTensors = weights.ignored
+        self.checkpointAlpha = weights.alpha
+        self.hasCheckpointAlpha = names.allSatisfy { weights.alpha[$0] != nil }
+        var s: [String: ElasticBiSpike] = [:]
+        for name in names {
+            let kv = name.hasSuffix(".key_spike") || name.hasSuffix(".value_spike")
+            s[name] = ElasticBiSpike(steps: config.steps, alpha: weights.alpha[name] ?? [], recurrent: !kv)
+        }
+        self.sites = s
+    }
+
+    private func applySteps() {
+        for name in siteNames {
+            sites[name]!.steps = steps
+            if let a = checkpointAlpha[name], a.count == steps { sites[name]!.alpha = a } else if !sites[name]!.isCalibrated {
+                sites[name]!.alpha = []
+            }
+        }
+    }
+
+    // MARK: run-time controls
+
+    /// The frequency control in force at `site`.
+    public func control(site: String) throws -> FrequencyControl { try neuronAt(site).control }
+
+    /// Sets the frequency control of one site, or of every site when `site` is nil.
+    public func setControl(_ control: FrequencyControl, site: String? = nil) throws {
+        guard control.k > 0, control.k.isFinite else {
+            throw ModelError.invalidInput(field: "k", reason: "is \(control.k), expected a positive number",
+                                          hint: "k = 2 is the released behaviour; larger k → fewer spikes")
+        }
+        if let site {
+            _ = try neuronAt(site)
+            sites[site]!.control = control
+        } else {
+            for n in siteNames { sites[n]!.control = control }
+        }
+    }
+
+    /// α per timestep at `site` (k = 2 scale): from the checkpoint, or calibrated; empty before calibration.
+    public func alpha(site: String) throws -> [Float] { try neuronAt(site).alpha }
+
+    /// Sets α per timestep at `site` (count must be T).
+    public func setAlpha(_ alpha: [Float], site: String) throws {
+        _ = try neuronAt(site)
+        guard alpha.count == steps, alpha.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw ModelError.invalidInput(field: "alpha at \(site)", reason: "has \(alpha.count) values \(alpha.prefix(4)), expected \(steps) positive numbers",
+                                          hint: "one α per timestep T")
+        }
+        sites[site]!.alpha = alpha
+    }
+
+    /// Forgets every α (checkpoint ones too): the next input recalibrates all sites.
+    public func resetCalibration() {
+        for n in siteNames { sites[n]!.alpha = [] }
+    }
+
+    /// The neuron (config and α) of one site.
+    public func neuronAt(_ site: String) throws -> ElasticBiSpike {
+        guard let n = sites[site] else {
+            let near = siteNames.first { $0.hasSuffix(site) || site.hasSuffix($0) } ?? siteNames.first ?? ""
+            throw ModelError.invalidInput(field: "site", reason: "'\(site)' is not a spiking site of this model",
+                                          hint: "sites look like '\(near)'")
+        }
+        return n
+    }
+
+    // MARK: forward
+
+    /// Runs one sequence.
+    /// - Parameters:
+    ///   - ids: token ids [L] (1 ≤ L ≤ max_position_embeddings).
+    ///   - typeIds: token type ids [L] (0 for sentence A, 1 for B); nil = all 0.
+    ///   - mask: attention mask [L] of 0/1; 0 marks padding, which no token attends to. nil = all 1.
+    ///   - probe: records every site's membrane, spikes and current as T·L rows (timestep-major).
+    /// - Throws: `ModelError.invalidInput` for ids/type ids out of range, wrong lengths, or a mask without a 1.
+    /// - Cost: T·L·(4C² + 2CI) multiply-adds in the linears (T = 1 with `.none`), plus T·H·L²·2d in attention.
+    public func forward(ids: [Int], typeIds: [Int]? = nil, mask: [Int]? = nil, probe: Probe? = nil) throws -> BERTOutput {
+        let c = config
+        let L = ids.count, C = c.hiddenSize, I = c.intermediateSize
+        try validate(ids: ids, typeIds: typeIds, mask: mask)
+        if neuron == .lif || neuron == .gif {
+            throw ModelError.unsupported(what: "a \(neuron.rawValue) neuron in SpikeBERT",
+                                         hint: "SpikeBERT runs elastic, binary, signed or none")
+        }
+        let valid = (mask ?? [Int](repeating: 1, count: L)).map { $0 != 0 }
+        let spiking = neuron != .none
+        let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary
+        let T = spiking ? steps : 1
+        let rows = T * L
+
+        let x = Buffer(rows * C), q = Buffer(rows * C), k = Buffer(rows * C), v = Buffer(rows * C)
+        let ctx = Buffer(rows * C), a = Buffer(rows * C), inter = Buffer(rows * I)
+        let spikes = Buffer(rows * max(C, I))
+        defer { [x, q, k, v, ctx, a, inter, spikes].forEach { $0.free() } }
+
+        // Embeddings: e[l] = LN(word[ids[l]] + type[typeIds[l]] + pos[l]), repeated over T.
+        let w = weights
+        let wp = ptr(w.word), tp = ptr(w.tokenType), pp = ptr(w.position)
+        for l in 0..<L {
+            let row = x.p + l * C
+            let wr = wp + ids[l] * C, tr = tp + (typeIds?[l] ?? 0) * C, pr = pp + l * C
+            for j in 0..<C { row[j] = (wr[j] + tr[j]) + pr[j] }
+        }
+        layerNorm(x.p, residual: nil, rows: L, width: C, w.embeddingNorm, out: x.p)
+        for t in 1..<max(T, 1) { (x.p + t * L * C).update(from: x.p, count: L * C) }
+
+        // One SpikeLinear: o = spike(input) across T at `site`, then y = o·Wᵀ + b.
+        func spikeLinear(_ site: String, _ lin: LinearWeights, _ input: UnsafeMutablePointer<Float>,
+                         _ out: UnsafeMutablePointer<Float>) {
+            let inF = lin.inFeatures, outF = lin.outFeatures
+            var src = UnsafePointer(input)
+            if spiking {
+                sites[site]!.variant = variant
+                sites[site]!.steps = T
+                sites[site]!.run(input, rows: L, width: inF, into: spikes.p, validRows: valid, site: site, probe: probe)
+                src = UnsafePointer(spikes.p)
+            }
+            Tensor.gemm(rows, outF, inF, src, ptr(lin.weight), true, out)
+            addBias(out, rows: rows, lin.bias)
+        }
+        // The extra spike on K or V (per-timestep α, no membrane), in place through `spikes`.
+        func spikeInPlace(_ site: String, _ buf: UnsafeMutablePointer<Float>) {
+            guard spiking else { return }
+            sites[site]!.variant = variant
+            sites[site]!.steps = T
+            sites[site]!.run(buf, rows: L, width: C, into: spikes.p, validRows: valid, site: site, probe: probe)
+            buf.update(from: spikes.p, count: rows * C)
+        }
+
+        for (i, lw) in w.layers.enumerated() {
+            let p = "encoder.layer.\(i)."
+            spikeLinear(p + "attention.self.query", lw.query, x.p, q.p)
+            spikeLinear(p + "attention.self.key", lw.key, x.p, k.p)
+            spikeLinear(p + "attention.self.value", lw.value, x.p, v.p)
+            spikeInPlace(p + "attention.self.key_spike", k.p)
+            spikeInPlace(p + "attention.self.value_spike", v.p)
+            attention(q: q.p, k: k.p, v: v.p, out: ctx.p, steps: T, tokens: L, valid: valid)
+            spikeLinear(p + "attention.output.dense", lw.attentionOut, ctx.p, a.p)
+            layerNorm(a.p, residual: x.p, rows: rows, width: C, lw.attentionNorm, out: a.p)      // a = LN(ao + x)
+            spikeLinear(p + "intermediate.dense", lw.intermediate, a.p, inter.p)
+            activate(inter.p, count: rows * I)
+            spikeLinear(p + "output.dense", lw.output, inter.p, x.p)
+            layerNorm(x.p, residual: a.p, rows: rows, width: C, lw.outputNorm, out: x.p)         // y = LN(out + a)
+        }
+
+        // hidden = mean_t y_t  [L, C]
+        var hidden = Tensor(zeros: [L, C])
+        hidden.withUnsafeMutableBufferPointer { h in
+            let hp = h.baseAddress!
+            hp.update(from: x.p, count: L * C)
+            for t in 1..<max(T, 1) {
+                let src = x.p + t * L * C
+                for j in 0..<(L * C) { hp[j] += src[j] }
+            }
+            if T > 1 {
+                let s = 1 / Float(T)
+                for j in 0..<(L * C) { hp[j] *= s }
+            }
+        }
+        var out = BERTOutput(hidden: hidden, pooled: nil, logits: nil, probabilities: nil, steps: T)
+        if let pooler = w.pooler {
+            // pooled = tanh(W·h[CLS] + b)
+            var pooled = [Float](repeating: 0, count: C)
+            hidden.withUnsafeBufferPointer { h in
+                pooled.withUnsafeMutableBufferPointer { pb in
+                    Tensor.gemm(1, C, C, h.baseAddress!, ptr(pooler.weight), true, pb.baseAddress!)
+                    addBias(pb.baseAddress!, rows: 1, pooler.bias)
+                    for j in 0..<C { pb[j] = tanhf(pb[j]) }
+                }
+            }
+            out.pooled = pooled
+            if let cls = w.classifier {
+                let K = cls.outFeatures
+                var logits = [Float](repeating: 0, count: K)
+                pooled.withUnsafeBufferPointer { pb in
+                    logits.withUnsafeMutableBufferPointer { lb in
+                        Tensor.gemm(1, K, C, pb.baseAddress!, ptr(cls.weight), true, lb.baseAddress!)
+                        addBias(lb.baseAddress!, rows: 1, cls.bias)
+                    }
+                }
+                out.logits = logits
+                if K >= 2 {
+                    let mx = logits.max()!
+                    let e = logits.map { expf($0 - mx) }
+                    let z = e.reduce(0, +)
+                    out.probabilities = e.map { $0 / z }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Runs each sequence of a batch in turn ([B, L] with per-row padding masks). With uncalibrated
+    /// sites, the first row calibrates α and the others reuse it.
+    public func forwardBatch(ids: [[Int]], typeIds: [[Int]]? = nil, masks: [[Int]]? = nil) throws -> [BERTOutput] {
+        if let typeIds, typeIds.count != ids.count {
+            throw ModelError.invalidInput(field: "typeIds", reason: "has \(typeIds.count) rows for \(ids.count) sequences", hint: "one row per sequence")
+        }
+        if let masks, masks.count != ids.count {
+            throw ModelError.invalidInput(field: "masks", reason: "has \(masks.count) rows for \(ids.count) sequences", hint: "one row per sequence")
+        }
+        return try ids.indices.map { try forward(ids: ids[$0], typeIds: typeIds?[$0], mask: masks?[$0]) }
+    }
+
+    private func validate(ids: [Int], typeIds: [Int]?, mask: [Int]?) throws {
+        let c = config, L = ids.count
+        guard L >= 1, L <= c.maxPositions else {
+            throw ModelError.invalidInput(field: "ids", reason: "has \(L) tokens, expected 1…\(c.maxPositions)",
+                                          hint: "truncate to max_position_embeddings = \(c.maxPositions)")
+        }
+        if let bad = ids.firstIndex(where: { $0 < 0 || $0 >= c.vocabSize }) {
+            throw ModelError.invalidInput(field: "ids", reason: "token \(bad) is id \(ids[bad]), outside 0..<\(c.vocabSize)",
+                                          hint: "was the text tokenized with this model's vocab.txt?")
+        }
+        if let typeIds {
+            guard typeIds.count == L else {
+                throw ModelError.invalidInput(field: "typeIds", reason: "has \(typeIds.count) entries for \(L) tokens", hint: "one type id per token")
+            }
+            if let bad = typeIds.firstIndex(where: { $0 < 0 || $0 >= c.typeVocabSize }) {
+                throw ModelError.invalidInput(field: "typeIds", reason: "token \(bad) has type \(typeIds[bad]), outside 0..<\(c.typeVocabSize)",
+                                              hint: "0 for the first sentence, 1 for the second")
+            }
+        }
+        if let mask {
+            guard mask.count == L else {
+                throw ModelError.invalidInput(field: "mask", reason: "has \(mask.count) entries for \(L) tokens", hint: "one 0/1 per token")
+            }
+            guard mask.allSatisfy({ $0 == 0 || $0 == 1 }), mask.contains(1) else {
+                throw ModelError.invalidInput(field: "mask", reason: "must hold 0/1 values with at least one 1, got \(mask.prefix(8))\(mask.count > 8 ? "…" : "")",
+                                              hint: "1 marks a real token, 0 padding")
+            }
+        }
+    }
+
+    // MARK: kernels (raw buffers; the math is in the comment above each loop)
+
+    /// out[r] = LN(x[r] + residual[r])·γ + β, two-pass mean and variance (biased, like torch).
+    /// `out` may alias `x`.
+    private func layerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?, rows: Int, width C: Int,
+                           _ n: NormWeights, out: UnsafeMutablePointer<Float>) {
+        let g = ptr(n.gamma), b = ptr(n.beta)
+        let eps = config.layerNormEps
+        for r in 0..<rows {
+            let xr = x + r * C, o = out + r * C
+            if let residual {
+                let rr = residual + r * C
+                for j in 0..<C { o[j] = xr[j] + rr[j] }
+            } else if o != xr {
+                o.update(from: xr, count: C)
+            }
+            // μ = Σx/C;  σ² = Σ(x−μ)²/C;  y = (x−μ)/√(σ²+ε)·γ + β
+            var s: Float = 0
+            for j in 0..<C { s += o[j] }
+            let mu = s / Float(C)
+            var v: Float = 0
+            for j in 0..<C { let d = o[j] - mu; v += d * d }
+            let inv = 1 / (v / Float(C) + eps).squareRoot()
+            for j in 0..<C { o[j] = (o[j] - mu) * inv * g[j] + b[j] }
+        }
+    }
+
+    /// y += b, row by row.
+    private func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, _ bias: Tensor) {
+        let b = ptr(bias), n = bias.count
+        for r in 0..<rows {
+            let yr = y + r * n
+            for j in 0..<n { yr[j] += b[j] }
+        }
+    }
+
+    /// The FFN activation in place.
+    private func activate(_ y: UnsafeMutablePointer<Float>, count: Int) {
+        switch config.activation {
+        case .gelu:
+            // gelu(x) = 0.5·x·(1 + erf(x/√2))
+            let r: Float = 0.70710678118654752   // 1/√2
+            for i in 0..<count { let z = y[i]; y[i] = 0.5 * z * (1 + erff(z * r)) }
+        case .geluTanh:
+            // gelu(x) ≈ 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))   (Hendrycks & Gimpel 2016)
+            let s: Float = 0.79788456080286536       // √(2/π)
+            for i in 0..<count { let z = y[i]; y[i] = 0.5 * z * (1 + tanhf(s * (z + 0.044715 * z * z * z))) }
+        case .relu:
+            for i in 0..<count where y[i] < 0 { y[i] = 0 }
+        }
+    }
+
+    /// Multi-head self-attention per timestep; padded keys (valid = false) get probability 0, exactly
+    /// what HF's additive finfo.min mask gives after the softmax.
+    /// out[t, i, h·d..] = Σ_j p_ij · v[t, j, h·d..],  p_i = softmax_j(q_i·k_j/√d)
+    private func attention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                           out: UnsafeMutablePointer<Float>, steps T: Int, tokens L: Int, valid: [Bool]) {
+        let C = config.hiddenSize, H = config.heads, d = config.headSize
+        let scale = 1 / Float(d).squareRoot()
+        let keys = (0..<L).filter { valid[$0] }
+        var p = [Float](repeating: 0, count: L)
+        p.withUnsafeMutableBufferPointer { pb in
+            let pr = pb.baseAddress!
+            for t in 0..<T {
+                let base = t * L * C
+                for h in 0..<H {
+                    let off = base + h * d
+                    for i in 0..<L {
+                        let qi = q + off + i * C
+                        var mx = -Float.infinity
+                        for j in keys {
+                            let kj = k + off + j * C
+                            var s: Float = 0
+                            for e in 0..<d { s += qi[e] * kj[e] }
+                            s *= scale
+                            pr[j] = s
+                            if s > mx { mx = s }
+                        }
+                        var z: Float = 0
+                        for j in keys { let e = expf(pr[j] - mx); pr[j] = e; z += e }
+                        let iz = 1 / z
+                        let oi = out + off + i * C
+                        for e in 0..<d { oi[e] = 0 }
+                        for j in keys {
+                            let pj = pr[j] * iz
+                            let vj = v + off + j * C
+                            for e in 0..<d { oi[e] += pj * vj[e] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A raw scratch buffer, freed explicitly (forward's `defer`).
+private struct Buffer {
+    let p: UnsafeMutablePointer<Float>
+    init(_ n: Int) {
+        p = .allocate(capacity: max(n, 1))
+        p.initialize(repeating: 0, count: max(n, 1))
+    }
+    func free() { p.deallocate() }
+}
+
+/// Base pointer of a contiguous tensor the model keeps alive (its weights).
+@inline(__always)
+private func ptr(_ t: Tensor) -> UnsafePointer<Float> { UnsafePointer(t.storage.base + t.offset) }
+
+// MARK: - copying (the workbench turns controls on copies; weights stay shared)
+
+extension SpikeBERT {
+    /// An independent model with the same weights (shared, read-only), neuron, T, and every site's
+    /// α and frequency control. Changing the copy's controls or calibration leaves this one alone.
+    public func clone(tensors: [String: Tensor]) throws -> SpikeBERT {
+        let c = try SpikeBERT(config: config, weights: tensors, neuron: neuron)
+        c.steps = steps
+        c.sites = sites
+        return c
+    }
+}

@@ -1,0 +1,68 @@
+// `spikescope bench tui`: how fast the workbench answers — rendering a full frame, and a control
+// change (k up) on a model until its new trace is published. Build with -c release.
+
+import ArgumentParser
+import Foundation
+import Workbench
+import TUI
+
+struct BenchTUI: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tui", abstract: "Frame render time and control-change latency; prints JSON.")
+
+    @Option(help: "Model (default: the embedded SpikeGPT).") var model: String?
+    @Option(help: "Prompt length in tokens.") var promptTokens: Int = 64
+    @Option(help: "Tokens generated after the prompt (the TUI's default is 24).") var generate: Int = 24
+    @Option(help: "Frame size WxH.") var size: String = "200x60"
+    @Option(help: "Repetitions.") var runs: Int = 20
+    @Flag(help: "JSON output (the only format).") var json = false
+
+    func run() throws {
+        let parts = size.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--size must look like 200x60") }
+        let opened = try DefaultModels.open(model: model, tokenizer: nil)
+        // A prompt of exactly `promptTokens` ids: repeat a sentence and cut the ids.
+        let sentence = "Spiking neurons fire when their membrane crosses the threshold. "
+        var text = sentence
+        while (try opened.codec.encode(text, nil)).ids.count < promptTokens { text += sentence }
+        while (try opened.codec.encode(text, nil)).ids.count > promptTokens { text.removeLast() }
+        let wb = Workbench(model: opened.loaded.model, codec: opened.codec, input: .prompt(text),
+                           modelPath: opened.loaded.weightsPath, generate: generate)
+        let first = wb.runAndWait()
+        if let e = first.error { throw CLIError("bench tui: the model did not run: \(e)") }
+
+        // Control change → new trace published (phase 1; the k-curve follows in phase 2).
+        var latencies: [Double] = []
+        for i in 0..<runs {
+            let before = wb.snapshot().revision
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            wb.apply(.frequency(up: i % 2 == 0))
+            while wb.snapshot().revision == before { usleep(100) }
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            _ = wb.runAndWait()  // let the curve finish so runs do not overlap
+        }
+        let state = wb.snapshot()
+        var buf = ScreenBuffer(width: parts[0], height: parts[1])
+        var frames: [Double] = []
+        for _ in 0..<max(runs * 5, 50) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            buf = ScreenBuffer(width: parts[0], height: parts[1])
+            WorkbenchScreen.render(state, ui: WorkbenchUI(), caps: .full, into: &buf)
+            frames.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        // Diff work of the backend: cells that change between two consecutive frames after a step.
+        wb.apply(.step(1))
+        var buf2 = ScreenBuffer(width: parts[0], height: parts[1])
+        WorkbenchScreen.render(wb.snapshot(), ui: WorkbenchUI(), caps: .full, into: &buf2)
+        let changed = buf2.diff(from: buf).count
+        func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
+        let out: [String: Any] = [
+            "frame": "\(parts[0])x\(parts[1])", "render_ms_median": median(frames), "render_ms_max": frames.max() ?? 0,
+            "control_change_ms_median": median(latencies), "control_change_ms_max": latencies.max() ?? 0,
+            "prompt_tokens": state.ids.count, "generated_tokens": state.generatedCount,
+            "sites": state.siteNames.count, "width": state.summary.width, "cells_changed_by_a_step": changed,
+            "model": opened.loaded.weightsPath,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}

@@ -1,0 +1,100 @@
+// End-to-end tests of the headless CLI: the built binary is run as a user would run it from a
+// script. Bad input must give a non-zero exit and exactly one line on stderr naming the file;
+// a SpikeGPT .pth and its safetensors copy must print identical JSON.
+import Foundation
+import Testing
+
+enum CLI {
+    /// Runs spikescope with `args`; returns (status, stdout, stderr).
+    static func run(_ args: [String]) throws -> (Int32, String, String) {
+        let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
+        p.arguments = args
+        let dir = FileManager.default.temporaryDirectory
+        let outURL = dir.appendingPathComponent("cli-out-\(UUID().uuidString)"), errURL = dir.appendingPathComponent("cli-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        try p.run()
+        p.waitUntilExit()
+        return (p.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
+    }
+
+    static func fixture(_ rel: String) -> String { Harness.packageRoot.appendingPathComponent("Tests/" + rel).path }
+}
+
+@Suite struct HeadlessCLITests {
+    @Test func pthAndSafetensorsCopyPrintIdenticalJSON() throws {
+        let a = try CLI.run(["inspect", "--model", CLI.fixture("FormatsTests/Fixtures/spikegpt_tiny.pth"), "--tokens", "1,2,3,4,5"])
+        let b = try CLI.run(["inspect", "--model", CLI.fixture("FormatsTests/Fixtures/spikegpt_tiny.safetensors"), "--tokens", "1,2,3,4,5"])
+        #expect(a.0 == 0 && b.0 == 0, "stderr: \(a.2) \(b.2)")
+        #expect(!a.1.isEmpty && a.1 == b.1)
+        let obj = try JSONSerialization.jsonObject(with: Data(a.1.utf8)) as! [String: Any]
+        for key in ["model", "input", "steps", "logits", "hidden", "sites", "energy"] { #expect(obj[key] != nil, "missing \(key)") }
+        let site = (obj["sites"] as! [[String: Any]])[0]
+        for key in ["name", "neuron", "firing_rate", "membrane", "spikes"] { #expect(site[key] != nil, "site missing \(key)") }
+        #expect(site["name"] as? String == "blocks.0.att.lif")
+    }
+
+    @Test func noTracesDropsThePerStepArrays() throws {
+        let r = try CLI.run(["inspect", "--model", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors"), "--prompt", "abc", "--no-traces"])
+        #expect(r.0 == 0, "\(r.2)")
+        let site = ((try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as! [String: Any])["sites"] as! [[String: Any]])[0]
+        #expect(site["membrane"] == nil && site["spikes"] == nil && site["firing_rate"] != nil)
+    }
+
+    /// Every bad file: non-zero exit, one line on stderr that names the file, nothing on stdout.
+    @Test(arguments: ["deflated.pth", "legacy.pth", "malicious.pth", "missing_pkl.pth", "GARBAGE", "EMPTY", "TRUNCATED"])
+    func badCheckpointsGiveOneClearLine(name: String) throws {
+        var path = CLI.fixture("FormatsTests/Fixtures/" + name)
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(name)-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        switch name {
+        case "GARBAGE": try Data("this is not a checkpoint at all".utf8).write(to: URL(fileURLWithPath: tmp)); path = tmp
+        case "EMPTY": try Data().write(to: URL(fileURLWithPath: tmp)); path = tmp
+        case "TRUNCATED":
+            let full = try Data(contentsOf: URL(fileURLWithPath: CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors")))
+            try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: tmp)); path = tmp
+        default: break
+        }
+        let r = try CLI.run(["inspect", "--model", path, "--tokens", "1"])
+        #expect(r.0 != 0)
+        #expect(r.1.isEmpty)
+        let lines = r.2.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(r.2)")
+        #expect(r.2.contains(URL(fileURLWithPath: path).lastPathComponent), "stderr does not name the file: \(r.2)")
+        if name == "malicious.pth" { #expect(r.2.contains("posix") || r.2.contains("system")) }
+    }
+
+    @Test func badFlagsAreRejectedWithTheValueAndTheFlag() throws {
+        let r = try CLI.run(["inspect", "--model", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors"), "--neuron", "banana"])
+        #expect(r.0 != 0)
+        #expect(r.2.contains("banana") && r.2.contains("--neuron"))
+        let t = try CLI.run(["inspect", "--model", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors"), "--tokens", "1,x"])
+        #expect(t.0 != 0 && t.2.contains("'x'"))
+    }
+
+    @Test func tokenizePrintsIdsTokensAndOffsets() throws {
+        let r = try CLI.run(["tokenize", "--tokenizer", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.vocab.json"), "--text", "abc", "--json"])
+        #expect(r.0 == 0, "\(r.2)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as! [String: Any]
+        #expect(obj["ids"] as? [Int] == [1, 2, 3])
+        #expect(obj["tokens"] as? [String] == ["a", "b", "c"])
+    }
+
+    @Test func gifInspectReportsExactBitsAndDivergence() throws {
+        let r = try CLI.run(["inspect", "--model", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors"), "--prompt", "the spiking neuron",
+                             "--neuron", "gif", "--levels", "2", "--bits", "6.9657842846620870", "--outliers", "10", "--no-traces"])
+        #expect(r.0 == 0, "\(r.2)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as! [String: Any]
+        let gif = obj["gif"] as! [String: Double]
+        #expect(gif["average_bits"]! <= gif["budget_bits"]! + 1e-9)
+        #expect(gif["kl_to_float"]! >= 0)
+        let sites = (obj["sites"] as! [[String: Any]]).filter { $0["neuron"] as? String == "gif" }
+        #expect(sites.count == 14)
+        #expect(sites.allSatisfy { $0["bits_per_activation"] != nil && $0["levels"] as? Int == 2 })
+    }
+}

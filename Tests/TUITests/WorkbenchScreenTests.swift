@@ -1,0 +1,129 @@
+// Snapshot tests of the workbench views on a fixed, hand-built trace (no model, no clock):
+// each panel alone, and whole screens for SpikeGPT, SpikeBERT (GLUE row), help and prompt editing.
+import Testing
+import Foundation
+@testable import TUI
+@testable import Workbench
+import Neurons
+import Models
+
+enum FixedTrace {
+    /// 2 sites × 10 steps × 6 neurons; spikes follow a fixed pattern, membrane a ramp.
+    static func site(_ name: String, neuron: NeuronKind, seed: Int, layout: [Int] = []) -> SiteTrace {
+        var s = SiteTrace(name: name, neuron: neuron, width: 6, layout: layout)
+        for t in 0..<10 {
+            for c in 0..<6 {
+                let h = (t * 7 + c * 5 + seed) % 11
+                let m = Float(h) / 5 - 0.6 + (c == 4 ? 3 : 0)
+                s.membrane.append(m)
+                s.current.append(m)
+                s.spikes.append(neuron == .elastic ? (h > 8 ? 1 : (h < 2 ? -1 : 0)) : (m >= 1 ? 1 : 0))
+            }
+        }
+        s.threshold = 1
+        s.k = 2
+        if neuron == .elastic { s.amplitude = [0.5, 0.6] }
+        return s
+    }
+
+    static func gptState() -> WorkbenchState {
+        let sites = [site("blocks.0.att.lif", neuron: .lif, seed: 1), site("blocks.0.ffn.lif", neuron: .lif, seed: 4)]
+        var st = WorkbenchState(summary: ModelSummary(arch: .spikegpt, layers: 1, width: 6, vocab: 12),
+                                modelPath: "/models/tiny.safetensors", siteNames: sites.map(\.name),
+                                input: .prompt("spikes!"), neuron: .lif, timesteps: nil, k: [2, 2.5],
+                                thresholdScale: [1, 1], generateCount: 3)
+        st.ids = [1, 2, 3, 4, 5, 6, 7]
+        st.tokenStrings = ["s", "p", "i", "k", "e", "s", "!", " a", "b", "c"]
+        st.generatedCount = 3
+        st.trace = Trace(sites: sites)
+        st.stats = sites.map { SiteStatistics($0) }
+        st.cursor.step = 3; st.cursor.token = 3
+        st.frequencyCurve = [(1.28, 0.3), (1.6, 0.25), (2, 0.2), (2.5, 0.15), (3.1, 0.1)]
+        st.status = "computed in 3 ms"
+        st.energy.mac = 1000; st.energy.ac = 20; st.energy.denseMAC = 1000
+        return st
+    }
+
+    static func bertState() -> WorkbenchState {
+        let sites = [site("encoder.layer.0.attention.self.query", neuron: .elastic, seed: 2, layout: [2, 5]),
+                     site("encoder.layer.0.intermediate.dense", neuron: .elastic, seed: 3, layout: [2, 5])]
+        let row = ExampleRow(text: "a warm, funny film", textPair: nil, label: "1")
+        var st = WorkbenchState(summary: ModelSummary(arch: .spikebert, layers: 1, width: 6, vocab: 30, classes: 2, timesteps: 2, labels: ["0", "1"]),
+                                modelPath: "/models/bert", siteNames: sites.map(\.name),
+                                input: .example(file: "SST-2/dev.tsv", row: 4, row), neuron: .elastic, timesteps: 2,
+                                k: [2, 2], thresholdScale: [1, 1], generateCount: 0)
+        st.ids = [101, 7, 8, 9, 102]
+        st.tokenStrings = ["[CLS]", "a", "warm", "film", "[SEP]"]
+        st.trace = Trace(sites: sites)
+        st.stats = sites.map { SiteStatistics($0) }
+        st.run = ModelRun(logits: [], classLogits: [-0.5, 1.2], hidden: [], steps: 2)
+        st.cursor.step = 1; st.cursor.token = 2; st.cursor.site = 1
+        st.training = TrainingStatus(step: 40, totalSteps: 100, loss: 0.61, losses: [1.2, 1.0, 0.9, 0.8, 0.7, 0.61],
+                                     tokensPerSecond: 1500, etaSeconds: 12, lastCheckpoint: "sessions/x/checkpoints/step-000040.safetensors",
+                                     state: "running")
+        return st
+    }
+}
+
+@Suite struct WorkbenchScreenSnapshotTests {
+    func screen(_ s: WorkbenchState, ui: WorkbenchUI = WorkbenchUI(), caps: Capabilities = .full, width: Int = 110, height: Int = 32) -> ScreenBuffer {
+        var buf = Snapshot.canvas(width, height)
+        WorkbenchScreen.render(s, ui: ui, caps: caps, into: &buf)
+        return buf
+    }
+
+    @Test func spikegptWholeScreen() { Snapshot.check(screen(FixedTrace.gptState()), named: "workbench_spikegpt_110x32") }
+    @Test func spikegptWholeScreenASCII() { Snapshot.check(screen(FixedTrace.gptState(), caps: .ascii), named: "workbench_spikegpt_ascii_110x32") }
+    @Test func spikebertWholeScreen() { Snapshot.check(screen(FixedTrace.bertState()), named: "workbench_spikebert_110x32") }
+
+    @Test func helpPopup() {
+        var ui = WorkbenchUI(); ui.showHelp = true
+        Snapshot.check(screen(FixedTrace.gptState(), ui: ui, width: 90, height: 26), named: "workbench_help_90x26")
+    }
+
+    @Test func editingPrompt() {
+        var ui = WorkbenchUI(); ui.editing = TextFieldState("a new prompt")
+        Snapshot.check(screen(FixedTrace.gptState(), ui: ui, width: 90, height: 26), named: "workbench_editing_90x26")
+    }
+
+    @Test func errorShowsInTheRasterPanel() {
+        var s = FixedTrace.gptState()
+        s.trace = Trace(); s.stats = []; s.error = "token id 99 at position 1 is outside the vocabulary"
+        Snapshot.check(screen(s, width: 90, height: 24), named: "workbench_error_90x24")
+    }
+
+    // Each panel alone, on its own canvas.
+    func panel(_ name: String, width: Int, height: Int, _ s: WorkbenchState, _ draw: (WorkbenchState, Rect, inout ScreenBuffer) -> Void) {
+        var buf = Snapshot.canvas(width, height)
+        draw(s, buf.area, &buf)
+        Snapshot.check(buf, named: name)
+    }
+
+    @Test func panels() {
+        let g = FixedTrace.gptState(), b = FixedTrace.bertState()
+        panel("panel_sites", width: 30, height: 6, g) { WorkbenchScreen.siteList($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_raster_gpt", width: 16, height: 8, g) { WorkbenchScreen.raster($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_raster_bert", width: 16, height: 8, b) { WorkbenchScreen.raster($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_membrane", width: 30, height: 8, g) { WorkbenchScreen.membrane($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_neuron_plot", width: 24, height: 8, g) { WorkbenchScreen.neuronPlot($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_stats", width: 40, height: 10, b) { WorkbenchScreen.stats($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_outliers", width: 30, height: 6, g) { WorkbenchScreen.outliers($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_output_gpt", width: 30, height: 5, g) { WorkbenchScreen.output($0, ui: WorkbenchUI(), caps: .full, in: $1, into: &$2) }
+        panel("panel_output_bert", width: 40, height: 7, b) { WorkbenchScreen.output($0, ui: WorkbenchUI(), caps: .full, in: $1, into: &$2) }
+        panel("panel_training", width: 30, height: 8, b) { WorkbenchScreen.training($0, caps: .full, in: $1, into: &$2) }
+    }
+
+    /// The raster column under the cursor is the selected step's spikes (a behavioural check the
+    /// snapshot alone would not explain).
+    @Test func rasterCursorColumnShowsTheSelectedStep() {
+        let s = FixedTrace.gptState()
+        let site = s.trace.sites[0]
+        let (cols, cursor) = WorkbenchScreen.columns(s, site: site)
+        #expect(cols == Array(0..<10) && cursor == 3)
+        let g = WorkbenchScreen.grid(site.spikes, site: site, rows: cols, offset: 0, n: 6)
+        for n in 0..<6 { #expect(g[n * 10 + 3] == site.spikes[3 * 6 + n]) }
+        let bs = FixedTrace.bertState()
+        let (bcols, bcur) = WorkbenchScreen.columns(bs, site: bs.trace.sites[1])
+        #expect(bcols == [5, 6, 7, 8, 9] && bcur == 2)  // τ = 1 of T = 2, tokens 0…4
+    }
+}
