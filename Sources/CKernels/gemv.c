@@ -47,25 +47,51 @@ static void gemv_avx2(int n_out, int n_in, float *y, const float *W, const float
     if (o < n_out) ss_gemv_naive_f32(n_out - o, n_in, y + o, W + (long)o * n_in, x);
 }
 
+// bf16 → fp32 of 8 weights: zero-extend to 32 bits and shift into the high half.
+__attribute__((target("avx2,fma")))
+static inline __m256 bf16x8(const uint16_t *w) {
+    __m128i h = _mm_loadu_si128((const __m128i *)w);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static inline float bf16_to_f32(uint16_t v) {
+    uint32_t b = (uint32_t)v << 16; float f; memcpy(&f, &b, 4);
+    return f;
+}
+
+__attribute__((target("avx2,fma")))
+static float hsum8(__m256 a) {
+    float r[8];
+    _mm256_storeu_ps(r, a);
+    return ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+}
+
 __attribute__((target("avx2,fma")))
 static void gemv_bf16_avx2(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
-    for (int o = 0; o < n_out; o++) {
-        const uint16_t *w = W + (long)o * n_in;
-        __m256 a = _mm256_setzero_ps();
+    int o = 0;
+    // Four rows at a time share each load of x (as gemv_avx2).
+    for (; o + 4 <= n_out; o += 4) {
+        const uint16_t *w0 = W + (long)o * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int i = 0;
         for (; i + 8 <= n_in; i += 8) {
-            // bf16 → fp32: zero-extend to 32 bits and shift into the high half.
-            __m128i h = _mm_loadu_si128((const __m128i *)(w + i));
-            __m256 wf = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-            a = _mm256_fmadd_ps(wf, _mm256_loadu_ps(x + i), a);
+            __m256 xv = _mm256_loadu_ps(x + i);
+            a0 = _mm256_fmadd_ps(bf16x8(w0 + i), xv, a0);
+            a1 = _mm256_fmadd_ps(bf16x8(w1 + i), xv, a1);
+            a2 = _mm256_fmadd_ps(bf16x8(w2 + i), xv, a2);
+            a3 = _mm256_fmadd_ps(bf16x8(w3 + i), xv, a3);
         }
-        float r[8];
-        _mm256_storeu_ps(r, a);
-        float s = r[0] + r[1] + r[2] + r[3] + r[4] + r[5] + r[6] + r[7];
-        for (; i < n_in; i++) {
-            uint32_t b = (uint32_t)w[i] << 16; float f; memcpy(&f, &b, 4);
-            s += f * x[i];
+        float s[4] = { hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3) };
+        for (int k = 0; k < 4; k++) {
+            const uint16_t *wk = W + (long)(o + k) * n_in;
+            for (int ii = i; ii < n_in; ii++) s[k] += bf16_to_f32(wk[ii]) * x[ii];  // tail
+            y[o + k] = s[k];
         }
+    }
+    for (; o < n_out; o++) {
+        const uint16_t *w = W + (long)o * n_in;
+        float s = 0;
+        for (int i = 0; i < n_in; i++) s += bf16_to_f32(w[i]) * x[i];
         y[o] = s;
     }
 }
@@ -122,4 +148,243 @@ void ss_gemv_sparse_f32(int n_out, int n_in, float *y, const float *Wt, const fl
         if (x[j] == 0.0f) continue;
         for (int o = 0; o < n_out; o++) y[o] += x[j] * Wt[(long)j * n_out + o];
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event-driven GEMV over a column range, f32 or bf16 weights, and the two-thread batch runner.
+//
+// y[o] = Σ_{j: x_j ≠ 0} x_j · Wt[j, o]  for o in [o0, o1)   (Wt is [n_in, n_out], row stride n_out)
+// Four active rows are added per pass so each 8-wide slice of y is loaded and stored once per
+// four rows instead of once per row.
+
+static inline float wt_at(const void *Wt, int bf16, long i) {
+    return bf16 ? bf16_to_f32(((const uint16_t *)Wt)[i]) : ((const float *)Wt)[i];
+}
+
+static void sparse_range_scalar(int n_out, int o0, int o1, int n_in, float *y, const void *Wt, int bf16,
+                                const float *x) {
+    for (int o = o0; o < o1; o++) y[o] = 0;
+    for (int j = 0; j < n_in; j++) {
+        if (x[j] == 0.0f) continue;
+        for (int o = o0; o < o1; o++) y[o] += x[j] * wt_at(Wt, bf16, (long)j * n_out + o);
+    }
+}
+
+#ifdef SS_X86
+__attribute__((target("avx2,fma")))
+static inline __m256 wt8(const void *Wt, int bf16, long i) {
+    return bf16 ? bf16x8((const uint16_t *)Wt + i) : _mm256_loadu_ps((const float *)Wt + i);
+}
+
+__attribute__((target("avx2,fma")))
+static void sparse_range_avx2(int n_out, int o0, int o1, int n_in, float *y, const void *Wt, int bf16,
+                              const float *x) {
+    for (int o = o0; o < o1; o++) y[o] = 0;
+    int idx[4], m = 0;
+    for (int j = 0; j <= n_in; j++) {
+        if (j < n_in) {
+            if (x[j] == 0.0f) continue;  // silent input: its weight row is never read
+            idx[m++] = j;
+            if (m < 4) continue;
+        }
+        if (m == 0) break;
+        if (m == 4) {
+            __m256 s0 = _mm256_set1_ps(x[idx[0]]), s1 = _mm256_set1_ps(x[idx[1]]);
+            __m256 s2 = _mm256_set1_ps(x[idx[2]]), s3 = _mm256_set1_ps(x[idx[3]]);
+            long r0 = (long)idx[0] * n_out, r1 = (long)idx[1] * n_out, r2 = (long)idx[2] * n_out, r3 = (long)idx[3] * n_out;
+            int o = o0;
+            for (; o + 8 <= o1; o += 8) {
+                __m256 acc = _mm256_loadu_ps(y + o);
+                acc = _mm256_fmadd_ps(s0, wt8(Wt, bf16, r0 + o), acc);
+                acc = _mm256_fmadd_ps(s1, wt8(Wt, bf16, r1 + o), acc);
+                acc = _mm256_fmadd_ps(s2, wt8(Wt, bf16, r2 + o), acc);
+                acc = _mm256_fmadd_ps(s3, wt8(Wt, bf16, r3 + o), acc);
+                _mm256_storeu_ps(y + o, acc);
+            }
+            for (; o < o1; o++)
+                y[o] = (((y[o] + x[idx[0]] * wt_at(Wt, bf16, r0 + o)) + x[idx[1]] * wt_at(Wt, bf16, r1 + o))
+                        + x[idx[2]] * wt_at(Wt, bf16, r2 + o)) + x[idx[3]] * wt_at(Wt, bf16, r3 + o);
+        } else {
+            for (int q = 0; q < m; q++) {
+                __m256 s = _mm256_set1_ps(x[idx[q]]);
+                long r = (long)idx[q] * n_out;
+                int o = o0;
+                for (; o + 8 <= o1; o += 8)
+                    _mm256_storeu_ps(y + o, _mm256_fmadd_ps(s, wt8(Wt, bf16, r + o), _mm256_loadu_ps(y + o)));
+                for (; o < o1; o++) y[o] += x[idx[q]] * wt_at(Wt, bf16, r + o);
+            }
+        }
+        m = 0;
+    }
+}
+#endif
+
+static void sparse_range(int n_out, int o0, int o1, int n_in, float *y, const void *Wt, int bf16, const float *x) {
+#ifdef SS_X86
+    if (have_avx2()) { sparse_range_avx2(n_out, o0, o1, n_in, y, Wt, bf16, x); return; }
+#endif
+    sparse_range_scalar(n_out, o0, o1, n_in, y, Wt, bf16, x);
+}
+
+void ss_gemv_sparse_bf16(int n_out, int n_in, float *y, const uint16_t *Wt, const float *x) {
+    sparse_range(n_out, 0, n_out, n_in, y, Wt, 1, x);
+}
+
+// ---- two-thread runner ---------------------------------------------------------------------
+// One persistent worker thread, started on first use. The caller publishes a task by bumping a
+// generation counter (under a mutex, with a condition signal for a sleeping worker), runs part 0
+// itself, then waits for the worker's "done" counter. The worker spins a while (the next task of a
+// token usually follows within microseconds) before sleeping on the condition variable, so an idle
+// process does not burn a core. A second concurrent caller finds the runner busy and runs both
+// parts itself: results are the same either way (parts split outputs, never a reduction).
+// (A general C thread pool is being written elsewhere — threadpool.c — and can replace this.)
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
+
+typedef void (*ss_part_fn)(void *ctx, int part, int parts);
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_uint gen, done;
+    atomic_int busy;
+    ss_part_fn fn;
+    void *ctx;
+    int started;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0 };
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static inline void cpu_relax(void) {
+#ifdef SS_X86
+    _mm_pause();
+#endif
+}
+
+static void *pool_worker(void *unused) {
+    (void)unused;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        // ~50k pauses ≈ a few ms of spinning, then sleep.
+        while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen && ++spins < 50000) cpu_relax();
+        if (g == seen) {
+            pthread_mutex_lock(&pool.mu);
+            while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        seen = g;
+        pool.fn(pool.ctx, 1, 2);
+        atomic_store_explicit(&pool.done, g, memory_order_release);
+    }
+    return NULL;
+}
+
+static void pool_start(void) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pool.started = pthread_create(&t, &a, pool_worker, NULL) == 0;
+    pthread_attr_destroy(&a);
+}
+
+// Runs fn(ctx, p, parts) for p in 0..<parts, parts = 2 when the worker is free, else 1.
+static void run_parts(ss_part_fn fn, void *ctx, int threads) {
+    if (threads >= 2) {
+        pthread_once(&pool_once, pool_start);
+        int expected = 0;
+        if (pool.started && atomic_compare_exchange_strong(&pool.busy, &expected, 1)) {
+            pthread_mutex_lock(&pool.mu);
+            pool.fn = fn; pool.ctx = ctx;
+            unsigned g = atomic_load(&pool.gen) + 1;
+            atomic_store_explicit(&pool.gen, g, memory_order_release);
+            pthread_cond_signal(&pool.cv);
+            pthread_mutex_unlock(&pool.mu);
+            fn(ctx, 0, 2);
+            int spins = 0;
+            while (atomic_load_explicit(&pool.done, memory_order_acquire) != g) {
+                if (++spins > 4096) { sched_yield(); spins = 0; } else cpu_relax();
+            }
+            atomic_store(&pool.busy, 0);
+            return;
+        }
+    }
+    fn(ctx, 0, 1);
+}
+
+// ---- batched GEMVs -------------------------------------------------------------------------
+typedef struct { const ss_gemv_job *jobs; int n; } batch_ctx;
+
+// Part p of `parts` gets a contiguous slice of every job's outputs: dense rows cut at multiples of
+// 4 (so the 4-row grouping, hence every result bit, is the same as one thread), sparse columns at
+// multiples of 8.
+static void batch_part(void *vctx, int part, int parts) {
+    const batch_ctx *c = vctx;
+    for (int k = 0; k < c->n; k++) {
+        const ss_gemv_job *j = &c->jobs[k];
+        int align = (j->kind == SS_GEMV_SPARSE_F32 || j->kind == SS_GEMV_SPARSE_BF16) ? 8 : 4;
+        int cut = parts == 1 ? j->n_out : ((j->n_out / 2 + align - 1) / align) * align;
+        if (cut > j->n_out) cut = j->n_out;
+        int o0 = part == 0 ? 0 : cut, o1 = part == 0 ? cut : j->n_out;
+        if (o1 <= o0) continue;
+        switch (j->kind) {
+        case SS_GEMV_F32:
+            ss_gemv_f32(o1 - o0, j->n_in, j->y + o0, (const float *)j->W + (long)o0 * j->n_in, j->x);
+            break;
+        case SS_GEMV_BF16:
+            ss_gemv_bf16(o1 - o0, j->n_in, j->y + o0, (const uint16_t *)j->W + (long)o0 * j->n_in, j->x);
+            break;
+        case SS_GEMV_SPARSE_F32:
+            sparse_range(j->n_out, o0, o1, j->n_in, j->y, j->W, 0, j->x);
+            break;
+        case SS_GEMV_SPARSE_BF16:
+            sparse_range(j->n_out, o0, o1, j->n_in, j->y, j->W, 1, j->x);
+            break;
+        }
+    }
+}
+
+void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads) {
+    batch_ctx c = { jobs, n };
+    run_parts(batch_part, &c, threads);
+}
+
+// ---- memory bandwidth probe ----------------------------------------------------------------
+typedef struct { const float *p; long n; double sum[2]; } stream_ctx;
+
+#ifdef SS_X86
+__attribute__((target("avx2,fma")))
+static double stream_sum_avx2(const float *p, long n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+    }
+    double s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+#endif
+
+static void stream_part(void *vctx, int part, int parts) {
+    stream_ctx *c = vctx;
+    long lo = c->n * part / parts, hi = c->n * (part + 1) / parts;
+    double s = 0;
+#ifdef SS_X86
+    if (have_avx2()) s = stream_sum_avx2(c->p + lo, hi - lo);
+    else
+#endif
+    for (long i = lo; i < hi; i++) s += c->p[i];
+    c->sum[part] = s;
+}
+
+double ss_stream_read_f32(const float *p, long n, int threads) {
+    stream_ctx c = { p, n, { 0, 0 } };
+    run_parts(stream_part, &c, threads);
+    return c.sum[0] + c.sum[1];
 }
