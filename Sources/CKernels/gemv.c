@@ -231,28 +231,32 @@ void ss_gemv_sparse_bf16(int n_out, int n_in, float *y, const uint16_t *Wt, cons
 }
 
 // ---- two-thread runner ---------------------------------------------------------------------
-// One persistent worker thread, started on first use. The caller publishes a task by bumping a
-// generation counter (under a mutex, with a condition signal for a sleeping worker), runs part 0
-// itself, then waits for the worker's "done" counter. The worker spins a while (the next task of a
-// token usually follows within microseconds) before sleeping on the condition variable, so an idle
-// process does not burn a core. A second concurrent caller finds the runner busy and runs both
-// parts itself: results are the same either way (parts split outputs, never a reduction).
+// One persistent worker thread, started on first use. A task is cut into SS_CHUNKS chunks that
+// the caller and the worker claim one at a time from a shared counter, so if the worker is late
+// (asleep, or descheduled on a busy machine) the caller simply takes more chunks — at worst it
+// does them all, as one thread would — and only waits for chunks the worker actually started.
+// The worker spins a while after its last chunk (the next task of a token follows within
+// microseconds), then sleeps on a condition variable so an idle process does not burn a core.
+// A second concurrent caller finds the runner busy and runs every chunk itself. Chunks split
+// outputs, never a reduction, so results do not depend on who ran what.
 // (A general C thread pool is being written elsewhere — threadpool.c — and can replace this.)
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
 
+#define SS_CHUNKS 8
 typedef void (*ss_part_fn)(void *ctx, int part, int parts);
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    atomic_uint gen, done;
-    atomic_int busy;
+    atomic_int claim;   // next chunk to hand out; >= SS_CHUNKS when there is no work
+    atomic_int done;    // chunks finished of the current task
+    atomic_int busy;    // a caller owns the runner
     ss_part_fn fn;
     void *ctx;
     int started;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0 };
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, SS_CHUNKS, 0, 0, 0, 0, 0 };
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
 static inline void cpu_relax(void) {
@@ -263,20 +267,21 @@ static inline void cpu_relax(void) {
 
 static void *pool_worker(void *unused) {
     (void)unused;
-    unsigned seen = 0;
     for (;;) {
-        unsigned g;
         int spins = 0;
-        // ~50k pauses ≈ a few ms of spinning, then sleep.
-        while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen && ++spins < 50000) cpu_relax();
-        if (g == seen) {
+        while (atomic_load_explicit(&pool.claim, memory_order_acquire) >= SS_CHUNKS) {
+            if (++spins < 20000) { cpu_relax(); continue; }   // ≈ 1 ms of spinning, then sleep
             pthread_mutex_lock(&pool.mu);
-            while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
+            while (atomic_load_explicit(&pool.claim, memory_order_acquire) >= SS_CHUNKS)
+                pthread_cond_wait(&pool.cv, &pool.mu);
             pthread_mutex_unlock(&pool.mu);
         }
-        seen = g;
-        pool.fn(pool.ctx, 1, 2);
-        atomic_store_explicit(&pool.done, g, memory_order_release);
+        for (;;) {
+            int c = atomic_fetch_add_explicit(&pool.claim, 1, memory_order_acq_rel);
+            if (c >= SS_CHUNKS) break;
+            pool.fn(pool.ctx, c, SS_CHUNKS);
+            atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+        }
     }
     return NULL;
 }
@@ -290,44 +295,54 @@ static void pool_start(void) {
     pthread_attr_destroy(&a);
 }
 
-// Runs fn(ctx, p, parts) for p in 0..<parts, parts = 2 when the worker is free, else 1.
+// Runs fn(ctx, c, SS_CHUNKS) for every chunk c, on the caller and (threads >= 2) the worker.
 static void run_parts(ss_part_fn fn, void *ctx, int threads) {
     if (threads >= 2) {
         pthread_once(&pool_once, pool_start);
         int expected = 0;
         if (pool.started && atomic_compare_exchange_strong(&pool.busy, &expected, 1)) {
-            pthread_mutex_lock(&pool.mu);
             pool.fn = fn; pool.ctx = ctx;
-            unsigned g = atomic_load(&pool.gen) + 1;
-            atomic_store_explicit(&pool.gen, g, memory_order_release);
+            atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+            pthread_mutex_lock(&pool.mu);
+            atomic_store_explicit(&pool.claim, 0, memory_order_release);   // publishes fn, ctx
             pthread_cond_signal(&pool.cv);
             pthread_mutex_unlock(&pool.mu);
-            fn(ctx, 0, 2);
+            for (;;) {
+                int c = atomic_fetch_add_explicit(&pool.claim, 1, memory_order_acq_rel);
+                if (c >= SS_CHUNKS) break;
+                fn(ctx, c, SS_CHUNKS);
+                atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+            }
             int spins = 0;
-            while (atomic_load_explicit(&pool.done, memory_order_acquire) != g) {
-                if (++spins > 4096) { sched_yield(); spins = 0; } else cpu_relax();
+            while (atomic_load_explicit(&pool.done, memory_order_acquire) < SS_CHUNKS) {
+                if (++spins > 2048) { sched_yield(); spins = 0; } else cpu_relax();
             }
             atomic_store(&pool.busy, 0);
             return;
         }
     }
-    fn(ctx, 0, 1);
+    for (int c = 0; c < SS_CHUNKS; c++) fn(ctx, c, SS_CHUNKS);
 }
 
 // ---- batched GEMVs -------------------------------------------------------------------------
 typedef struct { const ss_gemv_job *jobs; int n; } batch_ctx;
 
-// Part p of `parts` gets a contiguous slice of every job's outputs: dense rows cut at multiples of
-// 4 (so the 4-row grouping, hence every result bit, is the same as one thread), sparse columns at
+// Boundary of chunk `part` of `parts` over n outputs, rounded to a multiple of `align`.
+static inline int chunk_edge(int n, int part, int parts, int align) {
+    if (part >= parts) return n;
+    int e = (int)(((long)n * part / parts) / align * align);
+    return e > n ? n : e;
+}
+
+// Chunk `part` gets a contiguous slice of every job's outputs: dense rows cut at multiples of 4
+// (so the 4-row grouping, hence every result bit, is the same as one thread), sparse columns at
 // multiples of 8.
 static void batch_part(void *vctx, int part, int parts) {
     const batch_ctx *c = vctx;
     for (int k = 0; k < c->n; k++) {
         const ss_gemv_job *j = &c->jobs[k];
         int align = (j->kind == SS_GEMV_SPARSE_F32 || j->kind == SS_GEMV_SPARSE_BF16) ? 8 : 4;
-        int cut = parts == 1 ? j->n_out : ((j->n_out / 2 + align - 1) / align) * align;
-        if (cut > j->n_out) cut = j->n_out;
-        int o0 = part == 0 ? 0 : cut, o1 = part == 0 ? cut : j->n_out;
+        int o0 = chunk_edge(j->n_out, part, parts, align), o1 = chunk_edge(j->n_out, part + 1, parts, align);
         if (o1 <= o0) continue;
         switch (j->kind) {
         case SS_GEMV_F32:
@@ -352,7 +367,7 @@ void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads) {
 }
 
 // ---- memory bandwidth probe ----------------------------------------------------------------
-typedef struct { const float *p; long n; double sum[2]; } stream_ctx;
+typedef struct { const float *p; long n; double sum[SS_CHUNKS]; } stream_ctx;
 
 #ifdef SS_X86
 __attribute__((target("avx2,fma")))
@@ -384,7 +399,9 @@ static void stream_part(void *vctx, int part, int parts) {
 }
 
 double ss_stream_read_f32(const float *p, long n, int threads) {
-    stream_ctx c = { p, n, { 0, 0 } };
+    stream_ctx c = { p, n, { 0 } };
     run_parts(stream_part, &c, threads);
-    return c.sum[0] + c.sum[1];
+    double s = 0;
+    for (int k = 0; k < SS_CHUNKS; k++) s += c.sum[k];
+    return s;
 }

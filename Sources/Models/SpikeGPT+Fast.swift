@@ -355,6 +355,24 @@ public final class SpikeGPTRunner {
         return best
     }
 
+    /// Measured streaming-read bandwidth in bytes/s: the best of `repeats` passes summing a
+    /// `megabytes` buffer (far larger than the caches) with `threads` threads (1 or 2).
+    public static func measureReadBandwidth(megabytes: Int = 512, threads: Int = 2, repeats: Int = 4) -> Double {
+        let n = megabytes * (1 << 20) / 4
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { buf.deallocate() }
+        buf.initialize(repeating: 1, count: n)   // touch every page before timing
+        var best = 0.0
+        var sink = 0.0
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            sink += ss_stream_read_f32(buf, n, Int32(threads))
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            best = max(best, Double(n * 4) / dt)
+        }
+        return sink == Double(n * repeats) ? best : best   // sink read keeps the sums alive
+    }
+
     // MARK: pieces
 
     @inline(__always) private func job(_ m: Matrix, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) -> ss_gemv_job {

@@ -34,9 +34,10 @@ typedef struct {
     const float *x;
 } ss_gemv_job;
 
-// Runs independent jobs (no job's y may be another's x), splitting every job's outputs between
-// the caller and one persistent worker thread when threads >= 2 (and the worker is not in use by
-// another caller). Results are bit-identical to the one-thread kernels for the dense kinds.
+// Runs independent jobs (no job's y may be another's x). Every job's outputs are cut into 8
+// slices that the caller and (threads >= 2, worker not in use by another caller) one persistent
+// worker thread claim dynamically, so a late worker costs nothing but its help. Dense kinds give
+// bit-identical results to ss_gemv_f32 / ss_gemv_bf16.
 void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads);
 
 // Sum of p[0..<n] read once, split over `threads` (1 or 2): a streaming-read bandwidth probe.
