@@ -67,6 +67,24 @@ import CKernels
         }
     }
 
+    /// The runner against the OFFICIAL recurrent code (ridgerchu/SpikeGPT src/model_run.py, fp32,
+    /// its ÷2 rescaling switched off, spikingjelly LIFNode), run on the tiny fixture by
+    /// Tests/Reference/bench_spikegpt_torch.py --feed … --out official_model_run_logits.json.
+    @Test func tinyFixtureMatchesOfficialModelRun() throws {
+        let w = try Fixture.safetensors("spikegpt/tiny.safetensors")
+        let official = try Fixture.json("spikegpt/official_model_run_logits.json")
+        let check = official["check"] as! [String: Any]
+        let tokens = check["tokens"] as! [Int]
+        let ref = floats2D(check["logits"])
+        let runner = try SpikeGPTRunner(model: try SpikeGPT(weights: w))
+        var maxDiff: Float = 0
+        for (t, id) in tokens.enumerated() {
+            let l = try runner.step(token: id)
+            for j in 0..<l.count { maxDiff = max(maxDiff, abs(l[j] - ref[t][j])) }
+        }
+        #expect(tokens.count == 12 && maxDiff <= 1e-4, "max |Δlogit| vs official model_run.py = \(maxDiff)")
+    }
+
     /// A random 3-layer model, 60 tokens: every option pair matches `SpikeGPT.step`.
     @Test(arguments: [(1, false), (2, false), (1, true), (2, true)])
     func randomModelMatchesStep(threads: Int, sparse: Bool) throws {

@@ -21,6 +21,10 @@ Adjustments made at import time, without editing its files:
 Usage:
   python3 bench_spikegpt_torch.py --repo DIR --weights model.safetensors --prompt 0,1,2,3 \
       --tokens 200 [--repeats 3] [--check 8] [--threads 2]
+Fixture for SpikeGPTFastTests (official logits on the tiny model, no timing):
+  python3 bench_spikegpt_torch.py --repo DIR --weights ../ModelsTests/Fixtures/spikegpt/tiny.safetensors \
+      --tokens 0 --feed 12,21,18,2,21,13,9,12,5,10,20,4 \
+      --out ../ModelsTests/Fixtures/spikegpt/official_model_run_logits.json
 """
 import argparse
 import contextlib
@@ -76,6 +80,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--check", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--feed", default="", help="check run: feed exactly these ids (no greedy), e.g. a fixture's tokens")
+    ap.add_argument("--out", default="", help="also write the JSON to this file")
     a = ap.parse_args()
 
     import torch
@@ -102,10 +108,10 @@ def main():
         args = types.SimpleNamespace(FLOAT_MODE="fp32", RUN_DEVICE="cpu", n_embd=C, n_layer=n_layer,
                                      vocab_size=V, MODEL_NAME=pth, ctx_len=1024)
 
-        def run(model, n_new, keep_logits):
+        def run(model, n_new, keep_logits, feed=None):
             state = mem1 = mem2 = None
             ctx, logits = [], []
-            for t in prompt:
+            for t in (feed or prompt):
                 ctx.append(t)
                 out, state, mem1, mem2 = model.forward(ctx, state, mem1, mem2)
                 if keep_logits:
@@ -119,11 +125,13 @@ def main():
             return time.perf_counter() - t0, ctx, logits
 
         # 1) the official code as released (fp32; its ÷2-every-6-layers rescaling included)
+        best, tokens = float("nan"), []
         with contextlib.redirect_stdout(sys.stderr):
             model = mr.RWKV_RNN(args)
-        run(model, 4, False)  # warm-up
-        best, tokens = float("inf"), []
-        for _ in range(a.repeats):
+        if a.tokens > 0:
+            run(model, 4, False)  # warm-up
+            best = float("inf")
+        for _ in range(a.repeats if a.tokens > 0 else 0):
             dt, ctx, _ = run(model, a.tokens, False)
             if dt < best:
                 best, tokens = dt, ctx[len(prompt):]
@@ -135,18 +143,23 @@ def main():
             mr.RWKV_RESCALE_LAYER = 10 ** 9
             with contextlib.redirect_stdout(sys.stderr):
                 model = mr.RWKV_RNN(args)
-            _, ctx, logits = run(model, a.check, True)
+            feed = [int(t) for t in a.feed.split(",") if t] or None
+            _, ctx, logits = run(model, 0 if feed else a.check, True, feed)
             check = {"tokens": ctx, "logits": logits, "rescale_layer": mr.RWKV_RESCALE_LAYER}
 
-    print(json.dumps({
-        "tokens_per_s": a.tokens / best,
-        "ms_per_token": 1000 * best / a.tokens,
+    result = {
+        "tokens_per_s": a.tokens / best if a.tokens > 0 else None,
+        "ms_per_token": 1000 * best / a.tokens if a.tokens > 0 else None,
         "threads": a.threads,
         "torch_version": torch.__version__,
         "binary_embedding": V == 77,
         "tokens": tokens,
         "check": check,
-    }))
+    }
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(result, f)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
