@@ -37,9 +37,11 @@ public final class SpikeGPTRunner {
         public var weights: WeightFormat = .f32
         /// Skip the zeros of relu(·)² in ChannelMix's `value` product (event-driven GEMV).
         public var sparseFFN = false
-        /// 1 or 2 (the matrix-vector products split their outputs between two threads).
-        public var threads = 2
-        public init(weights: WeightFormat = .f32, sparseFFN: Bool = false, threads: Int = 2) {
+        /// 1 or 2 (the matrix-vector products split their outputs between two threads). Default 1:
+        /// on the 2-core benchmark machine one core already streams at the memory bandwidth and the
+        /// second thread measured slower (BENCHMARKS.md, "SpikeGPT generation").
+        public var threads = 1
+        public init(weights: WeightFormat = .f32, sparseFFN: Bool = false, threads: Int = 1) {
             self.weights = weights; self.sparseFFN = sparseFFN; self.threads = threads
         }
     }

@@ -31,7 +31,9 @@ struct BenchGenerate: ParsableCommand {
     @Flag(help: "Run all four settings (f32, f32+sparse, bf16, bf16+sparse).")
     var all = false
     @Option(help: "Threads for the matrix-vector products (1 or 2).")
-    var threads: Int = 2
+    var threads: Int = 1
+    @Option(name: .customLong("torch-threads"), help: "torch.set_num_threads for the reference (issue 9: 2).")
+    var torchThreads: Int = 2
     @Option(help: "Timed runs; the best is reported.")
     var repeats: Int = 3
     @Option(help: "Prompt token ids, comma-separated.")
@@ -51,6 +53,7 @@ struct BenchGenerate: ParsableCommand {
             throw ValidationError("--weights must be f32 or bf16, got '\(weights)'")
         }
         if !(1...2).contains(threads) { throw ValidationError("--threads must be 1 or 2, got \(threads)") }
+        if torchThreads < 1 { throw ValidationError("--torch-threads must be ≥ 1, got \(torchThreads)") }
         if repeats < 1 { throw ValidationError("--repeats must be ≥ 1") }
         if parsePrompt() == nil { throw ValidationError("--prompt must be comma-separated token ids, e.g. 0,1,2, got '\(prompt)'") }
     }
@@ -199,6 +202,7 @@ struct BenchGenerate: ParsableCommand {
             report["torch_tokens_per_s"] = tps
             report["torch_ms_per_token"] = torch["ms_per_token"]
             report["torch_version"] = torch["torch_version"]
+            report["torch_threads"] = torchThreads
             let ours = results.map { $0["tokens_per_s"] as! Double }.max() ?? 0
             report["ratio"] = tps > 0 ? ours / tps : 0
             if results.count > 1 {
@@ -253,7 +257,7 @@ struct BenchGenerate: ParsableCommand {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, "--repo", torchRepo, "--weights", file,
                        "--prompt", prompt.map(String.init).joined(separator: ","),
-                       "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(threads)]
+                       "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(torchThreads)]
         // stderr (its weight listing, warnings) goes to a file, read only when it fails.
         let errPath = dir.appendingPathComponent("stderr.txt").path
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
