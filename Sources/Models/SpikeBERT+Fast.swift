@@ -182,7 +182,8 @@ extension SpikeBERT {
         let evs = Scratch(bytes: spiking ? ss_events_bytes(Int32(N), Int32(W)) : 64)
         defer { [xs, qkvs, ctxs, as_, inters, spk, evs].forEach { $0.free() } }
         let x = xs.f, qkv = qkvs.f, ctx = ctxs.f, a = as_.f, inter = inters.f, spikes = spk.f, ev = evs.raw
-        let big = N * C >= 1 << 16   // worth waking the pool for elementwise passes
+        // Worth waking the pool (~10-50 µs) for an elementwise pass: LayerNorm ~1 ns, GELU (erff) ~5-10 ns per value.
+        let bigNorm = N * C >= 1 << 15, bigAct = N * I >= 1 << 13
 
         // Embeddings: e[l] = LN(word[ids[l]] + type[typeIds[l]] + pos[l]), repeated over T.
         let w = weights
@@ -262,15 +263,15 @@ extension SpikeBERT {
             }
             fastAttention(q: q, k: k, v: v, stride: stride, out: ctx, sequences: B, steps: T, tokens: L, valid: valid)
             spikeLinear(p + "attention.output.dense", fl.attentionOut, ctx, a)
-            rowsLayerNorm(a, residual: x, rows: N, weightsOf: w.layers[i].attentionNorm, parallel: big)   // a = LN(ao + x)
+            rowsLayerNorm(a, residual: x, rows: N, weightsOf: w.layers[i].attentionNorm, parallel: bigNorm)   // a = LN(ao + x)
             spikeLinear(p + "intermediate.dense", fl.intermediate, a, inter)
             let chunk = 4096
             let n = N * I
-            parallelFor((n + chunk - 1) / chunk, parallel: big) { t in
+            parallelFor((n + chunk - 1) / chunk, parallel: bigAct) { t in
                 activate(inter + t * chunk, count: min(chunk, n - t * chunk))
             }
             spikeLinear(p + "output.dense", fl.output, inter, x)
-            rowsLayerNorm(x, residual: a, rows: N, weightsOf: w.layers[i].outputNorm, parallel: big)      // y = LN(out + a)
+            rowsLayerNorm(x, residual: a, rows: N, weightsOf: w.layers[i].outputNorm, parallel: bigNorm)      // y = LN(out + a)
         }
 
         // hidden = mean_t y_t  [L, C] per sequence (the reference's order of adds).
