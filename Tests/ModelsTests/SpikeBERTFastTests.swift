@@ -123,6 +123,21 @@ import Testing
         #expect(err <= 1e-4, "events vs naive (double accumulation): \(err)")
     }
 
+    @Test func geluPolynomialIsCloseToTrueErfAndVectorEqualsScalar() {
+        // x from −6 to 6 (plus NaN handling elsewhere); 1003 values so the scalar tail runs too.
+        let xs = (0..<1003).map { Float(-6 + 12 * Double($0) / 1002) }
+        var y = xs
+        ss_gelu_erf_f32(y.count, &y)
+        let r: Float = 0.70710678118654752
+        for (i, z) in xs.enumerated() {
+            let exact = 0.5 * Double(z) * (1 + erf(Double(z) / 2.0.squareRoot()))   // Foundation's double erf
+            #expect(abs(Double(y[i]) - exact) <= 3e-7 * max(1, abs(Double(z))), "gelu(\(z)) = \(y[i]), exact \(exact)")
+            #expect(y[i] == 0.5 * z * (1 + ss_erf_f32(z * r)), "vector and scalar paths differ at \(z)")
+        }
+        #expect(ss_erf_f32(.nan).isNaN)
+        #expect(ss_erf_f32(-10) == -1 && ss_erf_f32(10) == 1)
+    }
+
     // MARK: tiny random model
 
     @Test(arguments: [NeuronKind.none, .elastic, .binary, .signed])
