@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(name: "spikescope", dependencies: [
             "Engine", "Neurons", "Formats", "Models", "Training", "Workbench", "TUI", "TerminalBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: optimised),
+        ], resources: [.copy("Resources")], swiftSettings: optimised),
 
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
         .testTarget(name: "NeuronsTests", dependencies: ["Neurons", "Engine"]),

@@ -95,11 +95,21 @@ public protocol InspectableModel: Sendable {
     var needsPreparation: Bool { get }
     /// Readies the model for inputs like `input` (SpikeBERT: calibrates α on it when absent).
     mutating func prepare(for input: ModelInput) throws
+    /// Neuron kinds this model can run, in the order the workbench cycles through them.
+    var neuronChoices: [NeuronKind] { get }
+    /// GIF allocation: the fraction of salient channels given more steps (0 = uniform); nil when
+    /// the model is not GIF-coded.
+    var gifOutlierFraction: Double? { get set }
 }
 
 extension InspectableModel {
     public var needsPreparation: Bool { false }
     public mutating func prepare(for input: ModelInput) throws {}
+    public var neuronChoices: [NeuronKind] { [neuron] }
+    public var gifOutlierFraction: Double? {
+        get { nil }
+        set { }
+    }
 }
 
 extension SpikeGPT: InspectableModel {
@@ -115,15 +125,45 @@ extension SpikeGPT: InspectableModel {
     }
 
     public func frequency(site: String) -> Float {
-        siteNames.firstIndex(of: site).map { controls.lif[$0].k } ?? 2
+        if controls.neuron == .gif { return controls.gifSettings.k }  // one k for every GIF site
+        return siteNames.firstIndex(of: site).map { controls.lif[$0].k } ?? 2
     }
 
     public mutating func setFrequency(_ k: Float, site: String?) {
+        if controls.neuron == .gif {
+            controls.gifSettings.k = k
+            controls.gif?.base.k = k
+            return
+        }
         for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].k = k }
     }
 
+    /// GIF mode needs a plan calibrated on an input.
+    public var needsPreparation: Bool { controls.neuron == .gif && controls.gif == nil }
+
+    public mutating func prepare(for input: ModelInput) throws {
+        guard needsPreparation else { return }
+        let g = controls.gifSettings
+        controls.gif = try calibrateGIF(prompts: [input.ids], base: g.base, bits: g.bits, outlierFraction: g.outlierFraction)
+    }
+
     public mutating func scaleThreshold(by factor: Float, site: String?) {
+        if controls.neuron == .gif { setFrequency(controls.gifSettings.k * factor, site: nil); return }
         for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].vThreshold *= factor }
+    }
+
+    public var neuronChoices: [NeuronKind] { [.lif, .gif, .none] }
+
+    public var gifOutlierFraction: Double? {
+        get { controls.neuron == .gif ? controls.gifSettings.outlierFraction : nil }
+        set { if let p = newValue { setGIFOutlierFraction(p) } }
+    }
+
+    /// Switches GIF allocation between uniform and saliency-based (Optimal Brain Spiking) at the
+    /// same budget; the plan is recalibrated on the next input.
+    public mutating func setGIFOutlierFraction(_ p: Double) {
+        controls.gifSettings.outlierFraction = p
+        controls.gif = nil
     }
 
     public var timesteps: Int? {

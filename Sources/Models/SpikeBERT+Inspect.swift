@@ -69,6 +69,8 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
         }
     }
 
+    public var neuronChoices: [NeuronKind] { [.elastic, .binary, .signed, .none] }
+
     public func frequency(site: String) -> Float { (try? bert.control(site: site).k) ?? 2 }
 
     public mutating func setFrequency(_ k: Float, site: String?) {

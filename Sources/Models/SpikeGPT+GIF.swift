@@ -28,6 +28,18 @@ public struct GIFPlan: Sendable, Codable, Equatable {
     }
 }
 
+/// How the workbench builds a GIF plan: levels L, the average-bits budget, the outlier fraction
+/// (0 = uniform allocation), and k.
+public struct GIFSettings: Sendable, Codable, Equatable {
+    public var levels: Int = 2
+    /// Average bits per activation; default: 4 merged steps of log2(2L+1) bits.
+    public var bits: Double = 4 * log2(5.0)
+    public var outlierFraction: Double = 0
+    public var k: Float = 2
+    public init() {}
+    public var base: GIFConfig { GIFConfig(timesteps: levels, levels: levels, bidirectional: true, k: k) }
+}
+
 /// Collected inputs per linear layer during calibration.
 final class InputCollector: @unchecked Sendable {
     var rows: [String: [Float]] = [:]

@@ -62,6 +62,8 @@ public struct SpikeGPTControls: Sendable, Codable, Equatable {
 
     /// GIF coding of the linear layers' inputs (`neuron == .gif`), from `SpikeGPT.calibrateGIF`.
     public var gif: GIFPlan?
+    /// How a GIF plan is made when the workbench switches to `.gif` (calibrated on the input).
+    public var gifSettings = GIFSettings()
     /// Collects each linear layer's input rows (calibration for GIF / Optimal Brain Spiking).
     public var collectInputs = false
 
@@ -95,9 +97,11 @@ public struct SpikeGPT: Sendable {
     /// The checkpoint's tensors as loaded (names of SEEDS.md §1), for saving and training.
     public let weights: [String: Tensor]
 
-    /// Site names in order: `blocks.{i}.att.lif`, `blocks.{i}.ffn.lif`.
+    /// Site names in order: `blocks.{i}.att.lif`, `blocks.{i}.ffn.lif` — or, with GIF-coded
+    /// linear inputs (`neuron == .gif`), `blocks.{i}.att.key.gif`, … (7 per block).
     public var siteNames: [String] {
-        (0..<config.layers).flatMap { ["blocks.\($0).att.lif", "blocks.\($0).ffn.lif"] }
+        if controls.neuron == .gif { return blockLinears.map { $0.name + ".gif" } }
+        return (0..<config.layers).flatMap { ["blocks.\($0).att.lif", "blocks.\($0).ffn.lif"] }
     }
 
     // MARK: loading

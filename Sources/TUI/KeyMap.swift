@@ -55,6 +55,8 @@ public struct KeyMap: Hashable, Sendable {
     public var allSites = KeyBinding([.char("a")], label: "all sites", description: "Toggle whether +/- apply to all sites.", group: "Controls")
     public var thresholdDown = KeyBinding([.char("<"), .char(",")], label: "thr-", description: "Lower the firing threshold.", group: "Controls", keyText: "<")
     public var thresholdUp = KeyBinding([.char(">"), .char(".")], label: "thr+", description: "Raise the firing threshold.", group: "Controls", keyText: ">")
+    public var neuronCycle = KeyBinding([.char("i")], label: "neuron", description: "Cycle the neuron at the sites (SpikeGPT: LIF, GIF, none; SpikeBERT: elastic, binary, signed, none).", group: "Controls")
+    public var allocation = KeyBinding([.char("o")], label: "alloc", description: "GIF: switch between uniform and saliency-based (Optimal Brain Spiking) timesteps at the same bits.", group: "Controls")
     public var timesteps = KeyBinding((1...8).map { .char(Character(String($0))) }, label: "T", description: "Set the number of timesteps T (1-8).", group: "Controls", keyText: "1-8")
     // Input.
     public var editPrompt = KeyBinding([.char("p")], label: "prompt", description: "Edit the prompt (Enter runs, Esc cancels).", group: "Input")
@@ -76,7 +78,7 @@ public struct KeyMap: Hashable, Sendable {
         [quit, help, cancel, focusNext, focusPrevious,
          stepBack, stepForward, firstStep, lastStep, tokenPrevious, tokenNext, sitePrevious, siteNext,
          neuronsPageUp, neuronsPageDown,
-         frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, timesteps,
+         frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation, timesteps,
          editPrompt, glueRow, nextRow, previousRow, run,
          training, reloadCheckpoint, save, export]
     }

@@ -78,6 +78,8 @@ public struct WorkbenchState: Sendable {
     public var timesteps: Int?
     /// k per site, in site order.
     public var k: [Float]
+    /// GIF allocation in force (fraction of salient channels with more steps; 0 = uniform), or nil.
+    public var gifOutlierFraction: Double?
     /// Threshold multiplier per site from `<`/`>` (1 = the model's own).
     public var thresholdScale: [Float]
     /// When on, `+`/`-` and `<`/`>` apply to every site.
@@ -134,6 +136,8 @@ public enum WorkbenchCommand: Sendable, Equatable {
     case threshold(up: Bool)    // </>
     case timesteps(Int)         // 1-8
     case neuron(NeuronKind)
+    case cycleNeuron            // i
+    case toggleAllocation       // o: GIF uniform ↔ saliency
     case prompt(String)
     case example(file: String?, row: Int, ExampleRow)
     case run
@@ -149,6 +153,23 @@ public final class Workbench: @unchecked Sendable {
     private var pending = false
     private var computing = false
     private let queue = DispatchQueue(label: "spikescope.workbench.compute", qos: .userInitiated)
+
+    /// Outlier fraction used when `o` switches GIF allocation to saliency-based (top 5% channels).
+    public static let saliencyOutlierFraction = 0.05
+
+    /// Sets the neuron kind and refreshes what depends on it (site names, k, threshold scales).
+    /// Caller holds the lock.
+    private func setNeuronLocked(_ kind: NeuronKind) {
+        model.neuron = kind
+        state.neuron = model.neuron
+        if state.siteNames != model.siteNames {
+            state.siteNames = model.siteNames
+            state.k = model.siteNames.map { model.frequency(site: $0) }
+            state.thresholdScale = model.siteNames.map { _ in 1 }
+            state.cursor.site = min(state.cursor.site, max(state.siteNames.count - 1, 0))
+        }
+        state.gifOutlierFraction = model.gifOutlierFraction
+    }
 
     /// Multiplicative step of `+`/`-` on k and of `<`/`>` on the threshold.
     public static let controlStep: Float = 1.25
@@ -231,6 +252,8 @@ public final class Workbench: @unchecked Sendable {
                 model.setFrequency(k, site: name)
                 state.k[i] = k
             }
+            // Some neurons share one k (GIF): show what the model now holds at every site.
+            state.k = state.siteNames.map { model.frequency(site: $0) }
             rerun = true
         case .toggleAllSites:
             state.allSites.toggle()
@@ -251,9 +274,22 @@ public final class Workbench: @unchecked Sendable {
                 state.status = "timesteps apply to SpikeBERT; SpikeGPT's steps are its tokens"
             }
         case .neuron(let kind):
-            model.neuron = kind
-            state.neuron = model.neuron
+            setNeuronLocked(kind)
             rerun = true
+        case .cycleNeuron:
+            let choices = model.neuronChoices
+            let i = choices.firstIndex(of: model.neuron) ?? -1
+            setNeuronLocked(choices[(i + 1) % choices.count])
+            state.status = "neuron: \(state.neuron.rawValue)"
+            rerun = true
+        case .toggleAllocation:
+            if let p = model.gifOutlierFraction {
+                model.gifOutlierFraction = p > 0 ? 0 : Workbench.saliencyOutlierFraction
+                state.gifOutlierFraction = model.gifOutlierFraction
+                rerun = true
+            } else {
+                state.status = "allocation applies to GIF neurons (press i to switch)"
+            }
         case .prompt(let text):
             state.input = .prompt(text); rerun = true
         case .example(let file, let row, let ex):

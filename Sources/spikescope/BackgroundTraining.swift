@@ -1,11 +1,103 @@
-// BackgroundTraining: the TUI's `b` and `r` keys. Placeholder until the Training target's
-// background job is wired in: it says so instead of pretending.
+// BackgroundTraining: the TUI's `b` (start/stop training the open SpikeGPT in the background) and
+// `r` (swap the newest checkpoint into the inspector).
+//
+// What it is: one lock-guarded `TrainingJob` per process. The job's thread builds its own trainer
+// from Sendable inputs (weights, corpus path, vocabulary file), so no Variable crosses threads;
+// the UI polls `status()` each tick. Checkpoints go to <session>/checkpoints/ atomically.
+// What it is not: SpikeBERT training from the TUI (use `spikescope train --arch spikebert`).
+
+import Foundation
+import Engine
+import Models
+import Formats
+import Training
 import Workbench
 
-enum BackgroundTraining {
-    static func toggle(workbench: Workbench, sessionDir: String) -> @Sendable () -> String {
-        { "background training is not available in this build yet" }
+final class BackgroundTraining: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var job: TrainingJob?
+    private var losses: [Double] = []
+    private var lastStep = -1
+
+    static let shared = BackgroundTraining()
+
+    /// Steps of one background run and how often it checkpoints.
+    static let steps = 2000, checkpointEvery = 50
+
+    /// The generated corpus in the source tree (what the default model was trained on).
+    static var defaultCorpus: String? {
+        let p = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Examples/corpus/tiny-english.txt").standardized.path
+        return FileManager.default.fileExists(atPath: p) ? p : nil
     }
-    @Sendable static func status() -> TrainingStatus? { nil }
-    static func reload(workbench: Workbench, sessionDir: String) -> String { "no checkpoint in \(sessionDir)/checkpoints" }
+
+    static func toggle(workbench: Workbench, sessionDir: String, corpus: String?, vocabPath: String?) -> @Sendable () -> String {
+        { shared.toggle(workbench: workbench, sessionDir: sessionDir, corpus: corpus ?? defaultCorpus, vocabPath: vocabPath) }
+    }
+
+    @Sendable static func status() -> TrainingStatus? { shared.status() }
+
+    func toggle(workbench: Workbench, sessionDir: String, corpus: String?, vocabPath: String?) -> String {
+        lock.lock(); defer { lock.unlock() }
+        if let j = job, !j.isDone {
+            j.stop()
+            return "stopping training after this step (checkpoints in \(sessionDir)/checkpoints)"
+        }
+        guard let gpt = workbench.currentModel() as? SpikeGPT else {
+            return "background training runs SpikeGPT models; train SpikeBERT with 'spikescope train --arch spikebert'"
+        }
+        guard let corpus else { return "no corpus to train on: start with --corpus FILE" }
+        guard let vocabPath, vocabPath.hasSuffix(".json") else {
+            return "background training needs the model's char vocabulary (a .json beside it)"
+        }
+        let weights = gpt.weights, config = gpt.config
+        let session = URL(fileURLWithPath: sessionDir)
+        let j = TrainingJob {
+            let vocab = try CharVocabulary.read(URL(fileURLWithPath: vocabPath))
+            let (data, _) = try LMData.charCorpus(URL(fileURLWithPath: corpus), vocabulary: vocab)
+            var cfg = TrainerConfig()
+            cfg.layers = config.layers; cfg.width = config.width; cfg.vocab = config.vocab
+            cfg.steps = BackgroundTraining.steps; cfg.batch = 8; cfg.context = 64; cfg.lr = 5e-4
+            cfg.checkpointEvery = BackgroundTraining.checkpointEvery; cfg.evalEvery = 100; cfg.evalBatches = 2
+            try FileManager.default.createDirectory(at: session, withIntermediateDirectories: true)
+            try vocab.jsonData().write(to: session.appendingPathComponent("vocab.json"), options: .atomic)
+            let model = SpikeGPTTrainable(graph: try SpikeGPTGraph(weights: weights, config: config))
+            return try Trainer(model: model, data: .lm(data), config: cfg, checkpoints: try CheckpointStore.forSession(session))
+        }
+        job = j
+        losses = []
+        lastStep = -1
+        j.start()
+        return "training in the background from the open weights; r loads the newest checkpoint"
+    }
+
+    func status() -> TrainingStatus? {
+        lock.lock(); defer { lock.unlock() }
+        guard let j = job else { return nil }
+        let p = j.latest
+        if p.step != lastStep, p.loss.isFinite {
+            losses.append(p.loss)
+            if losses.count > 200 { losses.removeFirst(losses.count - 200) }
+            lastStep = p.step
+        }
+        let state: String = j.isDone ? (j.wait(timeout: 0).map { "failed: \($0)" } ?? "done") : "\(p.phase)"
+        return TrainingStatus(step: p.step, totalSteps: p.totalSteps, loss: p.loss, losses: losses,
+                              tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds,
+                              lastCheckpoint: p.lastCheckpoint, state: state)
+    }
+
+    /// Loads <session>/checkpoints/latest into the workbench, keeping the controls.
+    static func reload(workbench: Workbench, sessionDir: String) -> String {
+        do {
+            let store = try CheckpointStore.forSession(URL(fileURLWithPath: sessionDir))
+            guard let name = try store.latest() else { return "no checkpoint yet in \(sessionDir)/checkpoints" }
+            let path = store.weightsURL(name).path
+            let loaded = try ModelLoader.load(path: path)
+            workbench.replaceModel(loaded.model, path: path)
+            return "loaded \(name)"
+        } catch {
+            return "reload failed: \(error)"
+        }
+    }
 }

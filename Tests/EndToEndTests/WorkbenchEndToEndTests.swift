@@ -87,3 +87,31 @@ struct WorkbenchEndToEndTests {
         #expect(s.capture().contains("/nonexistent/model.safetensors: no such file or folder"))
     }
 }
+
+@Suite(.serialized)
+struct WorkbenchTrainingEndToEndTests {
+    /// `b` trains the open (embedded default) SpikeGPT in the background while the screen stays
+    /// live; a checkpoint appears; `r` swaps it in; `b` stops; `q` exits 0.
+    @Test func backgroundTrainingCheckpointsAndReloads() throws {
+        let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
+        let s = try TmuxSession(width: 150, height: 45)
+        defer { s.kill() }
+        let session = s.workDir.appendingPathComponent("session").path
+        s.typeLine("\(TmuxSession.shellQuote(bin)) --session \(TmuxSession.shellQuote(session)); echo EXIT=$?")
+        _ = try #require(s.waitFor(timeout: 30) { $0.contains("computed in") }, "no first frame:\n\(s.capture())")
+        s.send("b")
+        #expect(s.waitFor("training in the background") != nil, "b did not start training:\n\(s.capture())")
+        let ckpt = s.waitFor(timeout: 90) { $0.contains("ckpt step-000050") }
+        #expect(ckpt != nil, "no checkpoint shown:\n\(s.capture())")
+        // While training runs the UI still answers: → moves the step.
+        s.send("Right")
+        #expect(s.waitFor("step 2/") != nil)
+        s.send("r")
+        #expect(s.waitFor(timeout: 20) { $0.contains("loaded step-0000") } != nil, "r did not reload:\n\(s.capture())")
+        #expect(FileManager.default.fileExists(atPath: session + "/checkpoints/latest"))
+        s.send("b")
+        #expect(s.waitFor("stopping training") != nil)
+        s.send("q")
+        #expect(s.waitForOutput("EXIT", timeout: 30) == "0", "q did not exit 0:\n\(s.capture())")
+    }
+}

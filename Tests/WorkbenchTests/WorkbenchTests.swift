@@ -169,3 +169,33 @@ func tinyModel() throws -> SpikeGPT {
         #expect(first.split(separator: "\n").count == 1 + 9 * 16)  // header + steps × neurons
     }
 }
+
+@Suite struct WorkbenchGIFTests {
+    @Test func cyclingToGIFCalibratesAPlanAndTheAllocationToggles() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("the spiking neuron fires"))
+        _ = wb.runAndWait()
+        wb.apply(.cycleNeuron)  // lif → gif
+        let g = wb.runAndWait()
+        #expect(g.error == nil, "\(g.error ?? "")")
+        #expect(g.neuron == .gif)
+        #expect(g.siteNames.count == 14 && g.siteNames[0] == "blocks.0.att.key.gif")
+        #expect(g.gifOutlierFraction == 0)
+        let site = try #require(g.selectedTrace)
+        #expect(site.neuron == .gif && site.levels == 2)
+        #expect(site.spikes.allSatisfy { abs($0) <= 2 })
+        let uniformBits = try #require(site.bitsPerActivation)
+
+        wb.apply(.toggleAllocation)
+        let s = wb.runAndWait()
+        #expect(s.gifOutlierFraction == Workbench.saliencyOutlierFraction)
+        let sal = try #require(s.selectedTrace)
+        #expect(sal.bitsPerActivation! <= uniformBits + 1e-9)  // same budget, never more bits
+        #expect(sal.spikes != site.spikes)                       // a different allocation codes differently
+
+        wb.apply(.frequency(up: true))                          // one k for every GIF site
+        let k = wb.runAndWait()
+        #expect(Set(k.k).count == 1 && k.k[0] > 2)
+        wb.apply(.cycleNeuron)  // gif → none
+        #expect(wb.runAndWait().siteNames.count == 4)
+    }
+}

@@ -119,6 +119,13 @@ public struct WorkbenchApp: TerminalApplication {
             ui.message = workbench.snapshot().allSites ? "+/- and </> now apply to all sites" : "+/- and </> now apply to the selected site"
         case _ where k.thresholdDown.matches(event): workbench.apply(.threshold(up: false))
         case _ where k.thresholdUp.matches(event): workbench.apply(.threshold(up: true))
+        case _ where k.neuronCycle.matches(event):
+            workbench.apply(.cycleNeuron); ui.message = workbench.snapshot().status
+        case _ where k.allocation.matches(event):
+            workbench.apply(.toggleAllocation)
+            let p = workbench.snapshot().gifOutlierFraction
+            ui.message = p.map { $0 > 0 ? "GIF: saliency-based allocation (top \(Int($0 * 100))% channels get more steps)" : "GIF: uniform allocation" }
+                ?? workbench.snapshot().status
         case _ where k.timesteps.matches(event):
             if let d = event.digit { workbench.apply(.timesteps(d)); ui.message = workbench.snapshot().status }
         case _ where k.editPrompt.matches(event):

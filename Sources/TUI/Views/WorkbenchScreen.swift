@@ -55,6 +55,10 @@ public enum WorkbenchScreen {
                           Span(" \(arch) \(m.layers)×\(m.width) V=\(m.vocab)", style: .bold)]
         if let p = s.modelPath { l1.append(Span("  " + URL(fileURLWithPath: p).lastPathComponent, style: .dim)) }
         l1.append(Span("  neuron ", style: .dim)); l1.append(Span(s.neuron.rawValue, style: .bold))
+        if let p = s.gifOutlierFraction {
+            l1.append(Span(p > 0 ? " saliency \(Int(p * 100))%" : " uniform", style: Style(fg: .magenta)))
+            if let b = s.selectedTrace?.bitsPerActivation { l1.append(Span(String(format: " %.2f bits", b), style: .dim)) }
+        }
         if let T = s.timesteps { l1.append(Span("  T ", style: .dim)); l1.append(Span("\(T)", style: .bold)) }
         let kSel = s.cursor.site < s.k.count ? s.k[s.cursor.site] : 2
         l1.append(Span("  k ", style: .dim))

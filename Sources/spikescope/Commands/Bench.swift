@@ -4,5 +4,5 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed; prints JSON. Build with -c release.",
-        subcommands: [BenchTUI.self, BenchGemm.self, BenchSpikeLinear.self])
+        subcommands: [BenchGIF.self, BenchTUI.self, BenchGemm.self, BenchSpikeLinear.self, BenchAblation.self])
 }

@@ -1,8 +1,165 @@
+// `spikescope train`: trains a model from the command line with the same Trainer the workbench
+// runs in the background. What it is not: the TUI's training panel (that drives `TrainingJob`).
 import ArgumentParser
+import Foundation
+import Engine
+import Models
+import Training
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "(not built yet)")
-    func run() throws {
-        throw ValidationError("'spikescope train' is not built yet in this version.")
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a SpikeGPT (char LM on a text corpus, or classifier on a GLUE TSV), with checkpoints and exact resume.",
+        discussion: """
+        Checkpoints go to <session>/checkpoints/step-NNNNNN.{safetensors,optim.safetensors,trainer.json} and \
+        <session>/checkpoints/latest names the newest complete one. The char vocabulary is <session>/vocab.json; \
+        the final weights also go to <session>/model.safetensors.
+        Example: spikescope train --arch spikegpt --corpus Examples/corpus/tiny-english.txt --session sessions/tiny \
+        --steps 120 --layers 2 --width 64 --context 32 --batch 8
+        """)
+
+    @Option(help: "Architecture: spikegpt or spikebert.") var arch: String = "spikegpt"
+    @Option(help: "Plain-text corpus (char-level language model).") var corpus: String?
+    @Option(help: "GLUE-style TSV with 'sentence' and 'label' columns (classification).") var glue: String?
+    @Option(help: "Session directory (checkpoints, vocabulary, final model).") var session: String
+    @Option(help: "Total training steps.") var steps: Int
+    @Option(help: "Number of blocks.") var layers: Int
+    @Option(help: "Width C (FFN is 4C).") var width: Int
+    @Option(help: "Tokens per training window (classification: padded/cropped length).") var context: Int
+    @Option(help: "Sequences per batch.") var batch: Int
+    @Option(help: "Peak learning rate (linear warmup, cosine decay to lr/10).") var lr: Float = 3e-3
+    @Option(help: "Timesteps T (spikebert only).") var timesteps: Int?
+    @Option(help: "Write a checkpoint every N steps (0: only none).") var checkpointEvery: Int = 0
+    @Option(help: "Validate every N steps.") var evalEvery: Int = 50
+    @Option(help: "Validation batches per evaluation.") var evalBatches: Int = 4
+    @Flag(help: "Continue from <session>/checkpoints/latest (same flags as the first run).") var resume = false
+    @Flag(help: "Print one JSON object per step on stdout.") var jsonProgress = false
+    @Option(help: "Seed of init, data order and dropout.") var seed: UInt64 = 1
+    @Option(help: "SpikeGPT Table 5 variant: spikegpt, vanilla, heaviside, lif-ffn.") var variant: String = "spikegpt"
+    @Option(help: "Dropout after each block during training.") var dropout: Float = 0
+    @Flag(help: "Print seconds per phase of a step (data, forward, backward, optimizer) at the end.") var timing = false
+
+    func validate() throws {
+        guard arch == "spikegpt" || arch == "spikebert" else {
+            throw ValidationError("The value '\(arch)' is invalid for '--arch <arch>'. Use spikegpt or spikebert.")
+        }
+        if corpus == nil && glue == nil { throw ValidationError("Give the data: --corpus PATH (language model) or --glue FILE (classification).") }
+        if corpus != nil && glue != nil { throw ValidationError("--corpus and --glue conflict: train a language model or a classifier, not both.") }
+        if SpikeGPTVariant(rawValue: variant) == nil {
+            throw ValidationError("The value '\(variant)' is invalid for '--variant <variant>'. Use one of: \(SpikeGPTVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if timesteps != nil && arch != "spikebert" { throw ValidationError("--timesteps applies to --arch spikebert only (SpikeGPT runs one step per token).") }
+        for (flag, v) in [("--steps", steps), ("--layers", layers), ("--width", width), ("--context", context), ("--batch", batch)] where v < 1 {
+            throw ValidationError("The value '\(v)' is invalid for '\(flag)': it must be at least 1.")
+        }
+        if checkpointEvery < 0 { throw ValidationError("The value '\(checkpointEvery)' is invalid for '--checkpoint-every': use 0 (no checkpoints) or more.") }
+        if !(lr > 0) { throw ValidationError("The value '\(lr)' is invalid for '--lr': it must be positive, e.g. 3e-3.") }
     }
+
+    func run() throws {
+        do { try train() } catch let e as ValidationError { throw e } catch {
+            // TrainingError, CorpusError, ModelError…: each message names the file and a hint.
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    func train() throws {
+        if arch == "spikebert" {
+            throw TrainingError.unsupportedArchitecture("spikebert", hint: "SpikeBERT's training form is not in this build yet; use --arch spikegpt")
+        }
+        let sessionURL = URL(fileURLWithPath: session)
+        try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
+        let vocabURL = sessionURL.appendingPathComponent("vocab.json")
+        let existing = resume && FileManager.default.fileExists(atPath: vocabURL.path) ? try CharVocabulary.read(vocabURL) : nil
+
+        var cfg = TrainerConfig()
+        cfg.arch = arch; cfg.variant = SpikeGPTVariant(rawValue: variant)!
+        cfg.layers = layers; cfg.width = width; cfg.steps = steps; cfg.batch = batch; cfg.context = context
+        cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
+        cfg.seed = seed; cfg.dropout = dropout
+
+        let data: TrainingData, vocab: CharVocabulary
+        if let corpus {
+            let (d, v) = try LMData.charCorpus(URL(fileURLWithPath: corpus), vocabulary: existing)
+            data = .lm(d); vocab = v
+        } else {
+            let url = URL(fileURLWithPath: glue!)
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                throw TrainingError.badData(path: url.path, reason: "cannot read", hint: "give a GLUE TSV file")
+            }
+            let v = existing ?? CharVocabulary(building: text)
+            let pad = v.chars.firstIndex(of: " ") ?? 0
+            let d = try ClassificationData.glue(url, encode: { try v.encode($0, source: url.path) }, pad: pad, length: context)
+            cfg.classes = d.labels.count
+            data = .classification(d); vocab = v
+        }
+        cfg.vocab = vocab.count
+        if existing == nil { try vocab.jsonData().write(to: vocabURL, options: .atomic) }
+
+        let model = try SpikeGPTTrainable(
+            config: SpikeGPTConfig(layers: layers, width: width, vocab: vocab.count, classes: cfg.classes),
+            variant: cfg.variant, seed: seed)
+        model.graph.dropout = dropout
+        let store = try CheckpointStore.forSession(sessionURL)
+        let trainer = try Trainer(model: model, data: data, config: cfg, checkpoints: store)
+        if resume {
+            if let name = try trainer.resumeFromLatest() {
+                FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
+            }
+        }
+        let bar = ProgressBar(enabled: isatty(2) != 0)
+        var printed = trainer.step  // one line per completed step (not the start-of-run snapshot)
+        try trainer.run { p in
+            if jsonProgress, p.step > printed { printJSON(p); printed = p.step }
+            bar.draw(p)
+        }
+        bar.finish()
+        let p = trainer.progress
+        try model.exportWeights().writeSafetensors(to: sessionURL.appendingPathComponent("model.safetensors"), metadata: model.metadata)
+        var summary = "done: step \(p.step), loss \(String(format: "%.4f", p.loss))"
+        if let v = p.valLoss { summary += ", val_loss \(String(format: "%.4f", v))" }
+        if let b = p.bpc { summary += ", bpc \(String(format: "%.4f", b))" }
+        if let a = p.accuracy { summary += ", accuracy \(String(format: "%.3f", a))" }
+        FileHandle.standardError.write(Data((summary + "\n").utf8))
+        if timing {
+            let t = trainer.timings, total = max(t.data + t.forward + t.backward + t.optimizer, 1e-9)
+            func pct(_ x: Double) -> String { String(format: "%.1f s (%.0f%%)", x, 100 * x / total) }
+            FileHandle.standardError.write(Data("timing: data \(pct(t.data)), forward \(pct(t.forward)), backward \(pct(t.backward)), optimizer \(pct(t.optimizer))\n".utf8))
+        }
+    }
+
+    func printJSON(_ p: TrainingProgress) {
+        var o: [String: Any] = ["step": p.step, "loss": p.loss.isFinite ? p.loss : NSNull(), "lr": p.lr,
+                                "tokens_per_s": (p.tokensPerSecond * 10).rounded() / 10]
+        if p.evaluated {
+            if let v = p.valLoss { o["val_loss"] = v }
+            if let b = p.bpc { o["bpc"] = b }
+            if let a = p.accuracy { o["accuracy"] = a }
+            if !p.firingRates.isEmpty { o["firing_rates"] = p.firingRates }
+        }
+        if let c = p.lastCheckpoint { o["checkpoint"] = c }
+        if let m = p.message { o["event"] = m }
+        if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
+            FileHandle.standardOutput.write(d + Data("\n".utf8))
+        }
+    }
+}
+
+/// A one-line progress bar on stderr (only on a terminal).
+final class ProgressBar {
+    let enabled: Bool
+    init(enabled: Bool) { self.enabled = enabled }
+    func draw(_ p: TrainingProgress) {
+        guard enabled, p.totalSteps > 0 else { return }
+        let w = 30, filled = Int(Double(w) * Double(p.step) / Double(p.totalSteps))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: w - filled)
+        var s = "\r\(bar) \(p.step)/\(p.totalSteps) loss \(String(format: "%.3f", p.loss)) lr \(String(format: "%.2e", p.lr)) "
+            + "\(Int(p.tokensPerSecond)) tok/s ETA \(Int(p.etaSeconds))s"
+        if let b = p.bpc { s += " bpc \(String(format: "%.3f", b))" }
+        FileHandle.standardError.write(Data((s + "\u{1B}[K").utf8))
+    }
+    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
 }

@@ -27,6 +27,8 @@ struct WorkbenchCommand: ParsableCommand {
     var session: String?
     @Option(help: "Tokens to generate after a SpikeGPT prompt (shown in the output panel).")
     var generate: Int = 24
+    @Option(help: "Text corpus for background training (b). Default: the generated corpus in the source tree.")
+    var corpus: String?
 
     func run() throws {
         do { try execute() } catch let e as ExitCode { throw e } catch {
@@ -70,7 +72,7 @@ struct WorkbenchCommand: ParsableCommand {
                 let p = try TraceExport.write(state, model: wb.currentModel(), to: sessionDir + "/traces")
                 return "exported \(p) (+ CSV per site)"
             },
-            toggleTraining: BackgroundTraining.toggle(workbench: wb, sessionDir: sessionDir),
+            toggleTraining: BackgroundTraining.toggle(workbench: wb, sessionDir: sessionDir, corpus: corpus, vocabPath: tokPath),
             trainingStatus: BackgroundTraining.status,
             reloadCheckpoint: { wb in BackgroundTraining.reload(workbench: wb, sessionDir: sessionDir) })
         var app = WorkbenchApp(workbench: wb, ui: ui, hooks: hooks)

@@ -1,2 +1,0 @@
-// Training target (placeholder until its first type lands).
-enum _TrainingPlaceholder {}

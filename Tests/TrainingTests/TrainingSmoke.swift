@@ -1,3 +1,0 @@
-import Testing
-@testable import Training
-@Test func TrainingTargetLinks() { #expect(Bool(true)) }
