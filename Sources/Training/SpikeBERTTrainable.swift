@@ -205,7 +205,7 @@ public enum SpikeBERTAblation {
             c.arch = "spikebert"; c.timesteps = cell.timesteps; c.classes = data.labels.count
             c.evalEvery = 0; c.checkpointEvery = 0; c.evalBatches = Int.max
             let bc = BERTConfig(vocabSize: vocabSize, hiddenSize: c.width, layers: c.layers, heads: max(1, c.width / 32),
-                                intermediateSize: 4 * c.width, maxPositions: max(c.context, 8), numLabels: data.labels.count,
+                                intermediateSize: 4 * c.width, maxPositions: max(c.context, 64), numLabels: data.labels.count,
                                 labels: data.labels, steps: cell.timesteps)
             let model = try SpikeBERTTrainable(config: bc, neuron: neuron, seed: c.seed)
             let trainer = try Trainer(model: model, data: .classification(data), config: c)

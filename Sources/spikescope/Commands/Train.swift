@@ -161,7 +161,7 @@ struct Train: ParsableCommand {
         let T = timesteps ?? 4
         let kind = NeuronKind(rawValue: neuron)!
         let bc = BERTConfig(vocabSize: tokenizer.vocabSize, hiddenSize: width, layers: layers, heads: heads ?? max(1, width / 32),
-                            intermediateSize: 4 * width, maxPositions: max(context, 8), numLabels: data.labels.count,
+                            intermediateSize: 4 * width, maxPositions: max(context, 64), numLabels: data.labels.count,
                             labels: data.labels, steps: T)
         try spikeBERTConfigJSON(bc, neuron: kind).write(to: sessionURL.appendingPathComponent("config.json"), options: .atomic)
 
