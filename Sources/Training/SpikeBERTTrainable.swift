@@ -81,7 +81,7 @@ public func spikeBERTConfigJSON(_ c: BERTConfig, neuron: NeuronKind) throws -> D
         "vocab_size": c.vocabSize, "hidden_size": c.hiddenSize, "num_hidden_layers": c.layers,
         "num_attention_heads": c.heads, "intermediate_size": c.intermediateSize,
         "max_position_embeddings": c.maxPositions, "type_vocab_size": c.typeVocabSize,
-        "layer_norm_eps": Double(c.layerNormEps), "hidden_act": c.activation == .relu ? "relu" : "gelu",
+        "layer_norm_eps": Double("\(c.layerNormEps)") ?? 1e-12, "hidden_act": c.activation == .relu ? "relu" : "gelu",
         "num_labels": c.numLabels ?? c.labels.count, "T": c.steps, "input_bits": bits,
         "spikescope_neuron": neuron.rawValue,
     ]
@@ -94,6 +94,14 @@ public final class SpikeBERTTrainable: TrainableModel {
     public let graph: SpikeBERTGraph
     /// Token id of [PAD]; every other id is a real token.
     public let padId = 0
+    /// Id of [UNK] and the ids word dropout never replaces ([PAD], [CLS], [SEP]): the layout of
+    /// `BERTVocabularyBuilder`.
+    public var unkId = 1
+    public var keepIds: Set<Int> = [0, 2, 3]
+    /// Word dropout in training: each real word is replaced by [UNK] with this probability
+    /// (drawn from the trainer's dropout RNG). The vocabulary is built from the training file
+    /// only, so held-out text is full of [UNK]; this teaches the classifier to read around them.
+    public var wordDropout: Float = 0
     public var arch: String { "spikebert" }
     public var parameters: [String: Variable] { graph.parameters }
 
@@ -113,7 +121,13 @@ public final class SpikeBERTTrainable: TrainableModel {
         guard case let .classification(inputs, labels) = batch else {
             throw TrainingError.unsupportedArchitecture("spikebert as a language model", hint: "train SpikeBERT on a GLUE TSV (--glue FILE)")
         }
-        return try graph.loss(ids: inputs, masks: masks(inputs), labels: labels)
+        var ids = inputs
+        if wordDropout > 0 {
+            for b in ids.indices {
+                for i in ids[b].indices where !keepIds.contains(ids[b][i]) && rng.nextUniform() < wordDropout { ids[b][i] = unkId }
+            }
+        }
+        return try graph.loss(ids: ids, masks: masks(inputs), labels: labels)
     }
 
     public func evaluate(_ batch: TrainingBatch) throws -> EvalResult {

@@ -40,7 +40,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Print one JSON object per step on stdout.") var jsonProgress = false
     @Option(help: "Seed of init, data order and dropout.") var seed: UInt64 = 1
     @Option(help: "SpikeGPT Table 5 variant: spikegpt, vanilla, heaviside, lif-ffn.") var variant: String = "spikegpt"
-    @Option(help: "Dropout after each block during training.") var dropout: Float = 0
+    @Option(help: "Dropout after each block during training (spikebert: probability of replacing a word by [UNK]).") var dropout: Float = 0
     @Flag(help: "Print seconds per phase of a step (data, forward, backward, optimizer) at the end.") var timing = false
 
     func validate() throws {
@@ -171,6 +171,7 @@ struct Train: ParsableCommand {
         cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
         cfg.seed = seed; cfg.dropout = dropout
         let model = try SpikeBERTTrainable(config: bc, neuron: kind, seed: seed)
+        model.wordDropout = dropout
         let store = try CheckpointStore.forSession(sessionURL)
         let trainer = try Trainer(model: model, data: .classification(data), config: cfg, checkpoints: store)
         if resume {
