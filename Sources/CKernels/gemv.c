@@ -47,25 +47,51 @@ static void gemv_avx2(int n_out, int n_in, float *y, const float *W, const float
     if (o < n_out) ss_gemv_naive_f32(n_out - o, n_in, y + o, W + (long)o * n_in, x);
 }
 
+// bf16 → fp32 of 8 weights: zero-extend to 32 bits and shift into the high half.
+__attribute__((target("avx2,fma")))
+static inline __m256 bf16x8(const uint16_t *w) {
+    __m128i h = _mm_loadu_si128((const __m128i *)w);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static inline float bf16_to_f32(uint16_t v) {
+    uint32_t b = (uint32_t)v << 16; float f; memcpy(&f, &b, 4);
+    return f;
+}
+
+__attribute__((target("avx2,fma")))
+static float hsum8(__m256 a) {
+    float r[8];
+    _mm256_storeu_ps(r, a);
+    return ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+}
+
 __attribute__((target("avx2,fma")))
 static void gemv_bf16_avx2(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
-    for (int o = 0; o < n_out; o++) {
-        const uint16_t *w = W + (long)o * n_in;
-        __m256 a = _mm256_setzero_ps();
+    int o = 0;
+    // Four rows at a time share each load of x (as gemv_avx2).
+    for (; o + 4 <= n_out; o += 4) {
+        const uint16_t *w0 = W + (long)o * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         int i = 0;
         for (; i + 8 <= n_in; i += 8) {
-            // bf16 → fp32: zero-extend to 32 bits and shift into the high half.
-            __m128i h = _mm_loadu_si128((const __m128i *)(w + i));
-            __m256 wf = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-            a = _mm256_fmadd_ps(wf, _mm256_loadu_ps(x + i), a);
+            __m256 xv = _mm256_loadu_ps(x + i);
+            a0 = _mm256_fmadd_ps(bf16x8(w0 + i), xv, a0);
+            a1 = _mm256_fmadd_ps(bf16x8(w1 + i), xv, a1);
+            a2 = _mm256_fmadd_ps(bf16x8(w2 + i), xv, a2);
+            a3 = _mm256_fmadd_ps(bf16x8(w3 + i), xv, a3);
         }
-        float r[8];
-        _mm256_storeu_ps(r, a);
-        float s = r[0] + r[1] + r[2] + r[3] + r[4] + r[5] + r[6] + r[7];
-        for (; i < n_in; i++) {
-            uint32_t b = (uint32_t)w[i] << 16; float f; memcpy(&f, &b, 4);
-            s += f * x[i];
+        float s[4] = { hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3) };
+        for (int k = 0; k < 4; k++) {
+            const uint16_t *wk = W + (long)(o + k) * n_in;
+            for (int ii = i; ii < n_in; ii++) s[k] += bf16_to_f32(wk[ii]) * x[ii];  // tail
+            y[o + k] = s[k];
         }
+    }
+    for (; o < n_out; o++) {
+        const uint16_t *w = W + (long)o * n_in;
+        float s = 0;
+        for (int i = 0; i < n_in; i++) s += bf16_to_f32(w[i]) * x[i];
         y[o] = s;
     }
 }
@@ -122,4 +148,268 @@ void ss_gemv_sparse_f32(int n_out, int n_in, float *y, const float *Wt, const fl
         if (x[j] == 0.0f) continue;
         for (int o = 0; o < n_out; o++) y[o] += x[j] * Wt[(long)j * n_out + o];
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event-driven GEMV over a column range, f32 or bf16 weights, and the two-thread batch runner.
+//
+// y[o] = Σ_{j: x_j ≠ 0} x_j · Wt[j, o]  for o in [o0, o1)   (Wt is [n_in, n_out], row stride n_out)
+// Four active rows are added per pass so each 8-wide slice of y is loaded and stored once per
+// four rows instead of once per row.
+
+static inline float wt_at(const void *Wt, int bf16, long i) {
+    return bf16 ? bf16_to_f32(((const uint16_t *)Wt)[i]) : ((const float *)Wt)[i];
+}
+
+static void sparse_range_scalar(int n_out, int o0, int o1, int n_in, float *y, const void *Wt, int bf16,
+                                const float *x) {
+    for (int o = o0; o < o1; o++) y[o] = 0;
+    for (int j = 0; j < n_in; j++) {
+        if (x[j] == 0.0f) continue;
+        for (int o = o0; o < o1; o++) y[o] += x[j] * wt_at(Wt, bf16, (long)j * n_out + o);
+    }
+}
+
+#ifdef SS_X86
+__attribute__((target("avx2,fma")))
+static inline __m256 wt8(const void *Wt, int bf16, long i) {
+    return bf16 ? bf16x8((const uint16_t *)Wt + i) : _mm256_loadu_ps((const float *)Wt + i);
+}
+
+__attribute__((target("avx2,fma")))
+static void sparse_range_avx2(int n_out, int o0, int o1, int n_in, float *y, const void *Wt, int bf16,
+                              const float *x) {
+    for (int o = o0; o < o1; o++) y[o] = 0;
+    int idx[4], m = 0;
+    for (int j = 0; j <= n_in; j++) {
+        if (j < n_in) {
+            if (x[j] == 0.0f) continue;  // silent input: its weight row is never read
+            idx[m++] = j;
+            if (m < 4) continue;
+        }
+        if (m == 0) break;
+        if (m == 4) {
+            __m256 s0 = _mm256_set1_ps(x[idx[0]]), s1 = _mm256_set1_ps(x[idx[1]]);
+            __m256 s2 = _mm256_set1_ps(x[idx[2]]), s3 = _mm256_set1_ps(x[idx[3]]);
+            long r0 = (long)idx[0] * n_out, r1 = (long)idx[1] * n_out, r2 = (long)idx[2] * n_out, r3 = (long)idx[3] * n_out;
+            int o = o0;
+            for (; o + 8 <= o1; o += 8) {
+                __m256 acc = _mm256_loadu_ps(y + o);
+                acc = _mm256_fmadd_ps(s0, wt8(Wt, bf16, r0 + o), acc);
+                acc = _mm256_fmadd_ps(s1, wt8(Wt, bf16, r1 + o), acc);
+                acc = _mm256_fmadd_ps(s2, wt8(Wt, bf16, r2 + o), acc);
+                acc = _mm256_fmadd_ps(s3, wt8(Wt, bf16, r3 + o), acc);
+                _mm256_storeu_ps(y + o, acc);
+            }
+            for (; o < o1; o++)
+                y[o] = (((y[o] + x[idx[0]] * wt_at(Wt, bf16, r0 + o)) + x[idx[1]] * wt_at(Wt, bf16, r1 + o))
+                        + x[idx[2]] * wt_at(Wt, bf16, r2 + o)) + x[idx[3]] * wt_at(Wt, bf16, r3 + o);
+        } else {
+            for (int q = 0; q < m; q++) {
+                __m256 s = _mm256_set1_ps(x[idx[q]]);
+                long r = (long)idx[q] * n_out;
+                int o = o0;
+                for (; o + 8 <= o1; o += 8)
+                    _mm256_storeu_ps(y + o, _mm256_fmadd_ps(s, wt8(Wt, bf16, r + o), _mm256_loadu_ps(y + o)));
+                for (; o < o1; o++) y[o] += x[idx[q]] * wt_at(Wt, bf16, r + o);
+            }
+        }
+        m = 0;
+    }
+}
+#endif
+
+static void sparse_range(int n_out, int o0, int o1, int n_in, float *y, const void *Wt, int bf16, const float *x) {
+#ifdef SS_X86
+    if (have_avx2()) { sparse_range_avx2(n_out, o0, o1, n_in, y, Wt, bf16, x); return; }
+#endif
+    sparse_range_scalar(n_out, o0, o1, n_in, y, Wt, bf16, x);
+}
+
+void ss_gemv_sparse_bf16(int n_out, int n_in, float *y, const uint16_t *Wt, const float *x) {
+    sparse_range(n_out, 0, n_out, n_in, y, Wt, 1, x);
+}
+
+// ---- two-thread runner ---------------------------------------------------------------------
+// One persistent worker thread, started on first use. A task is cut into SS_CHUNKS chunks that
+// the caller and the worker claim one at a time from a shared counter, so if the worker is late
+// (asleep, or descheduled on a busy machine) the caller simply takes more chunks — at worst it
+// does them all, as one thread would — and only waits for chunks the worker actually started.
+// The worker spins a while after its last chunk (the next task of a token follows within
+// microseconds), then sleeps on a condition variable so an idle process does not burn a core.
+// A second concurrent caller finds the runner busy and runs every chunk itself. Chunks split
+// outputs, never a reduction, so results do not depend on who ran what.
+// (A general C thread pool is being written elsewhere — threadpool.c — and can replace this.)
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
+
+#define SS_CHUNKS 8
+typedef void (*ss_part_fn)(void *ctx, int part, int parts);
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int claim;   // next chunk to hand out; >= SS_CHUNKS when there is no work
+    atomic_int done;    // chunks finished of the current task
+    atomic_int busy;    // a caller owns the runner
+    ss_part_fn fn;
+    void *ctx;
+    int started;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, SS_CHUNKS, 0, 0, 0, 0, 0 };
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static inline void cpu_relax(void) {
+#ifdef SS_X86
+    _mm_pause();
+#endif
+}
+
+static void *pool_worker(void *unused) {
+    (void)unused;
+    for (;;) {
+        int spins = 0;
+        while (atomic_load_explicit(&pool.claim, memory_order_acquire) >= SS_CHUNKS) {
+            if (++spins < 20000) { cpu_relax(); continue; }   // ≈ 1 ms of spinning, then sleep
+            pthread_mutex_lock(&pool.mu);
+            while (atomic_load_explicit(&pool.claim, memory_order_acquire) >= SS_CHUNKS)
+                pthread_cond_wait(&pool.cv, &pool.mu);
+            pthread_mutex_unlock(&pool.mu);
+        }
+        for (;;) {
+            int c = atomic_fetch_add_explicit(&pool.claim, 1, memory_order_acq_rel);
+            if (c >= SS_CHUNKS) break;
+            pool.fn(pool.ctx, c, SS_CHUNKS);
+            atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+        }
+    }
+    return NULL;
+}
+
+static void pool_start(void) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pool.started = pthread_create(&t, &a, pool_worker, NULL) == 0;
+    pthread_attr_destroy(&a);
+}
+
+// Runs fn(ctx, c, SS_CHUNKS) for every chunk c, on the caller and (threads >= 2) the worker.
+static void run_parts(ss_part_fn fn, void *ctx, int threads) {
+    if (threads >= 2) {
+        pthread_once(&pool_once, pool_start);
+        int expected = 0;
+        if (pool.started && atomic_compare_exchange_strong(&pool.busy, &expected, 1)) {
+            pool.fn = fn; pool.ctx = ctx;
+            atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+            pthread_mutex_lock(&pool.mu);
+            atomic_store_explicit(&pool.claim, 0, memory_order_release);   // publishes fn, ctx
+            pthread_cond_signal(&pool.cv);
+            pthread_mutex_unlock(&pool.mu);
+            for (;;) {
+                int c = atomic_fetch_add_explicit(&pool.claim, 1, memory_order_acq_rel);
+                if (c >= SS_CHUNKS) break;
+                fn(ctx, c, SS_CHUNKS);
+                atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+            }
+            int spins = 0;
+            while (atomic_load_explicit(&pool.done, memory_order_acquire) < SS_CHUNKS) {
+                if (++spins > 2048) { sched_yield(); spins = 0; } else cpu_relax();
+            }
+            atomic_store(&pool.busy, 0);
+            return;
+        }
+    }
+    for (int c = 0; c < SS_CHUNKS; c++) fn(ctx, c, SS_CHUNKS);
+}
+
+// ---- batched GEMVs -------------------------------------------------------------------------
+typedef struct { const ss_gemv_job *jobs; int n, sparse_parts; } batch_ctx;
+
+// Boundary of chunk `part` of `parts` over n outputs, rounded to a multiple of `align`.
+static inline int chunk_edge(int n, int part, int parts, int align) {
+    if (part >= parts) return n;
+    int e = (int)(((long)n * part / parts) / align * align);
+    return e > n ? n : e;
+}
+
+// Chunk `part` gets a contiguous slice of every job's outputs: dense rows cut at multiples of 4
+// (so the 4-row grouping, hence every result bit, is the same as one thread). Sparse jobs are cut
+// into only `sparse_parts` (1 or 2, one per thread) column slices at multiples of 8, given to the
+// first chunks: narrower slices would read each active weight row in short strided pieces, which
+// the prefetchers stream badly (measured: 8 slices made the event-driven path slower than dense).
+static void batch_part(void *vctx, int part, int parts) {
+    const batch_ctx *c = vctx;
+    for (int k = 0; k < c->n; k++) {
+        const ss_gemv_job *j = &c->jobs[k];
+        int sparse = j->kind == SS_GEMV_SPARSE_F32 || j->kind == SS_GEMV_SPARSE_BF16;
+        int o0, o1;
+        if (sparse) {
+            if (part >= c->sparse_parts) continue;
+            o0 = chunk_edge(j->n_out, part, c->sparse_parts, 8); o1 = chunk_edge(j->n_out, part + 1, c->sparse_parts, 8);
+        } else {
+            o0 = chunk_edge(j->n_out, part, parts, 4); o1 = chunk_edge(j->n_out, part + 1, parts, 4);
+        }
+        if (o1 <= o0) continue;
+        switch (j->kind) {
+        case SS_GEMV_F32:
+            ss_gemv_f32(o1 - o0, j->n_in, j->y + o0, (const float *)j->W + (long)o0 * j->n_in, j->x);
+            break;
+        case SS_GEMV_BF16:
+            ss_gemv_bf16(o1 - o0, j->n_in, j->y + o0, (const uint16_t *)j->W + (long)o0 * j->n_in, j->x);
+            break;
+        case SS_GEMV_SPARSE_F32:
+            sparse_range(j->n_out, o0, o1, j->n_in, j->y, j->W, 0, j->x);
+            break;
+        case SS_GEMV_SPARSE_BF16:
+            sparse_range(j->n_out, o0, o1, j->n_in, j->y, j->W, 1, j->x);
+            break;
+        }
+    }
+}
+
+void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads) {
+    batch_ctx c = { jobs, n, threads >= 2 ? 2 : 1 };
+    run_parts(batch_part, &c, threads);
+}
+
+// ---- memory bandwidth probe ----------------------------------------------------------------
+typedef struct { const float *p; long n; double sum[SS_CHUNKS]; } stream_ctx;
+
+#ifdef SS_X86
+__attribute__((target("avx2,fma")))
+static double stream_sum_avx2(const float *p, long n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    long i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+    }
+    double s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+#endif
+
+static void stream_part(void *vctx, int part, int parts) {
+    stream_ctx *c = vctx;
+    long lo = c->n * part / parts, hi = c->n * (part + 1) / parts;
+    double s = 0;
+#ifdef SS_X86
+    if (have_avx2()) s = stream_sum_avx2(c->p + lo, hi - lo);
+    else
+#endif
+    for (long i = lo; i < hi; i++) s += c->p[i];
+    c->sum[part] = s;
+}
+
+double ss_stream_read_f32(const float *p, long n, int threads) {
+    stream_ctx c = { p, n, { 0 } };
+    run_parts(stream_part, &c, threads);
+    double s = 0;
+    for (int k = 0; k < SS_CHUNKS; k++) s += c.sum[k];
+    return s;
 }

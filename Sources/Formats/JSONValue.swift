@@ -112,6 +112,13 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
+    /// `s` as a JSON string literal.
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        quote(s, into: &out)
+        return out
+    }
+
     /// Appends `s` as a JSON string literal (escapes quotes, backslash and control characters).
     static func quote(_ s: String, into out: inout String) {
         out += "\""

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Engine
 import Neurons
+import Formats
 
 /// A digit codec for the tiny SpikeGPT fixture (V = 23): each character's scalar value mod 23.
 let tinyCodec = TextCodec(name: "mod23", encode: { text, _ in
@@ -14,16 +15,7 @@ let tinyCodec = TextCodec(name: "mod23", encode: { text, _ in
 func tinyModel() throws -> SpikeGPT {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../ModelsTests/Fixtures/spikegpt/tiny.safetensors")
-    let data = try Data(contentsOf: url)
-    let n = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-    let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
-    var w: [String: Tensor] = [:]
-    for (name, v) in header {
-        let d = v as! [String: Any]; let off = d["data_offsets"] as! [Int]
-        let vals = data.subdata(in: (8 + n + off[0])..<(8 + n + off[1])).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        w[name] = try Tensor(shape: d["shape"] as! [Int], values: vals)
-    }
-    return try SpikeGPT(weights: w)
+    return try SpikeGPT(weights: Checkpoint.load(url.standardized.path).tensors)
 }
 
 @Suite struct WorkbenchTests {

@@ -20,6 +20,29 @@ void ss_gemv_bf16(int n_out, int n_in, float *y, const uint16_t *W, const float 
 // y = Σ_{j: x_j ≠ 0} x_j · Wt[j, :]. Adds only; zeros cost nothing.
 void ss_gemv_sparse_f32(int n_out, int n_in, float *y, const float *Wt, const float *x);
 
+// Event-driven GEMV with bf16 weights Wt[in, out] (as ss_gemv_sparse_f32), fp32 accumulate.
+void ss_gemv_sparse_bf16(int n_out, int n_in, float *y, const uint16_t *Wt, const float *x);
+
+// One matrix-vector product of a batch. kind picks the layout:
+//   SS_GEMV_F32 / SS_GEMV_BF16: W[n_out, n_in] row-major (as ss_gemv_f32 / ss_gemv_bf16)
+//   SS_GEMV_SPARSE_F32 / SS_GEMV_SPARSE_BF16: Wt[n_in, n_out], zeros of x skipped
+enum { SS_GEMV_F32 = 0, SS_GEMV_BF16 = 1, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3 };
+typedef struct {
+    int kind, n_out, n_in;
+    float *y;
+    const void *W;
+    const float *x;
+} ss_gemv_job;
+
+// Runs independent jobs (no job's y may be another's x). Every job's outputs are cut into 8
+// slices that the caller and (threads >= 2, worker not in use by another caller) one persistent
+// worker thread claim dynamically, so a late worker costs nothing but its help. Dense kinds give
+// bit-identical results to ss_gemv_f32 / ss_gemv_bf16.
+void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads);
+
+// Sum of p[0..<n] read once, split over `threads` (1 or 2): a streaming-read bandwidth probe.
+double ss_stream_read_f32(const float *p, long n, int threads);
+
 #ifdef __cplusplus
 }
 #endif

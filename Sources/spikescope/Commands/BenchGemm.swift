@@ -7,6 +7,8 @@
 import ArgumentParser
 import CKernels
 import Foundation
+import Engine
+import Formats
 
 struct BenchGemm: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,8 +49,8 @@ struct BenchGemm: ParsableCommand {
         let n = size, count = n * n
         let a = alignedFloats(count), b = alignedFloats(count), c = alignedFloats(count)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        var rng = SplitMix(seed: 1)
-        for i in 0..<count { a[i] = rng.uniform() - 0.5; b[i] = rng.uniform() - 0.5 }
+        var rng = SeededRNG(seed: 1)
+        for i in 0..<count { a[i] = rng.nextUniform() - 0.5; b[i] = rng.nextUniform() - 0.5 }
         let n32 = Int32(n)
         let seconds = benchBestSeconds(runs: runs, warmup: 2) {
             ss_gemm_f32(0, 0, n32, n32, n32, 1, a, n32, b, n32, 0, c, n32)
@@ -96,36 +98,10 @@ func alignedFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
     return p
 }
 
-/// Small deterministic generator for bench inputs (splitmix64; values do not matter for speed).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-}
-
 func fmt(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
 
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default:
-            if ch.value < 0x20 { out += String(format: "\\u%04x", ch.value) } else { out.unicodeScalars.append(ch) }
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal (one escaping rule for every command: Formats.JSONValue).
+func jsonString(_ s: String) -> String { JSONValue.quoted(s) }
 
 /// `{"k":v,...}` keeping the field order (values are already JSON text).
 func jsonObject(_ fields: [(String, String)]) -> String {

@@ -1,0 +1,278 @@
+// `spikescope bench generate`: batch-1 greedy SpikeGPT generation speed with the fast recurrent
+// runner (SpikeGPTRunner), set against this machine's memory-bandwidth limit and, with
+// --reference-torch, against the official PyTorch recurrent code on the same weights (issue 9).
+// What it is not: a quality benchmark — the default model is random (the 46M char model's shape).
+//
+// Figures: tokens_per_s = N / (time of the N generated steps), best of --repeats runs after a
+// warm-up; bytes_per_token = weight bytes the matrix-vector products read per token (dense, or with
+// the measured ReLU² density when --sparse-ffn); bandwidth_limit_tokens_per_s = measured streaming
+// read bandwidth / bytes_per_token (no run that reads every weight once per token can beat it).
+
+import ArgumentParser
+import Foundation
+import Engine
+import Formats
+import Models
+
+struct BenchGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Batch-1 SpikeGPT generation speed (tokens/s) vs the memory-bandwidth limit; JSON.",
+        discussion: "Without --model: a random 12-layer, 512-wide, 77-symbol SpikeGPT (seed 46). --all runs f32, f32+sparse, bf16, bf16+sparse.")
+
+    @Option(help: "SpikeGPT weights (.safetensors/.pth); default: a random 12×512, vocabulary 77 model.")
+    var model: String?
+    @Option(help: "Tokens to generate per run (after the prompt).")
+    var tokens: Int = 200
+    @Option(help: "Weight storage: f32 or bf16.")
+    var weights: String = "f32"
+    @Flag(name: .customLong("sparse-ffn"), help: "Skip the zeros of ReLU² in ChannelMix's value product.")
+    var sparseFFN = false
+    @Flag(help: "Run all four settings (f32, f32+sparse, bf16, bf16+sparse).")
+    var all = false
+    @Option(help: "Threads for the matrix-vector products (1 or 2).")
+    var threads: Int = 1
+    @Option(name: .customLong("torch-threads"), help: "torch.set_num_threads for the reference (issue 9: 2).")
+    var torchThreads: Int = 2
+    @Option(help: "Timed runs; the best is reported.")
+    var repeats: Int = 3
+    @Option(help: "Prompt token ids, comma-separated.")
+    var prompt: String = "0,1,2,3"
+    @Flag(help: "Print JSON (the only format; accepted for scripts).")
+    var json = false
+    @Flag(name: .customLong("reference-torch"), help: "Also run the official PyTorch recurrent code (python3) on the same weights.")
+    var referenceTorch = false
+    @Option(name: .customLong("torch-repo"), help: "The official SpikeGPT repository: checkout, src folder, or bare git dir.")
+    var torchRepo: String = "/work/.mirror/ridgerchu+SpikeGPT/repo"
+    @Option(name: .customLong("torch-script"), help: "Path of bench_spikegpt_torch.py (default: Tests/Reference in the source tree).")
+    var torchScript: String?
+
+    func validate() throws {
+        if tokens < 1 { throw ValidationError("--tokens must be ≥ 1, got \(tokens)") }
+        if SpikeGPTRunner.WeightFormat(rawValue: weights) == nil {
+            throw ValidationError("--weights must be f32 or bf16, got '\(weights)'")
+        }
+        if !(1...2).contains(threads) { throw ValidationError("--threads must be 1 or 2, got \(threads)") }
+        if torchThreads < 1 { throw ValidationError("--torch-threads must be ≥ 1, got \(torchThreads)") }
+        if repeats < 1 { throw ValidationError("--repeats must be ≥ 1") }
+        if parsePrompt() == nil { throw ValidationError("--prompt must be comma-separated token ids, e.g. 0,1,2, got '\(prompt)'") }
+    }
+
+    func parsePrompt() -> [Int]? {
+        let ids = prompt.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return ids.isEmpty || ids.contains(nil) ? nil : ids.compactMap { $0 }
+    }
+
+    func run() throws {
+        do {
+            try execute()
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("spikescope bench generate: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    /// Opens --model, or builds the random 46M-shaped model.
+    func openModel() throws -> (SpikeGPT, String) {
+        if let model {
+            let loaded = try ModelLoader.load(path: model)
+            guard let gpt = loaded.model as? SpikeGPT else {
+                throw CLIError("\(model) is a \(loaded.architecture.rawValue) model; bench generate needs SpikeGPT. Hint: give a SpikeGPT checkpoint")
+            }
+            return (gpt, loaded.weightsPath)
+        }
+        // The released 46M char model's shape: 12 layers, C 512, F 2048, 77 symbols, binary embedding.
+        let cfg = SpikeGPTConfig(layers: 12, width: 512, vocab: 77, binaryEmbedding: true)
+        let gpt = try SpikeGPT(weights: SpikeGPTGraph.initialWeights(cfg, seed: 46), config: cfg)
+        return (gpt, "random 12x512 vocab 77 seed 46")
+    }
+
+    struct Timing { var tokensPerS: Double; var generated: [Int]; var bytesPerToken: Double; var density: Double }
+
+    /// Best-of-`repeats` timing of `tokens` greedy steps after the prompt.
+    func time(_ runner: SpikeGPTRunner, prompt: [Int]) throws -> Timing {
+        runner.reset()
+        _ = try runner.generateGreedy(prompt: prompt, count: 8)     // warm-up (pages, worker thread)
+        var best = Double.infinity
+        var generated: [Int] = []
+        for _ in 0..<repeats {
+            runner.reset()
+            var logits = UnsafeBufferPointer<Float>(start: nil, count: 0)
+            for t in prompt { logits = try runner.step(token: t) }
+            var out: [Int] = []
+            out.reserveCapacity(tokens)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<tokens {
+                let next = SpikeGPTRunner.argmax(logits)
+                out.append(next)
+                logits = try runner.step(token: next)
+            }
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            if dt < best { best = dt; generated = out }
+        }
+        let density = runner.ffnInputs > 0 ? Double(runner.ffnActive) / Double(runner.ffnInputs) : 1
+        return Timing(tokensPerS: Double(tokens) / best, generated: generated, bytesPerToken: runner.bytesPerToken, density: density)
+    }
+
+    /// Logit drift of `test` against `ref` along `ref`'s own greedy path (both fed the same tokens):
+    /// max |Δlogit|, mean KL(p_ref ‖ p_test), and how often the two argmaxes agree.
+    func drift(ref: SpikeGPTRunner, test: SpikeGPTRunner, prompt: [Int], count: Int) throws -> [String: Any] {
+        ref.reset(); test.reset()
+        var maxAbs: Float = 0, kl = 0.0, agree = 0, steps = 0
+        var feed = prompt
+        var i = 0
+        while i < feed.count {
+            let a = try ref.step(token: feed[i]), b = try test.step(token: feed[i])
+            for j in 0..<a.count { maxAbs = max(maxAbs, abs(a[j] - b[j])) }
+            kl += Self.kl(a, b)
+            if SpikeGPTRunner.argmax(a) == SpikeGPTRunner.argmax(b) { agree += 1 }
+            steps += 1
+            if i == feed.count - 1 && feed.count < prompt.count + count { feed.append(SpikeGPTRunner.argmax(a)) }
+            i += 1
+        }
+        return ["tokens": steps, "max_abs_logit": Double(maxAbs), "mean_kl": kl / Double(steps),
+                "argmax_agreement": Double(agree) / Double(steps)]
+    }
+
+    /// KL(softmax(p) ‖ softmax(q)) in nats, in Double.
+    static func kl(_ p: UnsafeBufferPointer<Float>, _ q: UnsafeBufferPointer<Float>) -> Double {
+        func logSoftmax(_ l: UnsafeBufferPointer<Float>) -> [Double] {
+            let m = Double(l.max() ?? 0)
+            let z = l.reduce(0.0) { $0 + exp(Double($1) - m) }
+            return l.map { Double($0) - m - log(z) }
+        }
+        let lp = logSoftmax(p), lq = logSoftmax(q)
+        var s = 0.0
+        for j in lp.indices { s += exp(lp[j]) * (lp[j] - lq[j]) }
+        return s
+    }
+
+    func execute() throws {
+        let promptIDs = parsePrompt()!
+        let (gpt, source) = try openModel()
+        guard promptIDs.allSatisfy({ $0 >= 0 && $0 < gpt.config.vocab }) else {
+            throw CLIError("--prompt ids must be in 0..<\(gpt.config.vocab) for this model, got \(promptIDs). Hint: use small ids such as 0,1,2,3")
+        }
+        let bw1 = SpikeGPTRunner.measureReadBandwidth(threads: 1)
+        let bw2 = SpikeGPTRunner.measureReadBandwidth(threads: 2)
+        let bandwidth = max(bw1, bw2)
+
+        let settings: [(SpikeGPTRunner.WeightFormat, Bool)] = all
+            ? [(.f32, false), (.f32, true), (.bf16, false), (.bf16, true)]
+            : [(SpikeGPTRunner.WeightFormat(rawValue: weights)!, sparseFFN)]
+        let f32Runner = try SpikeGPTRunner(model: gpt, options: .init(weights: .f32, sparseFFN: false, threads: threads))
+        let denseF32Bytes = Double(f32Runner.denseBytesPerToken)
+        var results: [[String: Any]] = []
+        for (fmt, sparse) in settings {
+            let runner = (fmt == .f32 && !sparse) ? f32Runner
+                : try SpikeGPTRunner(model: gpt, options: .init(weights: fmt, sparseFFN: sparse, threads: threads))
+            let t = try time(runner, prompt: promptIDs)
+            let limit = bandwidth / t.bytesPerToken
+            var r: [String: Any] = [
+                "weights": fmt.rawValue, "sparse_ffn": sparse,
+                "tokens_per_s": t.tokensPerS, "ms_per_token": 1000 / t.tokensPerS,
+                "bytes_per_token": t.bytesPerToken,
+                "bandwidth_limit_tokens_per_s": limit,
+                "fraction_of_own_limit": t.tokensPerS / limit,
+                "vs_dense_f32_limit": t.tokensPerS / (bandwidth / denseF32Bytes),
+                "relu2_density": t.density,
+                "first_tokens": Array(t.generated.prefix(16)),
+            ]
+            if fmt == .bf16 {
+                r["drift_vs_f32"] = try drift(ref: f32Runner, test: runner, prompt: promptIDs, count: tokens)
+            }
+            results.append(r)
+        }
+
+        var report: [String: Any] = [
+            "model": source,
+            "layers": gpt.config.layers, "width": gpt.config.width, "ffn_width": gpt.config.ffnWidth, "vocab": gpt.config.vocab,
+            "tokens": tokens, "prompt": promptIDs, "threads": threads, "repeats": repeats,
+            "bandwidth_gb_s": bandwidth / 1e9, "bandwidth_gb_s_1thread": bw1 / 1e9, "bandwidth_gb_s_2threads": bw2 / 1e9,
+            "dense_f32_bytes_per_token": denseF32Bytes,
+            "dense_f32_limit_tokens_per_s": bandwidth / denseF32Bytes,
+        ]
+        if results.count == 1 { for (k, v) in results[0] { report[k] = v } } else { report["settings"] = results }
+
+        if referenceTorch {
+            let torch = try runTorch(gpt, prompt: promptIDs)
+            let tps = torch["tokens_per_s"] as? Double ?? 0
+            report["torch_tokens_per_s"] = tps
+            report["torch_ms_per_token"] = torch["ms_per_token"]
+            report["torch_version"] = torch["torch_version"]
+            report["torch_threads"] = torchThreads
+            let ours = results.map { $0["tokens_per_s"] as! Double }.max() ?? 0
+            report["ratio"] = tps > 0 ? ours / tps : 0
+            if results.count > 1 {
+                report["ratios"] = Dictionary(uniqueKeysWithValues: results.map {
+                    ("\($0["weights"]!)\(($0["sparse_ffn"] as! Bool) ? "+sparse" : "")", ($0["tokens_per_s"] as! Double) / max(tps, 1e-9))
+                })
+            }
+            if let check = torch["check"] as? [String: Any] { report["torch_logit_check"] = try compareLogits(gpt, check) }
+            // Greedy tokens of the official code as released (with its ÷2 rescaling) vs ours (f32).
+            if let theirs = torch["tokens"] as? [Int], let mine = results.first?["first_tokens"] as? [Int] {
+                report["torch_first_tokens_rescaled"] = Array(theirs.prefix(mine.count))
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Our f32 logits on the tokens the torch check run fed, against its logits.
+    func compareLogits(_ gpt: SpikeGPT, _ check: [String: Any]) throws -> [String: Any] {
+        guard let fed = check["tokens"] as? [Int], let logits = check["logits"] as? [[Double]], fed.count == logits.count else {
+            throw CLIError("the torch script's check output is malformed (tokens/logits). Hint: run it by hand to see its stderr")
+        }
+        let runner = try SpikeGPTRunner(model: gpt, options: .init(weights: .f32, threads: threads))
+        var maxAbs = 0.0, maxRef = 0.0
+        for (t, id) in fed.enumerated() {
+            let l = try runner.step(token: id)
+            for j in 0..<l.count { maxAbs = max(maxAbs, abs(Double(l[j]) - logits[t][j])); maxRef = max(maxRef, abs(logits[t][j])) }
+        }
+        return ["steps": fed.count, "max_abs_logit_diff": maxAbs, "max_abs_logit": maxRef,
+                "note": "official model_run.py with RWKV_RESCALE_LAYER disabled, fp32"]
+    }
+
+    /// Writes the weights to a temporary safetensors file and runs the reference script on them.
+    func runTorch(_ gpt: SpikeGPT, prompt: [Int]) throws -> [String: Any] {
+        let script = torchScript ?? URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/Reference/bench_spikegpt_torch.py").path
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw CLIError("the PyTorch reference script is not at \(script). Hint: give --torch-script PATH")
+        }
+        guard FileManager.default.fileExists(atPath: torchRepo) else {
+            throw CLIError("the official SpikeGPT repository is not at \(torchRepo). Hint: give --torch-repo (a checkout or bare git dir of ridgerchu/SpikeGPT)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikescope-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("model.safetensors").path
+        let list = gpt.weights.keys.sorted().map { (name: $0, tensor: gpt.weights[$0]!) }
+        _ = try SafeTensors.write(list, to: file, metadata: ["binary_embedding": gpt.config.binaryEmbedding ? "true" : "false"])
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, "--repo", torchRepo, "--weights", file,
+                       "--prompt", prompt.map(String.init).joined(separator: ","),
+                       "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(torchThreads)]
+        // stderr (its weight listing, warnings) goes to a file, read only when it fails.
+        let errPath = dir.appendingPathComponent("stderr.txt").path
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle(forWritingAtPath: errPath)
+        try p.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let line = String(decoding: outData, as: UTF8.self).split(separator: "\n").last,
+              let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            let tail = String(decoding: (FileManager.default.contents(atPath: errPath) ?? Data()).suffix(1500), as: UTF8.self)
+            throw CLIError("the PyTorch reference failed (exit \(p.terminationStatus)): \(tail). Hint: check that python3 has torch and that --torch-repo is ridgerchu/SpikeGPT")
+        }
+        return obj
+    }
+}
