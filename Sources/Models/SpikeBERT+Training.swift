@@ -79,7 +79,8 @@ public final class SpikeBERTGraph {
             if SpikeBERTGraph.isAlphaName(key) { continue }   // α are added below, one [1] tensor per site and step
             parameters[key] = Variable(t.contiguous(), requiresGrad: true, name: key)
         }
-        for site in names {
+        // α per site and timestep (none for the float model: nothing would train or export them).
+        for site in names where neuron != .none {
             for t in 0..<config.steps {
                 let name = "\(spikeBERTAlphaPrefix(site: site)).\(t)"
                 let value = checked.alpha[site].map { $0[t] } ?? 0

@@ -56,6 +56,12 @@ public enum SpikeLMAblation {
         public var neuron: String
         public var timesteps: Int
         public var accuracy: Double
+        /// Mean cross-entropy on the same rows (nats).
+        public var valLoss: Double = .nan
+        public var seconds: Double = 0
+        public init(neuron: String, timesteps: Int, accuracy: Double, valLoss: Double = .nan, seconds: Double = 0) {
+            self.neuron = neuron; self.timesteps = timesteps; self.accuracy = accuracy; self.valLoss = valLoss; self.seconds = seconds
+        }
     }
 
     /// The cells of the table, in order.

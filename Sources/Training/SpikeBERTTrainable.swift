@@ -206,7 +206,7 @@ public enum SpikeBERTData {
 /// config, seed, data order and steps; accuracy on the validation rows.
 public enum SpikeBERTAblation {
     /// Trains every cell. `config.layers/width/context/batch/steps/lr/seed` apply to every cell;
-    /// heads = max(1, width/32), FFN = 4·width.
+    /// heads = max(1, width/32), FFN = 4·width, `config.dropout` is the word dropout.
     public static func run(data: ClassificationData, vocabSize: Int, config: TrainerConfig,
                            cells: [(neuron: String, timesteps: Int)] = SpikeLMAblation.cells,
                            progress: (SpikeLMAblation.Row) -> Void = { _ in }) throws -> [SpikeLMAblation.Row] {
@@ -222,11 +222,14 @@ public enum SpikeBERTAblation {
                                 intermediateSize: 4 * c.width, maxPositions: max(c.context, 64), numLabels: data.labels.count,
                                 labels: data.labels, steps: cell.timesteps)
             let model = try SpikeBERTTrainable(config: bc, neuron: neuron, seed: c.seed)
+            model.wordDropout = c.dropout
             let trainer = try Trainer(model: model, data: .classification(data), config: c)
+            let t0 = Date()
             try trainer.run()
             let (r, _) = try trainer.evaluate()
             let row = SpikeLMAblation.Row(neuron: cell.neuron, timesteps: cell.timesteps,
-                                          accuracy: Double(r.correct) / Double(max(r.count, 1)))
+                                          accuracy: Double(r.correct) / Double(max(r.count, 1)), valLoss: r.meanLoss,
+                                          seconds: Date().timeIntervalSince(t0))
             rows.append(row)
             progress(row)
         }

@@ -32,9 +32,9 @@ struct SpikeBERTTrainingTests {
         // First pass calibrates α on the batch; the export carries them to the inference model.
         _ = try withNoGrad { try graph.logits(ids: Self.ids, typeIds: Self.types, masks: Self.masks) }
         let exported = graph.exportWeights()
-        if neuron != .none {
-            #expect(exported.keys.filter(SpikeBERTGraph.isAlphaName).count == graph.siteNames.count * steps)
-        }
+        // Every α is calibrated and exported; the float model has none (no parameter to train or resume).
+        #expect(exported.keys.filter(SpikeBERTGraph.isAlphaName).count == (neuron == .none ? 0 : graph.siteNames.count * steps))
+        #expect(graph.parameters.keys.filter(SpikeBERTGraph.isAlphaName).count == (neuron == .none ? 0 : graph.siteNames.count * steps))
         let (h, z) = try withNoGrad {
             (try graph.hidden(ids: Self.ids, typeIds: Self.types, masks: Self.masks).value,
              try graph.logits(ids: Self.ids, typeIds: Self.types, masks: Self.masks).value)
