@@ -4,12 +4,13 @@
 // FFN only) and SpikeGPT (LIF after both sub-blocks), each trained with the same config, seed,
 // data order and number of steps, compared on validation bits per character. And the hook for
 // SpikeLM's neuron ablation (elastic bi-spiking vs ±1 vs {0,1}, at T = 1 and T = 4: accuracy),
-// which needs SpikeBERT's training form: `SpikeLMAblation.run` is the place a later change fills.
+// trained with SpikeBERT's training form (SpikeBERTTrainable.swift) on a GLUE file.
 // What it is not: the papers' scale (they train on enwik8 for days); orderings may differ here.
 
 import Foundation
 import Engine
 import Models
+import Formats
 
 public struct AblationRow: Sendable, Codable, Equatable {
     public var variant: String
@@ -55,16 +56,35 @@ public enum SpikeLMAblation {
         public var neuron: String
         public var timesteps: Int
         public var accuracy: Double
+        /// Mean cross-entropy on the same rows (nats).
+        public var valLoss: Double = .nan
+        public var seconds: Double = 0
+        public init(neuron: String, timesteps: Int, accuracy: Double, valLoss: Double = .nan, seconds: Double = 0) {
+            self.neuron = neuron; self.timesteps = timesteps; self.accuracy = accuracy; self.valLoss = valLoss; self.seconds = seconds
+        }
     }
 
     /// The cells of the table, in order.
     public static let cells: [(neuron: String, timesteps: Int)] =
         ["elastic", "signed", "binary"].flatMap { n in [1, 4].map { (n, $0) } }
 
-    /// Not yet available: needs a `TrainableModel` for SpikeBERT (its training form). A later change
-    /// implements this by training one classifier per cell on the same GLUE rows and budget and
-    /// returning validation accuracy; the CLI prints whatever this returns.
-    public static func run(glue: URL?, config: TrainerConfig) throws -> [Row] {
-        throw TrainingError.unsupportedArchitecture("spikebert", hint: "the SpikeLM ablation needs SpikeBERT's training form")
+    /// Trains one SpikeBERT classifier per cell (SpikeBERTTrainable.swift) on the GLUE file `glue`
+    /// (default Examples/glue/SST-2/train.tsv) with a vocabulary built from it, and returns the
+    /// accuracy on `dev.tsv` beside it (or on the last 10% of the file when there is none).
+    /// `config` gives layers, width, context, batch, steps, lr and seed for every cell.
+    public static func run(glue: URL?, config: TrainerConfig,
+                           progress: (Row) -> Void = { _ in }) throws -> [Row] {
+        let train = glue ?? URL(fileURLWithPath: "Examples/glue/SST-2/train.tsv")
+        let devURL = train.deletingLastPathComponent().appendingPathComponent("dev.tsv")
+        let dev = devURL.path != train.path && FileManager.default.fileExists(atPath: devURL.path) ? devURL : nil
+        let vocab = BERTVocabularyBuilder.build(sentences: try BERTVocabularyBuilder.sentences(glue: train))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikescope-ablation-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let vocabURL = dir.appendingPathComponent("vocab.txt")
+        try BERTVocabularyBuilder.write(vocab, to: vocabURL)
+        let tokenizer = try HFTokenizer.wordPiece(vocabFile: vocabURL.path)
+        let data = try SpikeBERTData.glue(train: train, dev: dev, tokenizer: tokenizer, length: config.context)
+        return try SpikeBERTAblation.run(data: data, vocabSize: vocab.count, config: config, progress: progress)
     }
 }

@@ -4,6 +4,8 @@ import ArgumentParser
 import Foundation
 import Engine
 import Models
+import Neurons
+import Formats
 import Training
 
 struct Train: ParsableCommand {
@@ -28,7 +30,9 @@ struct Train: ParsableCommand {
     @Option(help: "Tokens per training window (classification: padded/cropped length).") var context: Int
     @Option(help: "Sequences per batch.") var batch: Int
     @Option(help: "Peak learning rate (linear warmup, cosine decay to lr/10).") var lr: Float = 3e-3
-    @Option(help: "Timesteps T (spikebert only).") var timesteps: Int?
+    @Option(help: "Timesteps T (spikebert only; default 4).") var timesteps: Int?
+    @Option(help: "SpikeBERT neuron: elastic (ternary, released), signed (±1), binary ({0,1}) or none (float).") var neuron: String = "elastic"
+    @Option(help: "SpikeBERT attention heads (default width/32, at least 1).") var heads: Int?
     @Option(help: "Write a checkpoint every N steps (0: only none).") var checkpointEvery: Int = 0
     @Option(help: "Validate every N steps.") var evalEvery: Int = 50
     @Option(help: "Validation batches per evaluation.") var evalBatches: Int = 4
@@ -36,7 +40,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Print one JSON object per step on stdout.") var jsonProgress = false
     @Option(help: "Seed of init, data order and dropout.") var seed: UInt64 = 1
     @Option(help: "SpikeGPT Table 5 variant: spikegpt, vanilla, heaviside, lif-ffn.") var variant: String = "spikegpt"
-    @Option(help: "Dropout after each block during training.") var dropout: Float = 0
+    @Option(help: "Dropout after each block during training (spikebert: probability of replacing a word by [UNK]).") var dropout: Float = 0
     @Flag(help: "Print seconds per phase of a step (data, forward, backward, optimizer) at the end.") var timing = false
 
     func validate() throws {
@@ -47,6 +51,15 @@ struct Train: ParsableCommand {
         if corpus != nil && glue != nil { throw ValidationError("--corpus and --glue conflict: train a language model or a classifier, not both.") }
         if SpikeGPTVariant(rawValue: variant) == nil {
             throw ValidationError("The value '\(variant)' is invalid for '--variant <variant>'. Use one of: \(SpikeGPTVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if arch == "spikebert" {
+            guard ["elastic", "signed", "binary", "none"].contains(neuron) else {
+                throw ValidationError("The value '\(neuron)' is invalid for '--neuron <neuron>'. Use elastic, signed, binary or none.")
+            }
+            if corpus != nil { throw ValidationError("--arch spikebert trains a classifier: give --glue FILE (SST-2 columns), not --corpus.") }
+            if let t = timesteps, t < 1 { throw ValidationError("The value '\(t)' is invalid for '--timesteps': it must be at least 1 (SpikeLM uses 1 or 4).") }
+            let h = heads ?? max(1, width / 32)
+            if h < 1 || width % h != 0 { throw ValidationError("The value '\(h)' is invalid for '--heads': it must divide --width \(width).") }
         }
         if timesteps != nil && arch != "spikebert" { throw ValidationError("--timesteps applies to --arch spikebert only (SpikeGPT runs one step per token).") }
         for (flag, v) in [("--steps", steps), ("--layers", layers), ("--width", width), ("--context", context), ("--batch", batch)] where v < 1 {
@@ -65,9 +78,7 @@ struct Train: ParsableCommand {
     }
 
     func train() throws {
-        if arch == "spikebert" {
-            throw TrainingError.unsupportedArchitecture("spikebert", hint: "SpikeBERT's training form is not in this build yet; use --arch spikegpt")
-        }
+        if arch == "spikebert" { try trainBERT(); return }
         let sessionURL = URL(fileURLWithPath: session)
         try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
         let vocabURL = sessionURL.appendingPathComponent("vocab.json")
@@ -128,6 +139,71 @@ struct Train: ParsableCommand {
             let t = trainer.timings, total = max(t.data + t.forward + t.backward + t.optimizer, 1e-9)
             func pct(_ x: Double) -> String { String(format: "%.1f s (%.0f%%)", x, 100 * x / total) }
             FileHandle.standardError.write(Data("timing: data \(pct(t.data)), forward \(pct(t.forward)), backward \(pct(t.backward)), optimizer \(pct(t.optimizer))\n".utf8))
+        }
+    }
+
+    /// `--arch spikebert`: a spiking BERT classifier from scratch with a WordPiece vocabulary built
+    /// from the training file. The session then holds model.safetensors, config.json and vocab.txt
+    /// (what `inspect --model <session>` opens). Validation = dev.tsv beside the file when present.
+    func trainBERT() throws {
+        let sessionURL = URL(fileURLWithPath: session)
+        try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
+        let trainURL = URL(fileURLWithPath: glue!)
+        let vocabURL = sessionURL.appendingPathComponent("vocab.txt")
+        if !(resume && FileManager.default.fileExists(atPath: vocabURL.path)) {
+            try BERTVocabularyBuilder.write(BERTVocabularyBuilder.build(sentences: try BERTVocabularyBuilder.sentences(glue: trainURL)), to: vocabURL)
+        }
+        let tokenizer = try HFTokenizer.wordPiece(vocabFile: vocabURL.path)
+        let devURL = trainURL.deletingLastPathComponent().appendingPathComponent("dev.tsv")
+        let dev = devURL.standardizedFileURL.path != trainURL.standardizedFileURL.path
+            && FileManager.default.fileExists(atPath: devURL.path) ? devURL : nil
+        let data = try SpikeBERTData.glue(train: trainURL, dev: dev, tokenizer: tokenizer, length: context)
+        let T = timesteps ?? 4
+        let kind = NeuronKind(rawValue: neuron)!
+        let bc = BERTConfig(vocabSize: tokenizer.vocabSize, hiddenSize: width, layers: layers, heads: heads ?? max(1, width / 32),
+                            intermediateSize: 4 * width, maxPositions: max(context, 64), numLabels: data.labels.count,
+                            labels: data.labels, steps: T)
+        try spikeBERTConfigJSON(bc, neuron: kind).write(to: sessionURL.appendingPathComponent("config.json"), options: .atomic)
+
+        var cfg = TrainerConfig()
+        cfg.arch = arch; cfg.timesteps = T; cfg.classes = data.labels.count; cfg.vocab = tokenizer.vocabSize
+        cfg.layers = layers; cfg.width = width; cfg.steps = steps; cfg.batch = batch; cfg.context = context
+        cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
+        cfg.seed = seed; cfg.dropout = dropout
+        let model = try SpikeBERTTrainable(config: bc, neuron: kind, seed: seed)
+        model.wordDropout = dropout
+        let store = try CheckpointStore.forSession(sessionURL)
+        let trainer = try Trainer(model: model, data: .classification(data), config: cfg, checkpoints: store)
+        if resume {
+            if let name = try trainer.resumeFromLatest() {
+                FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
+            }
+        }
+        let bar = ProgressBar(enabled: isatty(2) != 0)
+        var printed = trainer.step
+        try trainer.run { p in
+            if jsonProgress, p.step > printed { printJSON(p); printed = p.step }
+            bar.draw(p)
+        }
+        bar.finish()
+        try model.exportWeights().writeSafetensors(to: sessionURL.appendingPathComponent("model.safetensors"), metadata: model.metadata)
+        // Accuracy on every validation row (the periodic evaluation sees at most eval-batches of them).
+        var r = EvalResult()
+        var i = 0
+        while i < data.validation.count {
+            let rows = data.validation[i..<min(i + batch, data.validation.count)]
+            r.add(try model.evaluate(.classification(inputs: rows.map(\.ids), labels: rows.map(\.label))))
+            i += batch
+        }
+        let acc = Double(r.correct) / Double(max(r.count, 1))
+        let source = dev.map { "dev \($0.path)" } ?? "last 10% of \(trainURL.path)"
+        FileHandle.standardError.write(Data((String(format: "done: step %d, loss %.4f, validation loss %.4f, accuracy %.3f", trainer.step, trainer.progress.loss, r.meanLoss, acc)
+                                                   + " (\(r.correct)/\(r.count) rows of \(source))\n").utf8))
+        if jsonProgress {
+            let o: [String: Any] = ["event": "final", "step": trainer.step, "val_loss": r.meanLoss, "accuracy": acc, "rows": r.count]
+            if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) { FileHandle.standardOutput.write(d + Data("\n".utf8)) }
         }
     }
 
