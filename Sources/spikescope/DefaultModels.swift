@@ -29,9 +29,19 @@ enum DefaultModels {
         return nil
     }
 
-    /// Opens `model` (or the embedded SpikeGPT when nil).
-    static func open(model: String?, tokenizer: String?) throws -> OpenedModel {
+    /// The embedded SpikeBERT classifier's folder and its held-out SST-2-format examples.
+    static var bertPath: String? { find(bertFolder) }
+    static var bertExamples: String? { find(bertFolder + "/dev.tsv") }
+
+    /// Opens `model` (or the embedded SpikeGPT when nil; the embedded SpikeBERT when `classifier`).
+    static func open(model: String?, tokenizer: String?, classifier: Bool = false) throws -> OpenedModel {
         if let model { return try Opener.open(model: model, tokenizer: tokenizer) }
+        if classifier {
+            guard let p = bertPath else {
+                throw CLIError("the embedded SpikeBERT classifier (\(bertFolder)) is missing from this build. Hint: give --model PATH")
+            }
+            return try Opener.open(model: p, tokenizer: tokenizer)
+        }
         guard let p = find(gptFile) else {
             throw CLIError("the embedded default model (\(gptFile)) is missing from this build; looked in: "
                            + searchFolders.map(\.path).joined(separator: ", ") + ". Hint: give --model PATH")

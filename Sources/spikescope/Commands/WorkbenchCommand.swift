@@ -29,6 +29,8 @@ struct WorkbenchCommand: ParsableCommand {
     var generate: Int = 24
     @Option(help: "Text corpus for background training (b). Default: the generated corpus in the source tree.")
     var corpus: String?
+    @Flag(help: "Open the embedded SpikeBERT sentiment classifier with its SST-2-format examples (g/n/N).")
+    var classifier = false
 
     func run() throws {
         do { try execute() } catch let e as ExitCode { throw e } catch {
@@ -41,18 +43,22 @@ struct WorkbenchCommand: ParsableCommand {
         let saved = try session.flatMap { dir -> SessionFile? in
             FileManager.default.fileExists(atPath: SessionFile.path(in: dir)) ? try SessionFile.load(from: dir) : nil
         }
-        let opened = try DefaultModels.open(model: model ?? saved?.model, tokenizer: tokenizer ?? saved?.tokenizer)
+        // --glue without --model: a GLUE row wants a classifier, so open the embedded SpikeBERT.
+        let wantsClassifier = classifier || (model == nil && saved?.model == nil && glue != nil)
+        let opened = try DefaultModels.open(model: model ?? saved?.model, tokenizer: tokenizer ?? saved?.tokenizer,
+                                            classifier: wantsClassifier)
         var ui = WorkbenchUI()
         ui.sessionPath = session
         var input: InputSource = .prompt(prompt ?? DefaultModels.defaultPrompt)
-        let glueRef = glue ?? saved?.glueFile
+        let glueRef = glue ?? saved?.glueFile ?? (wantsClassifier ? DefaultModels.bertExamples : nil)
+        let glueTask = task ?? (glueRef == DefaultModels.bertExamples ? "SST-2" : nil)
         if let glueRef {
             let spec = GLUERowSpec.parse(glueRef)
-            let file = try GLUEFile.load(path: spec.path, task: task.flatMap(GLUETask.init(name:)))
+            let file = try GLUEFile.load(path: spec.path, task: glueTask.flatMap(GLUETask.init(name:)))
             ui.examples = file.rows.map { ExampleRow(text: $0.text, textPair: $0.textPair, label: $0.label) }
             ui.exampleFile = spec.path
             ui.exampleIndex = min(spec.row ?? 0, max(file.rows.count - 1, 0))
-            if glue != nil && prompt == nil && !ui.examples.isEmpty {
+            if (glue != nil || wantsClassifier) && prompt == nil && !ui.examples.isEmpty {
                 input = .example(file: spec.path, row: ui.exampleIndex, ui.examples[ui.exampleIndex])
             }
         }
