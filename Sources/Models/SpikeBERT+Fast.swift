@@ -168,7 +168,7 @@ extension SpikeBERT {
         let B = ids.count, L = ids[0].count, C = c.hiddenSize, I = c.intermediateSize
         let spiking = neuron != .none
         let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary
-        let T = spiking ? steps : 1
+        let T = spiking && neuron != .gif ? steps : 1  // GIF neurons carry their own steps
         let S = T * L, N = B * S, W = max(C, I)
         let layers = fast.prepared(weights, packed: spiking)
         let valid: [[Bool]] = (0..<B).map { b -> [Bool] in

@@ -46,10 +46,34 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
         calibrationInput = input
     }
 
-    public var needsPreparation: Bool { bert.neuron != .none && !isCalibrated }
+    /// How a GIF plan is built when the neuron is switched to `.gif` (reuses SpikeGPT's settings).
+    public var gifSettings = GIFSettings()
+
+    public var needsPreparation: Bool {
+        bert.neuron == .gif ? bert.gifPlan == nil : (bert.neuron != .none && !isCalibrated)
+    }
 
     public mutating func prepare(for input: ModelInput) throws {
-        if needsPreparation { try calibrate(on: input) }
+        guard needsPreparation else { return }
+        if bert.neuron == .gif {
+            unique()
+            bert.gifPlan = try bert.calibrateGIF(inputs: [(input.ids, input.typeIds.isEmpty ? nil : input.typeIds)],
+                                                base: gifSettings.base, bits: gifSettings.bits,
+                                                outlierFraction: gifSettings.outlierFraction, weights: tensors)
+            bert.neuron = .gif
+            return
+        }
+        try calibrate(on: input)
+    }
+
+    public var gifOutlierFraction: Double? {
+        get { bert.neuron == .gif ? gifSettings.outlierFraction : nil }
+        set {
+            guard let p = newValue else { return }
+            unique()
+            gifSettings.outlierFraction = p
+            bert.gifPlan = nil  // recalibrated on the next input
+        }
     }
 
     public var summary: ModelSummary {
@@ -64,17 +88,25 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
     public var neuron: NeuronKind {
         get { bert.neuron }
         set {
-            guard [.elastic, .binary, .signed, .none].contains(newValue) else { return }
+            guard [.elastic, .binary, .signed, .none, .gif].contains(newValue) else { return }
             unique(); bert.neuron = newValue
         }
     }
 
-    public var neuronChoices: [NeuronKind] { [.elastic, .binary, .signed, .none] }
+    public var neuronChoices: [NeuronKind] { [.elastic, .binary, .signed, .gif, .none] }
 
-    public func frequency(site: String) -> Float { (try? bert.control(site: site).k) ?? 2 }
+    public func frequency(site: String) -> Float {
+        if bert.neuron == .gif { return gifSettings.k }  // one k for every GIF site
+        return (try? bert.control(site: site).k) ?? 2
+    }
 
     public mutating func setFrequency(_ k: Float, site: String?) {
         unique()
+        if bert.neuron == .gif {
+            gifSettings.k = k
+            bert.gifPlan?.base.k = k
+            return
+        }
         for name in siteNames where site == nil || site == name {
             guard var c = try? bert.control(site: name) else { continue }
             c.k = k

@@ -58,6 +58,11 @@ public final class SpikeBERT {
     /// True when the checkpoint carried SpikeLM α for every site.
     public let hasCheckpointAlpha: Bool
 
+    /// GIF neurons at the sites (`neuron == .gif`): per-site allocation, from `calibrateGIF`.
+    public var gifPlan: BERTGIFPlan?
+    /// While calibrating GIF: each site's real input rows are collected here (output = input).
+    var gifCollector: [String: [Float]]?
+
     public var hasPooler: Bool { weights.pooler != nil }
     public var hasClassifier: Bool { weights.classifier != nil }
 
@@ -178,7 +183,11 @@ public final class SpikeBERT {
 
     /// Throws for neurons SpikeBERT does not run (set after init).
     func checkNeuron() throws {
-        if neuron == .lif || neuron == .gif {
+        if neuron == .gif && gifPlan == nil && gifCollector == nil {
+            throw ModelError.unsupported(what: "a gif neuron without a calibrated plan",
+                                         hint: "calibrate first (SpikeBERTModel.prepare / calibrateGIF)")
+        }
+        if neuron == .lif {
             throw ModelError.unsupported(what: "a \(neuron.rawValue) neuron in SpikeBERT",
                                          hint: "SpikeBERT runs elastic, binary, signed or none")
         }
@@ -188,6 +197,10 @@ public final class SpikeBERT {
     /// site's neuron runs (both paths). `input` and `out` are [T, rows, width], not aliased.
     func runSite(_ site: String, _ input: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>,
                  variant: ElasticBiSpike.Variant, steps T: Int, valid: [Bool], probe: Probe?) {
+        if neuron == .gif {
+            runGIF(site, input, rows: rows * T, width: width, into: out, valid: valid, probe: probe)
+            return
+        }
         sites[site]!.variant = variant
         sites[site]!.steps = T
         sites[site]!.run(input, rows: rows, width: width, into: out, validRows: valid, site: site, probe: probe)
@@ -199,14 +212,11 @@ public final class SpikeBERT {
         let c = config
         let L = ids.count, C = c.hiddenSize, I = c.intermediateSize
         try validate(ids: ids, typeIds: typeIds, mask: mask)
-        if neuron == .lif || neuron == .gif {
-            throw ModelError.unsupported(what: "a \(neuron.rawValue) neuron in SpikeBERT",
-                                         hint: "SpikeBERT runs elastic, binary, signed or none")
-        }
+        try checkNeuron()
         let valid = (mask ?? [Int](repeating: 1, count: L)).map { $0 != 0 }
         let spiking = neuron != .none
         let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary
-        let T = spiking ? steps : 1
+        let T = spiking && neuron != .gif ? steps : 1  // GIF neurons carry their own steps
         let rows = T * L
 
         let x = Buffer(rows * C), q = Buffer(rows * C), k = Buffer(rows * C), v = Buffer(rows * C)
@@ -488,9 +498,11 @@ extension SpikeBERT {
     /// An independent model with the same weights (shared, read-only), neuron, T, and every site's
     /// α and frequency control. Changing the copy's controls or calibration leaves this one alone.
     public func clone(tensors: [String: Tensor]) throws -> SpikeBERT {
-        let c = try SpikeBERT(config: config, weights: tensors, neuron: neuron)
+        let c = try SpikeBERT(config: config, weights: tensors, neuron: NeuronKind.none)
+        c.neuron = neuron  // (gif is set after init: it needs a plan, copied below)
         c.steps = steps
         c.sites = sites
+        c.gifPlan = gifPlan
         c.fast = fast
         c.eventBelowRate = eventBelowRate
         return c

@@ -19,7 +19,15 @@ struct BenchGIF: ParsableCommand {
     @Option(help: "Percent of channels treated as outliers for the saliency allocation.") var outliers: Double = 5
     @Option(help: "Timing: tokens × in → out of the event-driven GIF linear.") var shape: String = "128x768x3072"
     @Option(help: "Timing repetitions (best of).") var runs: Int = 10
+    @Option(help: "Also run the table on a BERT (e.g. .downloads/minilm): cosine of hidden states to the float model.")
+    var bert: String?
     @Flag(help: "JSON output (the only format).") var json = false
+
+    static let bertText = [
+        "The cat sat on the mat and looked out of the window.",
+        "A spiking neuron fires when its membrane potential crosses the threshold.",
+        "Stocks rose sharply after the company reported strong quarterly earnings.",
+    ]
 
     static let calibrationText = [
         "Once, Ada lived near the river with a small dog.",
@@ -115,9 +123,52 @@ struct BenchGIF: ParsableCommand {
                            "count_nonzero_fraction": countNZ, "count_event_ms": countMs, "count_speedup": denseMs / countMs,
                            "count_max_rel_diff": Double(maxRelCount)])
         }
-        let out: [String: Any] = ["model": opened.loaded.weightsPath, "levels": levels, "outlier_percent": outliers,
+        var out: [String: Any] = ["model": opened.loaded.weightsPath, "levels": levels, "outlier_percent": outliers,
                                   "table": rows, "outliers_first_layers": outlierReport.filter { $0.key.hasPrefix("blocks.0.") },
                                   "event_driven": timing]
+        if let bert { out["bert"] = try bertTable(path: bert, budgets: steps.split(separator: ",").compactMap { Int($0) }) }
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted]) + Data("\n".utf8))
+    }
+
+    /// Uniform vs saliency GIF allocation on a BERT: mean cosine of the final hidden states to the
+    /// float model over `bertText` (calibrated on the first sentence, evaluated on all three),
+    /// plus the channels most often ranked outliers across the sites.
+    func bertTable(path: String, budgets: [Int]) throws -> [String: Any] {
+        let opened = try Opener.open(model: path)
+        guard var m = opened.loaded.model as? SpikeBERTModel else { throw ValidationError("--bert needs a BERT checkpoint folder") }
+        let inputs = try BenchGIF.bertText.map { t -> ModelInput in
+            let e = try opened.codec.encode(t, nil); return ModelInput(ids: e.ids, typeIds: e.typeIds)
+        }
+        m.neuron = .none
+        let float = try inputs.map { try m.run($0, probe: nil).hidden }
+        let b1 = log2(Double(2 * levels + 1))
+        var rows: [[String: Any]] = []
+        var outlierCount: [Int: Int] = [:]
+        for u in budgets {
+            var row: [String: Any] = ["steps_per_channel": u, "budget_bits": Double(u) * b1]
+            for (label, p) in [("uniform", 0.0), ("saliency", outliers / 100)] {
+                var g = m
+                var settings = GIFSettings()
+                settings.levels = levels; settings.bits = Double(u) * b1; settings.outlierFraction = p
+                g.gifSettings = settings
+                g.neuron = .gif
+                try g.prepare(for: inputs[0])
+                var cos = 0.0
+                for (i, inp) in inputs.enumerated() { cos += meanCosine(float[i], try g.run(inp, probe: nil).hidden) }
+                row["\(label)_cosine"] = cos / Double(inputs.count)
+                row["\(label)_bits"] = g.model.gifPlan?.averageBits ?? 0
+                if p > 0, u == budgets.first, let plan = g.model.gifPlan {
+                    // Sites that read the residual stream (LayerNorm outputs, hidden width): the query
+                    // and FFN-in linears of every layer, where a channel index is a hidden dimension.
+                    for (name, alloc) in plan.sites where name.hasSuffix(".query") || name.hasSuffix(".intermediate.dense") {
+                        for c in alloc.outliers { outlierCount[c, default: 0] += 1 }
+                    }
+                }
+            }
+            rows.append(row)
+        }
+        let top = outlierCount.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10)
+        return ["model": path, "table": rows, "sites": m.siteNames.count,
+                "outlier_channels_of_the_residual_stream": top.map { ["channel": $0.key, "sites": $0.value] }]
     }
 }

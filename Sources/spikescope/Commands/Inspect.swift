@@ -119,23 +119,40 @@ struct Inspect: ParsableCommand {
             throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "give a non-empty --prompt or --tokens")
         }
 
-        // GIF: calibrate on the input itself, then run coded.
+        // GIF: calibrate on the input itself, then run coded; compare with the float model.
         var gifNote: [String: Double] = [:]
-        if m.neuron == .gif, var gpt = m as? SpikeGPT {
-            let base = GIFConfig(timesteps: levels, levels: levels, bidirectional: true, k: k ?? 2)
-            let budget = bits ?? base.bitsPerActivation * 2
-            gpt.neuron = .none
-            var s0 = gpt.initialState()
-            let float = try gpt.forward(tokens: info.tokens, state: &s0).logits
-            let plan = try gpt.calibrateGIF(prompts: [info.tokens], base: base, bits: budget, outlierFraction: outliers / 100)
-            gpt.controls.gif = plan
-            gpt.neuron = .gif
-            var s1 = gpt.initialState()
-            let coded = try gpt.forward(tokens: info.tokens, state: &s1).logits
-            gifNote["kl_to_float"] = meanKL(float, coded)
-            gifNote["average_bits"] = plan.averageBits
-            gifNote["budget_bits"] = budget
-            m = gpt
+        if m.neuron == .gif {
+            var settings = GIFSettings()
+            settings.levels = levels
+            settings.k = k ?? 2
+            settings.bits = bits ?? settings.base.bitsPerActivation * 2
+            settings.outlierFraction = outliers / 100
+            let input = ModelInput(ids: info.tokens, typeIds: info.typeIds)
+            if var gpt = m as? SpikeGPT {
+                gpt.controls.gifSettings = settings
+                gpt.controls.gif = nil
+                gpt.neuron = .none
+                var s0 = gpt.initialState()
+                let float = try gpt.forward(tokens: info.tokens, state: &s0).logits
+                gpt.neuron = .gif
+                try gpt.prepare(for: input)
+                var s1 = gpt.initialState()
+                let coded = try gpt.forward(tokens: info.tokens, state: &s1).logits
+                gifNote["kl_to_float"] = meanKL(float, coded)
+                gifNote["average_bits"] = gpt.controls.gif?.averageBits ?? 0
+                m = gpt
+            } else if var bert = m as? SpikeBERTModel {
+                bert.gifSettings = settings
+                bert.neuron = .none
+                let float = try bert.run(input, probe: nil).hidden
+                bert.neuron = .gif
+                try bert.prepare(for: input)
+                let coded = try bert.run(input, probe: nil).hidden
+                gifNote["cosine_to_float"] = meanCosine(float, coded)
+                gifNote["average_bits"] = bert.model.gifPlan?.averageBits ?? 0
+                m = bert
+            }
+            gifNote["budget_bits"] = settings.bits
         }
 
         let probe = Probe()
