@@ -23,6 +23,7 @@
 // Shape legend: T timesteps, L tokens, C hidden, I intermediate, H heads, d = C/H, K labels.
 
 import Foundation
+import CKernels
 import Engine
 import Neurons
 
@@ -60,8 +61,12 @@ public final class SpikeBERT {
     public var hasPooler: Bool { weights.pooler != nil }
     public var hasClassifier: Bool { weights.classifier != nil }
 
-    private let weights: BERTWeights
-    private var sites: [String: ElasticBiSpike]
+    let weights: BERTWeights
+    var sites: [String: ElasticBiSpike]
+    /// Transposed / packed weights of the fast path, built on first use and shared by clones.
+    var fast = BERTFastCache()
+    /// Spike-input linears fire below this rate → event kernel, else dense GEMM (same result either way).
+    var eventBelowRate = SpikeBERT.defaultEventBelowRate
     private let checkpointAlpha: [String: [Float]]
 
     /// Builds the model from HF-named tensors (`bert.` prefix optional).
@@ -156,15 +161,41 @@ public final class SpikeBERT {
 
     // MARK: forward
 
-    /// Runs one sequence.
+    /// Runs one sequence (the fast path, SpikeBERT+Fast.swift).
     /// - Parameters:
     ///   - ids: token ids [L] (1 ≤ L ≤ max_position_embeddings).
     ///   - typeIds: token type ids [L] (0 for sentence A, 1 for B); nil = all 0.
     ///   - mask: attention mask [L] of 0/1; 0 marks padding, which no token attends to. nil = all 1.
     ///   - probe: records every site's membrane, spikes and current as T·L rows (timestep-major).
     /// - Throws: `ModelError.invalidInput` for ids/type ids out of range, wrong lengths, or a mask without a 1.
-    /// - Cost: T·L·(4C² + 2CI) multiply-adds in the linears (T = 1 with `.none`), plus T·H·L²·2d in attention.
+    /// - Cost: T·L·(4C² + 2CI) multiply-adds in the linears (T = 1 with `.none`; spike inputs cost
+    ///   ∝ their nonzeros when sparse), plus T·H·L²·2d in attention.
     public func forward(ids: [Int], typeIds: [Int]? = nil, mask: [Int]? = nil, probe: Probe? = nil) throws -> BERTOutput {
+        try validate(ids: ids, typeIds: typeIds, mask: mask)
+        try checkNeuron()
+        return forwardFast(ids: [ids], typeIds: typeIds.map { [$0] }, masks: mask.map { [$0] }, probe: probe)[0]
+    }
+
+    /// Throws for neurons SpikeBERT does not run (set after init).
+    func checkNeuron() throws {
+        if neuron == .lif || neuron == .gif {
+            throw ModelError.unsupported(what: "a \(neuron.rawValue) neuron in SpikeBERT",
+                                         hint: "SpikeBERT runs elastic, binary, signed or none")
+        }
+    }
+
+    /// Runs the spiking neuron of `site` over T timesteps of `rows` tokens: the single place where a
+    /// site's neuron runs (both paths). `input` and `out` are [T, rows, width], not aliased.
+    func runSite(_ site: String, _ input: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>,
+                 variant: ElasticBiSpike.Variant, steps T: Int, valid: [Bool], probe: Probe?) {
+        sites[site]!.variant = variant
+        sites[site]!.steps = T
+        sites[site]!.run(input, rows: rows, width: width, into: out, validRows: valid, site: site, probe: probe)
+    }
+
+    /// The straightforward implementation (one GEMM per linear and timestep block, scalar
+    /// attention): the reference the fast path is tested against. Same contract as `forward`.
+    func forwardReference(ids: [Int], typeIds: [Int]? = nil, mask: [Int]? = nil, probe: Probe? = nil) throws -> BERTOutput {
         let c = config
         let L = ids.count, C = c.hiddenSize, I = c.intermediateSize
         try validate(ids: ids, typeIds: typeIds, mask: mask)
@@ -200,9 +231,7 @@ public final class SpikeBERT {
             let inF = lin.inFeatures, outF = lin.outFeatures
             var src = UnsafePointer(input)
             if spiking {
-                sites[site]!.variant = variant
-                sites[site]!.steps = T
-                sites[site]!.run(input, rows: L, width: inF, into: spikes.p, validRows: valid, site: site, probe: probe)
+                runSite(site, input, rows: L, width: inF, into: spikes.p, variant: variant, steps: T, valid: valid, probe: probe)
                 src = UnsafePointer(spikes.p)
             }
             Tensor.gemm(rows, outF, inF, src, ptr(lin.weight), true, out)
@@ -211,9 +240,7 @@ public final class SpikeBERT {
         // The extra spike on K or V (per-timestep α, no membrane), in place through `spikes`.
         func spikeInPlace(_ site: String, _ buf: UnsafeMutablePointer<Float>) {
             guard spiking else { return }
-            sites[site]!.variant = variant
-            sites[site]!.steps = T
-            sites[site]!.run(buf, rows: L, width: C, into: spikes.p, validRows: valid, site: site, probe: probe)
+            runSite(site, buf, rows: L, width: C, into: spikes.p, variant: variant, steps: T, valid: valid, probe: probe)
             buf.update(from: spikes.p, count: rows * C)
         }
 
@@ -247,6 +274,12 @@ public final class SpikeBERT {
                 for j in 0..<(L * C) { hp[j] *= s }
             }
         }
+        return heads(hidden: hidden, steps: T)
+    }
+
+    /// The pooler and classifier on the mean hidden states [L, C].
+    func heads(hidden: Tensor, steps T: Int) -> BERTOutput {
+        let C = config.hiddenSize, w = weights
         var out = BERTOutput(hidden: hidden, pooled: nil, logits: nil, probabilities: nil, steps: T)
         if let pooler = w.pooler {
             // pooled = tanh(W·h[CLS] + b)
@@ -280,8 +313,10 @@ public final class SpikeBERT {
         return out
     }
 
-    /// Runs each sequence of a batch in turn ([B, L] with per-row padding masks). With uncalibrated
-    /// sites, the first row calibrates α and the others reuse it.
+    /// Runs a batch ([B, L] with per-row padding masks) as one: every linear sees all B·T·L rows;
+    /// sequences of different lengths run in groups of equal length. Each row's result equals
+    /// `forward` on that row alone. With uncalibrated sites, the first row calibrates α and the
+    /// others reuse it.
     public func forwardBatch(ids: [[Int]], typeIds: [[Int]]? = nil, masks: [[Int]]? = nil) throws -> [BERTOutput] {
         if let typeIds, typeIds.count != ids.count {
             throw ModelError.invalidInput(field: "typeIds", reason: "has \(typeIds.count) rows for \(ids.count) sequences", hint: "one row per sequence")
@@ -289,7 +324,23 @@ public final class SpikeBERT {
         if let masks, masks.count != ids.count {
             throw ModelError.invalidInput(field: "masks", reason: "has \(masks.count) rows for \(ids.count) sequences", hint: "one row per sequence")
         }
-        return try ids.indices.map { try forward(ids: ids[$0], typeIds: typeIds?[$0], mask: masks?[$0]) }
+        for b in ids.indices { try validate(ids: ids[b], typeIds: typeIds?[b], mask: masks?[b]) }
+        try checkNeuron()
+        if ids.isEmpty { return [] }
+        // Equal lengths run together, in order of first appearance (the first row still runs first).
+        var groups: [Int: [Int]] = [:], order: [Int] = []
+        for b in ids.indices {
+            if groups[ids[b].count] == nil { order.append(ids[b].count) }
+            groups[ids[b].count, default: []].append(b)
+        }
+        var outs = [BERTOutput?](repeating: nil, count: ids.count)
+        for len in order {
+            let g = groups[len]!
+            let res = forwardFast(ids: g.map { ids[$0] }, typeIds: typeIds.map { t in g.map { t[$0] } },
+                                  masks: masks.map { m in g.map { m[$0] } }, probe: nil)
+            for (i, b) in g.enumerated() { outs[b] = res[i] }
+        }
+        return outs.map { $0! }
     }
 
     private func validate(ids: [Int], typeIds: [Int]?, mask: [Int]?) throws {
@@ -326,7 +377,7 @@ public final class SpikeBERT {
 
     /// out[r] = LN(x[r] + residual[r])·γ + β, two-pass mean and variance (biased, like torch).
     /// `out` may alias `x`.
-    private func layerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?, rows: Int, width C: Int,
+    func layerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?, rows: Int, width C: Int,
                            _ n: NormWeights, out: UnsafeMutablePointer<Float>) {
         let g = ptr(n.gamma), b = ptr(n.beta)
         let eps = config.layerNormEps
@@ -350,7 +401,7 @@ public final class SpikeBERT {
     }
 
     /// y += b, row by row.
-    private func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, _ bias: Tensor) {
+    func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, _ bias: Tensor) {
         let b = ptr(bias), n = bias.count
         for r in 0..<rows {
             let yr = y + r * n
@@ -359,12 +410,12 @@ public final class SpikeBERT {
     }
 
     /// The FFN activation in place.
-    private func activate(_ y: UnsafeMutablePointer<Float>, count: Int) {
+    func activate(_ y: UnsafeMutablePointer<Float>, count: Int) {
         switch config.activation {
         case .gelu:
-            // gelu(x) = 0.5·x·(1 + erf(x/√2))
-            let r: Float = 0.70710678118654752   // 1/√2
-            for i in 0..<count { let z = y[i]; y[i] = 0.5 * z * (1 + erff(z * r)) }
+            // gelu(x) = 0.5·x·(1 + erf(x/√2)), erf by CKernels' vectorised polynomial (gelu.c, < 5e-7
+            // from the true erf; libm's scalar erff was ~15% of a T = 4 MiniLM forward).
+            ss_gelu_erf_f32(count, y)
         case .geluTanh:
             // gelu(x) ≈ 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))   (Hendrycks & Gimpel 2016)
             let s: Float = 0.79788456080286536       // √(2/π)
@@ -377,7 +428,7 @@ public final class SpikeBERT {
     /// Multi-head self-attention per timestep; padded keys (valid = false) get probability 0, exactly
     /// what HF's additive finfo.min mask gives after the softmax.
     /// out[t, i, h·d..] = Σ_j p_ij · v[t, j, h·d..],  p_i = softmax_j(q_i·k_j/√d)
-    private func attention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+    func attention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                            out: UnsafeMutablePointer<Float>, steps T: Int, tokens L: Int, valid: [Bool]) {
         let C = config.hiddenSize, H = config.heads, d = config.headSize
         let scale = 1 / Float(d).squareRoot()
@@ -429,7 +480,7 @@ private struct Buffer {
 
 /// Base pointer of a contiguous tensor the model keeps alive (its weights).
 @inline(__always)
-private func ptr(_ t: Tensor) -> UnsafePointer<Float> { UnsafePointer(t.storage.base + t.offset) }
+func ptr(_ t: Tensor) -> UnsafePointer<Float> { UnsafePointer(t.storage.base + t.offset) }
 
 // MARK: - copying (the workbench turns controls on copies; weights stay shared)
 
@@ -440,6 +491,8 @@ extension SpikeBERT {
         let c = try SpikeBERT(config: config, weights: tensors, neuron: neuron)
         c.steps = steps
         c.sites = sites
+        c.fast = fast
+        c.eventBelowRate = eventBelowRate
         return c
     }
 }

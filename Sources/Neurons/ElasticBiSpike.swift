@@ -87,18 +87,21 @@ public struct ElasticBiSpike: Sendable, Equatable {
     public static func roundHalfEven(_ q: Float) -> Float { q.rounded(.toNearestOrEven) }
 
     /// Spike value for q = m/a (threshold a/2) under `variant`.
+    /// Ternary: clamp(round_half_even(q), −1, 1) written as comparisons, which is the same value
+    /// (round(±0.5) = 0, anything past ±0.5 rounds to a magnitude ≥ 1 and clamps to ±1; NaN stays
+    /// NaN) except that it gives +0 where rounding gave −0 (equal as numbers, and adds the same).
+    /// The comparison form vectorises; `rounded(.toNearestOrEven)` is a libm call on baseline x86-64.
     @inline(__always)
     static func spike(_ m: Float, _ a: Float, _ variant: Variant) -> Float {
         switch variant {
-        case .ternary:
-            let r = (m / a).rounded(.toNearestOrEven)
-            return r > 1 ? 1 : (r < -1 ? -1 : r)
-        case .binary:
-            return m / a > 0.5 ? 1 : 0
-        case .signed:
-            return m > 0 ? 1 : (m < 0 ? -1 : 0)
+        case .ternary: return ternary(m / a)
+        case .binary: return m / a > 0.5 ? 1 : 0
+        case .signed: return m > 0 ? 1 : (m < 0 ? -1 : 0)
         }
     }
+
+    @inline(__always)
+    static func ternary(_ q: Float) -> Float { q > 0.5 ? 1 : (q < -0.5 ? -1 : (q.isNaN ? q : 0)) }
 
     /// Runs the site over T timesteps.
     /// - Parameters:
@@ -157,7 +160,12 @@ public struct ElasticBiSpike: Sendable, Equatable {
                 }
                 probe!.record(site, neuron: kind, width: C, rows: R, membrane: m, spikes: s, current: xt)
             } else {
-                for i in 0..<N { ot[i] = Self.spike(m[i], a, v) * amp }
+                // One loop per variant (the switch hoisted out of the element loop), o = s·amp.
+                switch v {
+                case .ternary: for i in 0..<N { ot[i] = Self.ternary(m[i] / a) * amp }
+                case .binary: for i in 0..<N { ot[i] = (m[i] / a > 0.5 ? 1 : 0) * amp }
+                case .signed: for i in 0..<N { ot[i] = (m[i] > 0 ? 1 : (m[i] < 0 ? -1 : 0)) * amp }
+                }
             }
             ampPrev = amp
         }

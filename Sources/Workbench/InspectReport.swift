@@ -67,6 +67,9 @@ public struct InspectReport: Encodable, Sendable {
     public struct Generated: Encodable, Sendable {
         public var tokens: [Int]
         public var text: String?
+        /// Generation speed (tokens after the prompt per second, batch 1).
+        public var tokensPerSecond: Double?
+        enum CodingKeys: String, CodingKey { case tokens, text, tokensPerSecond = "tokens_per_s" }
         public init(tokens: [Int], text: String?) { self.tokens = tokens; self.text = text }
     }
 

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed; prints JSON. Build with -c release.",
-        subcommands: [BenchGemm.self, BenchSpikeLinear.self, BenchGenerate.self, BenchTUI.self, BenchGIF.self,
-                      BenchAblation.self])
+        subcommands: [BenchGemm.self, BenchSpikeLinear.self, BenchGenerate.self, BenchBERT.self, BenchTUI.self,
+                      BenchGIF.self, BenchAblation.self])
 }

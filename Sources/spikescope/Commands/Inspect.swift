@@ -43,6 +43,8 @@ struct Inspect: ParsableCommand {
     var topP: Float = 1
     @Option(help: "Seed for sampling.")
     var seed: UInt64 = 0
+    @Option(help: "Weight storage for --generate: f32, or bf16 (half the bytes read per token, fp32 accumulation).")
+    var weights: String = "f32"
     @Option(help: "GIF levels L (with --neuron gif).")
     var levels: Int = 2
     @Option(help: "Average bits-per-activation budget for GIF allocation (with --neuron gif).")
@@ -65,6 +67,9 @@ struct Inspect: ParsableCommand {
         if generate < 0 { throw ValidationError("--generate must be ≥ 0") }
         if !(0...100).contains(outliers) { throw ValidationError("--outliers is a percentage in 0…100, got \(outliers)") }
         if levels < 1 { throw ValidationError("--levels must be ≥ 1") }
+        if SpikeGPTRunner.WeightFormat(rawValue: weights) == nil {
+            throw ValidationError("The value '\(weights)' is invalid for '--weights'. Use f32 or bf16.")
+        }
     }
 
     func run() throws {
@@ -136,18 +141,31 @@ struct Inspect: ParsableCommand {
         let probe = Probe()
         let run = try m.run(ModelInput(ids: info.tokens, typeIds: info.typeIds), probe: probe)
         var generated: InspectReport.Generated? = nil
+        var generatedRate: Double? = nil
         if generate > 0 {
             guard let gpt = m as? SpikeGPT else {
                 throw ValidationError("--generate needs a language model (SpikeGPT); this is a \(m.summary.arch.rawValue)")
             }
-            var st = gpt.initialState()
+            // The fast recurrent runner (no per-token allocation; bf16 optional); the prompt's trace
+            // above comes from the traced forward pass.
+            let runner = try SpikeGPTRunner(model: gpt, options: .init(weights: SpikeGPTRunner.WeightFormat(rawValue: weights)!))
             var sampler = Sampler(SamplerConfig(temperature: temperature, topP: topP, seed: seed))
-            let gprobe = Probe()
-            let ids = try gpt.generate(prompt: info.tokens, count: generate, sampler: &sampler, state: &st, probe: gprobe)
+            var logits: [Float] = []
+            for t in info.tokens { logits = Array(try runner.step(token: t)) }
+            var ids: [Int] = []
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<generate {
+                let next = sampler.sample(logits[...])
+                ids.append(next)
+                logits = Array(try runner.step(token: next))
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            generatedRate = Double(generate) / max(seconds, 1e-9)
             generated = .init(tokens: ids, text: opened.tokenizer.map { $0.decode(ids) })
         }
         var report = InspectReport(model: m, path: opened.loaded.weightsPath, input: info, run: run, trace: probe.trace,
                                    traces: !noTraces, generated: generated)
+        if let r = generatedRate { report.generated?.tokensPerSecond = r }
         if !gifNote.isEmpty {
             for i in report.sites.indices where report.sites[i].neuron == "gif" {
                 report.sites[i].extra = ["outlier_percent": outliers]

@@ -1,0 +1,28 @@
+// Event lists and a GEMM-order event-driven linear (spike_events.c). No stable API: SpikeBERT's
+// fast path calls these; the Swift side checks shapes.
+#ifndef SPIKESCOPE_SPIKE_EVENTS_H
+#define SPIKESCOPE_SPIKE_EVENTS_H
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Bytes of an event buffer for R rows of In inputs (the worst case: every input nonzero).
+size_t ss_events_bytes(int R, int In);
+// Compacts the nonzeros of X [R, In] (row stride ldx) into `events` (ss_events_bytes, 64-byte
+// aligned): per row, ascending (index, value) pairs and where each 64-input chunk starts.
+// Returns the number of nonzeros. Runs on the thread pool when R·In is large.
+size_t ss_events_build(int R, int In, const float *X, int ldx, void *events);
+// Y[R, Out] = X · W from the events of X and W packed by ss_spike_pack_f32 (slabs of 64 columns).
+// Bit-identical to ss_gemm_f32(0, 0, R, Out, In, 1, X, ldx, W, Out, 0, Y, ldy) on AVX2+FMA: the
+// sum over inputs is cut into the same 256-input blocks and each block is a chain of FMAs from
+// zero in input order, added to Y at the block's end (zeros contribute exactly 0 to an FMA).
+// Cost ∝ nnz(X)·Out. Runs column slabs on the thread pool.
+void ss_events_linear_f32(const void *events, int Out, const float *packed, float *Y, int ldy);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

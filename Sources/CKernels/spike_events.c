@@ -1,0 +1,293 @@
+// Event-driven linear in GEMM order: Y[R, Out] = X[R, In] · W[In, Out] for sparse X (spikes
+// ±α, binary, ReLU²), bit-identical to the dense ss_gemm_f32 on AVX2+FMA.
+//
+// What it is: the kernel behind SpikeBERT's fast path, where a layer picks dense GEMM or events by
+// the measured firing rate and must give the same numbers either way (so batch = single rows, and
+// the choice never moves a spike across its threshold). Two phases:
+//   1. ss_events_build: per row r, the ascending nonzeros (j, x[r][j]) and where each 64-input
+//      chunk starts in that list (one pass over X, 8 lanes at a time with a compare mask).
+//   2. ss_events_linear_f32: per 64-column slab s of W (packed contiguous [In, 64] by
+//      spike.c's ss_spike_pack_f32), for each row r and each 256-input block b (gemm.c's KC):
+//        acc = 0;  acc = fma(x[r][j], W[j, slab], acc)  for the active j of b, ascending
+//        Y[r, slab] += acc                                 (Y zeroed first)
+//      which is exactly the dense micro-kernel's sum with the zero terms left out: an FMA with a
+//      zero factor adds exactly +0 (W finite), so skipping it changes no bit.
+// Cache: a block is walked in groups of SUBC chunks (SUBC·64 inputs × 64 columns × 4 B = 16 KiB
+// at SUBC = 1) over TB rows at a time, so that piece of W stays in L1 while the rows reuse it;
+// the running acc of a row is parked in a TB×64 scratch between groups. Rows are independent
+// (no cross-row state), so a row's result does not depend on the batch around it.
+// Cost: nnz·Out FMAs, each with its own L1 load of W (no register reuse), so the event path
+// beats the dense GEMM (6 reuses per loaded B value) below a firing rate of roughly 0.4-0.5.
+// What it is not: a general sparse library; it trusts its arguments (Swift checks shapes).
+
+#include "spike_events.h"
+#include "kernels.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SS_X86 1
+#endif
+
+// Must equal KC in gemm.c (the depth block of the dense GEMM): bit-identity depends on it, and
+// SpikeBERTFastTests checks it (events vs ss_gemm_f32 on In = 600 > 2 blocks).
+#define GEMM_KC 256
+// Chunk of inputs whose start is recorded per row (divides GEMM_KC).
+#define CHUNK 64
+// Slab width: the packed layout of ss_spike_pack_f32 (PCB in spike.c).
+#define SLAB 64
+// Chunks per L1 group, rows per pass (see header comment). Measured on the bench (MiniLM, T = 4).
+#ifndef SUBC
+#define SUBC 2
+#endif
+#ifndef TB
+#define TB 32
+#endif
+// Below this many FMAs stay on the calling thread (pool wake-up ~10-50 µs).
+#define PARALLEL_MIN_WORK (1 << 18)
+
+typedef struct {
+    int32_t R, In, chunks, pad[13];  // 64-byte header
+} events_hdr;
+
+static int g_avx2 = 0;
+static pthread_once_t g_pick = PTHREAD_ONCE_INIT;
+static void pick(void) {
+#if defined(SS_X86)
+    __builtin_cpu_init();
+    g_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+}
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline size_t off_count(int R, int chunks) { return ((size_t)R * (chunks + 1) + 15) & ~(size_t)15; }
+
+size_t ss_events_bytes(int R, int In) {
+    int chunks = (In + CHUNK - 1) / CHUNK;
+    return sizeof(events_hdr) + 4 * off_count(R, chunks) + 8 * (size_t)R * (size_t)In + 64;
+}
+
+static inline int32_t *ev_off(const events_hdr *h) { return (int32_t *)(h + 1); }
+static inline int32_t *ev_idx(const events_hdr *h) { return ev_off(h) + off_count(h->R, h->chunks); }
+static inline float *ev_val(const events_hdr *h) { return (float *)(ev_idx(h) + (size_t)h->R * h->In); }
+
+// ---------------------------------------------------------------------------------------------
+// Phase 1: compaction.
+
+#if defined(SS_X86)
+// Appends the nonzeros of x[j..<end] to (ix, vx) from position n, 8 lanes per compare.
+__attribute__((target("avx2")))
+static int scan_avx2(const float *x, int j, int end, int32_t *ix, float *vx, int n) {
+    for (; j + 8 <= end; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+        while (m) {
+            int b = __builtin_ctz(m);
+            m &= m - 1;
+            ix[n] = j + b;
+            vx[n] = x[j + b];
+            n++;
+        }
+    }
+    for (; j < end; j++)
+        if (x[j] != 0.0f) { ix[n] = j; vx[n] = x[j]; n++; }
+    return n;
+}
+#endif
+
+typedef struct {
+    events_hdr *h;
+    const float *X;
+    int ldx, parts;
+    size_t nnz[64];
+} build_job;
+
+static void build_rows(events_hdr *h, const float *X, int ldx, int r0, int r1, size_t *nnz_out) {
+    int In = h->In, chunks = h->chunks;
+    int32_t *off = ev_off(h), *idx = ev_idx(h);
+    float *val = ev_val(h);
+    size_t nnz = 0;
+    for (int r = r0; r < r1; r++) {
+        const float *x = X + (size_t)r * ldx;
+        int32_t *o = off + (size_t)r * (chunks + 1), *ix = idx + (size_t)r * In;
+        float *vx = val + (size_t)r * In;
+        int n = 0;
+        for (int c = 0; c < chunks; c++) {
+            o[c] = n;
+            int j = c * CHUNK, end = imin(In, j + CHUNK);
+#if defined(SS_X86)
+            if (g_avx2) { n = scan_avx2(x, j, end, ix, vx, n); j = end; }
+#endif
+            for (; j < end; j++)
+                if (x[j] != 0.0f) { ix[n] = j; vx[n] = x[j]; n++; }
+        }
+        o[chunks] = n;
+        nnz += (size_t)n;
+    }
+    *nnz_out = nnz;
+}
+
+static void build_task(void *ctx, int t) {
+    build_job *j = ctx;
+    int R = j->h->R, per = (R + j->parts - 1) / j->parts;
+    int r0 = t * per, r1 = imin(R, r0 + per);
+    j->nnz[t] = 0;
+    if (r0 < r1) build_rows(j->h, j->X, j->ldx, r0, r1, &j->nnz[t]);
+}
+
+size_t ss_events_build(int R, int In, const float *X, int ldx, void *events) {
+    events_hdr *h = events;
+    pthread_once(&g_pick, pick);
+    memset(h, 0, sizeof *h);
+    h->R = R;
+    h->In = In;
+    h->chunks = (In + CHUNK - 1) / CHUNK;
+    if (R <= 0 || In <= 0) return 0;
+    build_job j = {h, X, ldx, 1, {0}};
+    int threads = imin(ss_threads_get(), 64);
+    if (threads > 1 && (size_t)R * In >= (1u << 16)) j.parts = imin(threads, R);
+    if (j.parts > 1) ss_parallel_run(j.parts, build_task, &j);
+    else build_task(&j, 0);
+    size_t total = 0;
+    for (int t = 0; t < j.parts; t++) total += j.nnz[t];
+    return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 2: per slab, rows × blocks × chunk groups.
+
+typedef struct {
+    const events_hdr *h;
+    const float *packed;
+    float *Y;
+    int Out, ldy;
+} linear_job;
+
+#if defined(SS_X86)
+// One slab (64 columns, 8 ymm accumulators) for every row.
+__attribute__((target("avx2,fma")))
+static void slab_task_avx2(const linear_job *jb, int s) {
+    const events_hdr *h = jb->h;
+    int R = h->R, In = h->In, chunks = h->chunks;
+    const int32_t *off = ev_off(h), *idx = ev_idx(h);
+    const float *val = ev_val(h);
+    const float *P = jb->packed + (size_t)s * SLAB * In;
+    int c0 = s * SLAB, w = imin(SLAB, jb->Out - c0);
+    _Alignas(32) float scratch[TB * SLAB];
+    _Alignas(32) float tmp[SLAB];
+    for (int r = 0; r < R; r++) memset(jb->Y + (size_t)r * jb->ldy + c0, 0, sizeof(float) * (size_t)w);
+    for (int t0 = 0; t0 < R; t0 += TB) {
+        int tn = imin(TB, R - t0);
+        for (int kb = 0; kb < In; kb += GEMM_KC) {
+            int cf = kb / CHUNK, cl = (imin(In, kb + GEMM_KC) - 1) / CHUNK;  // chunks of this block
+            for (int cg = cf; cg <= cl; cg += SUBC) {
+                int ge = imin(cg + SUBC, cl + 1);
+                int first = cg == cf, last = ge == cl + 1;
+                for (int t = 0; t < tn; t++) {
+                    int r = t0 + t;
+                    const int32_t *o = off + (size_t)r * (chunks + 1);
+                    int lo = o[cg], hi = o[ge];
+                    const int32_t *ix = idx + (size_t)r * In;
+                    const float *vx = val + (size_t)r * In;
+                    float *sc = scratch + t * SLAB;
+                    __m256 a0, a1, a2, a3, a4, a5, a6, a7;
+                    if (first) {
+                        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_ps();
+                    } else {
+                        a0 = _mm256_load_ps(sc + 0);  a1 = _mm256_load_ps(sc + 8);
+                        a2 = _mm256_load_ps(sc + 16); a3 = _mm256_load_ps(sc + 24);
+                        a4 = _mm256_load_ps(sc + 32); a5 = _mm256_load_ps(sc + 40);
+                        a6 = _mm256_load_ps(sc + 48); a7 = _mm256_load_ps(sc + 56);
+                    }
+                    // acc += x[r][j] · W[j, slab]  for active j in input order (one FMA chain per lane)
+                    for (int e = lo; e < hi; e++) {
+                        const float *p = P + (size_t)ix[e] * SLAB;
+                        __m256 v = _mm256_broadcast_ss(vx + e);
+                        a0 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 0), a0);
+                        a1 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 8), a1);
+                        a2 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 16), a2);
+                        a3 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 24), a3);
+                        a4 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 32), a4);
+                        a5 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 40), a5);
+                        a6 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 48), a6);
+                        a7 = _mm256_fmadd_ps(v, _mm256_load_ps(p + 56), a7);
+                    }
+                    if (!last) {
+                        _mm256_store_ps(sc + 0, a0);  _mm256_store_ps(sc + 8, a1);
+                        _mm256_store_ps(sc + 16, a2); _mm256_store_ps(sc + 24, a3);
+                        _mm256_store_ps(sc + 32, a4); _mm256_store_ps(sc + 40, a5);
+                        _mm256_store_ps(sc + 48, a6); _mm256_store_ps(sc + 56, a7);
+                        continue;
+                    }
+                    // Y[r, slab] += acc   (the dense micro-kernel's C += tile at the end of a block)
+                    float *y = jb->Y + (size_t)r * jb->ldy + c0;
+                    if (w == SLAB) {
+#define SS_ADD(i, a) _mm256_storeu_ps(y + 8 * (i), _mm256_add_ps(_mm256_loadu_ps(y + 8 * (i)), a))
+                        SS_ADD(0, a0); SS_ADD(1, a1); SS_ADD(2, a2); SS_ADD(3, a3);
+                        SS_ADD(4, a4); SS_ADD(5, a5); SS_ADD(6, a6); SS_ADD(7, a7);
+#undef SS_ADD
+                    } else {
+                        _mm256_store_ps(tmp + 0, a0);  _mm256_store_ps(tmp + 8, a1);
+                        _mm256_store_ps(tmp + 16, a2); _mm256_store_ps(tmp + 24, a3);
+                        _mm256_store_ps(tmp + 32, a4); _mm256_store_ps(tmp + 40, a5);
+                        _mm256_store_ps(tmp + 48, a6); _mm256_store_ps(tmp + 56, a7);
+                        for (int c = 0; c < w; c++) y[c] += tmp[c];
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+// Portable twin (same order; FMA only if the compiler contracts, so bit-identity with the dense
+// GEMM then holds only against its portable micro-kernel).
+static void slab_task_portable(const linear_job *jb, int s) {
+    const events_hdr *h = jb->h;
+    int R = h->R, In = h->In, chunks = h->chunks;
+    const int32_t *off = ev_off(h), *idx = ev_idx(h);
+    const float *val = ev_val(h);
+    const float *P = jb->packed + (size_t)s * SLAB * In;
+    int c0 = s * SLAB, w = imin(SLAB, jb->Out - c0);
+    float acc[SLAB];
+    for (int r = 0; r < R; r++) {
+        float *y = jb->Y + (size_t)r * jb->ldy + c0;
+        memset(y, 0, sizeof(float) * (size_t)w);
+        const int32_t *o = off + (size_t)r * (chunks + 1);
+        for (int kb = 0; kb < In; kb += GEMM_KC) {
+            int lo = o[kb / CHUNK], hi = o[imin(chunks, (kb + GEMM_KC) / CHUNK)];
+            memset(acc, 0, sizeof acc);
+            for (int e = lo; e < hi; e++) {
+                const float *p = P + (size_t)idx[(size_t)r * In + e] * SLAB;
+                float v = val[(size_t)r * In + e];
+                for (int c = 0; c < SLAB; c++) acc[c] += v * p[c];
+            }
+            for (int c = 0; c < w; c++) y[c] += acc[c];
+        }
+    }
+}
+
+static void slab_task(void *ctx, int s) {
+    const linear_job *jb = ctx;
+#if defined(SS_X86)
+    if (g_avx2) { slab_task_avx2(jb, s); return; }
+#endif
+    slab_task_portable(jb, s);
+}
+
+void ss_events_linear_f32(const void *events, int Out, const float *packed, float *Y, int ldy) {
+    const events_hdr *h = events;
+    if (h->R <= 0 || Out <= 0) return;
+    pthread_once(&g_pick, pick);
+    linear_job jb = {h, packed, Y, Out, ldy};
+    int slabs = (Out + SLAB - 1) / SLAB;
+    // Work ≈ nnz·Out; nnz is the sum of the rows' last offsets.
+    size_t total = 0;
+    const int32_t *off = ev_off(h);
+    for (int r = 0; r < h->R; r++) total += (size_t)off[(size_t)r * (h->chunks + 1) + h->chunks];
+    if (ss_threads_get() > 1 && slabs > 1 && total * (size_t)Out >= PARALLEL_MIN_WORK) {
+        ss_parallel_run(slabs, slab_task, &jb);
+    } else {
+        for (int s = 0; s < slabs; s++) slab_task(&jb, s);
+    }
+}

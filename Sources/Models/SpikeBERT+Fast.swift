@@ -1,0 +1,366 @@
+// SpikeBERT+Fast: the inference path behind `forward` and `forwardBatch`.
+//
+// What it is: the same computation as `forwardReference` (SpikeBERT.swift, whose header has the
+// equations), organised for speed on a few cores:
+//   - every linear is one product over all B·T·L rows: dense GEMM (CKernels ss_gemm_f32) on
+//     weights transposed once to [In, Out], or, for spike inputs firing below `eventBelowRate`,
+//     the event-driven ss_events_linear_f32 (work ∝ nonzeros·Out) on weights packed once;
+//   - the two kernels give bit-identical sums (spike_events.c mirrors the GEMM's depth blocks and
+//     FMA order), so the choice is speed only, and a row's result does not depend on its batch;
+//   - Q, K and V read one fused [C, 3C] weight (float path: one GEMM); with spikes, when the three
+//     sites hold the same neuron state (always for calibrated-on-input BERTs: same x, same α),
+//     the neuron runs once and its events feed all three;
+//   - attention per (sequence, timestep, head) on the thread pool, in the reference's exact
+//     summation order (so attention adds no rounding difference), with K transposed per head so
+//     the score loop runs over contiguous keys;
+//   - GELU and LayerNorm split over the pool on large batches.
+// Prepared weights (BERTFastCache) are built on the first forward and shared by clones (the
+// workbench clones per run). Scratch is allocated once per call, never inside the layer loop.
+// What it is not: a different model. Spikes, α calibration, dynamic control and probes are the
+// neuron's (runSite), unchanged; see SpikeBERTFastTests for the equality checks.
+//
+// Shape legend: B sequences, T timesteps, L tokens, S = T·L rows per sequence, N = B·S rows,
+// C hidden, I intermediate, H heads, d = C/H.
+
+import Foundation
+import CKernels
+import Engine
+import Neurons
+
+/// One linear of the fast path: y = x·W + b with W as [In, Out] rows `ld` floats apart.
+struct FastLinear {
+    let inF: Int, outF: Int
+    let w: UnsafePointer<Float>
+    let ld: Int
+    let bias: UnsafePointer<Float>
+    /// ss_spike_pack_f32 slabs (nil until a spiking forward needs them).
+    var packed: UnsafePointer<Float>?
+}
+
+struct FastLayer {
+    /// Q|K|V weights side by side: [C, 3C]; q, k, v below point into it.
+    var qkvBias: UnsafePointer<Float>
+    var q, k, v, attentionOut, intermediate, output: FastLinear
+}
+
+/// Transposed (and, for spiking, packed) weights, built once and shared by a model and its clones.
+final class BERTFastCache: @unchecked Sendable {
+    // @unchecked: `layers` is written only under `lock`; callers get value copies whose pointers
+    // stay valid while the cache lives (it owns `storage`, and each model holds the cache).
+    private let lock = NSLock()
+    private var storage: [TensorStorage] = []
+    private var layers: [FastLayer]? = nil
+    private var packed = false
+
+    /// The prepared layers; packs the spike layouts too when `packed` (first spiking use).
+    func prepared(_ w: BERTWeights, packed wantPacked: Bool) -> [FastLayer] {
+        lock.lock()
+        defer { lock.unlock() }
+        if layers == nil { layers = build(w) }
+        if wantPacked && !packed {
+            for i in layers!.indices {
+                layers![i].q.packed = pack(layers![i].q)
+                layers![i].k.packed = pack(layers![i].k)
+                layers![i].v.packed = pack(layers![i].v)
+                layers![i].attentionOut.packed = pack(layers![i].attentionOut)
+                layers![i].intermediate.packed = pack(layers![i].intermediate)
+                layers![i].output.packed = pack(layers![i].output)
+            }
+            packed = true
+        }
+        return layers!
+    }
+
+    private func keep(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let s = TensorStorage(count: n)
+        storage.append(s)
+        return s.base
+    }
+
+    private func pack(_ l: FastLinear) -> UnsafePointer<Float> {
+        let p = keep(ss_spike_packed_count(Int32(l.inF), Int32(l.outF)))
+        ss_spike_pack_f32(Int32(l.inF), Int32(l.outF), l.w, Int32(l.ld), p)
+        return UnsafePointer(p)
+    }
+
+    /// W [Out, In] (PyTorch) → [In, Out] at `dst` with row stride `ld`.
+    private func transpose(_ lw: LinearWeights, into dst: UnsafeMutablePointer<Float>, ld: Int) {
+        let o = lw.outFeatures, i = lw.inFeatures
+        if ld == o {
+            ss_transpose_f32(Int32(o), Int32(i), dst, ptr(lw.weight))
+            return
+        }
+        let t = TensorStorage(count: o * i)
+        ss_transpose_f32(Int32(o), Int32(i), t.base, ptr(lw.weight))
+        for r in 0..<i { (dst + r * ld).update(from: t.base + r * o, count: o) }
+    }
+
+    private func linear(_ lw: LinearWeights) -> FastLinear {
+        let w = keep(lw.inFeatures * lw.outFeatures)
+        transpose(lw, into: w, ld: lw.outFeatures)
+        return FastLinear(inF: lw.inFeatures, outF: lw.outFeatures, w: UnsafePointer(w), ld: lw.outFeatures,
+                          bias: ptr(lw.bias), packed: nil)
+    }
+
+    private func build(_ w: BERTWeights) -> [FastLayer] {
+        w.layers.map { lw in
+            let C = lw.query.outFeatures, inF = lw.query.inFeatures
+            let qkv = keep(inF * 3 * C), bias = keep(3 * C)
+            for (n, part) in [lw.query, lw.key, lw.value].enumerated() {
+                transpose(part, into: qkv + n * C, ld: 3 * C)
+                (bias + n * C).update(from: ptr(part.bias), count: C)
+            }
+            func part(_ n: Int, _ lw: LinearWeights) -> FastLinear {
+                FastLinear(inF: inF, outF: C, w: UnsafePointer(qkv + n * C), ld: 3 * C, bias: ptr(lw.bias), packed: nil)
+            }
+            return FastLayer(qkvBias: UnsafePointer(bias), q: part(0, lw.query), k: part(1, lw.key), v: part(2, lw.value),
+                             attentionOut: linear(lw.attentionOut), intermediate: linear(lw.intermediate),
+                             output: linear(lw.output))
+        }
+    }
+}
+
+/// Uninitialised, 64-byte aligned scratch for one forward call.
+private struct Scratch {
+    let raw: UnsafeMutableRawPointer
+    init(bytes: Int) { raw = .allocate(byteCount: max(bytes, 64), alignment: 64) }
+    init(floats n: Int) { self.init(bytes: n * 4) }
+    var f: UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
+    func free() { raw.deallocate() }
+}
+
+/// Runs body(i) for i in 0..<n on the CKernels pool (caller included); serial when `parallel` is false.
+func parallelFor(_ n: Int, parallel: Bool = true, _ body: (Int) -> Void) {
+    if n <= 0 { return }
+    if !parallel || n == 1 || ss_threads_get() <= 1 {
+        for i in 0..<n { body(i) }
+        return
+    }
+    withoutActuallyEscaping(body) { b in
+        let box = TaskBox(b)
+        let ctx = Unmanaged.passUnretained(box).toOpaque()
+        _ = ss_parallel_run(Int32(n), { ctx, t in
+            Unmanaged<TaskBox>.fromOpaque(ctx!).takeUnretainedValue().body(Int(t))
+        }, ctx)
+        withExtendedLifetime(box) {}
+    }
+}
+
+private final class TaskBox {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
+}
+
+extension SpikeBERT {
+    /// Firing rate below which a spike-input linear uses the event kernel instead of dense GEMM.
+    /// Measured with `spikescope bench bert` on MiniLM (AMD EPYC Zen 3, 2 threads): see BenchBERT.swift.
+    static let defaultEventBelowRate = 0.45
+
+    /// True when sites `a` and `b` would produce the same spikes from the same input.
+    private func sameNeuron(_ a: String, _ b: String) -> Bool {
+        let x = sites[a]!, y = sites[b]!
+        return x.alpha == y.alpha && x.control == y.control && x.recurrent == y.recurrent
+    }
+
+    /// B sequences of one length L through the encoder and heads. Inputs are validated by the caller.
+    func forwardFast(ids: [[Int]], typeIds: [[Int]]?, masks: [[Int]]?, probe: Probe?) -> [BERTOutput] {
+        let c = config
+        let B = ids.count, L = ids[0].count, C = c.hiddenSize, I = c.intermediateSize
+        let spiking = neuron != .none
+        let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary
+        let T = spiking ? steps : 1
+        let S = T * L, N = B * S, W = max(C, I)
+        let layers = fast.prepared(weights, packed: spiking)
+        let valid: [[Bool]] = (0..<B).map { b -> [Bool] in
+            guard let m = masks?[b] else { return [Bool](repeating: true, count: L) }
+            return m.map { $0 != 0 }
+        }
+        let eventRate = eventBelowRate
+
+        let xs = Scratch(floats: N * C), qkvs = Scratch(floats: N * 3 * C), ctxs = Scratch(floats: N * C)
+        let as_ = Scratch(floats: N * C), inters = Scratch(floats: N * I), spk = Scratch(floats: N * W)
+        let evs = Scratch(bytes: spiking ? ss_events_bytes(Int32(N), Int32(W)) : 64)
+        defer { [xs, qkvs, ctxs, as_, inters, spk, evs].forEach { $0.free() } }
+        let x = xs.f, qkv = qkvs.f, ctx = ctxs.f, a = as_.f, inter = inters.f, spikes = spk.f, ev = evs.raw
+        // Worth waking the pool (~10-50 µs) for an elementwise pass: LayerNorm ~1 ns, GELU (erff) ~5-10 ns per value.
+        let bigNorm = N * C >= 1 << 15, bigAct = N * I >= 1 << 13
+
+        // Embeddings: e[l] = LN(word[ids[l]] + type[typeIds[l]] + pos[l]), repeated over T.
+        let w = weights
+        let wp = ptr(w.word), tp = ptr(w.tokenType), pp = ptr(w.position)
+        for b in 0..<B {
+            let xb = x + b * S * C
+            for l in 0..<L {
+                let row = xb + l * C
+                let wr = wp + ids[b][l] * C, tr = tp + (typeIds?[b][l] ?? 0) * C, pr = pp + l * C
+                for j in 0..<C { row[j] = (wr[j] + tr[j]) + pr[j] }
+            }
+            layerNorm(xb, residual: nil, rows: L, width: C, w.embeddingNorm, out: xb)
+            for t in 1..<max(T, 1) { (xb + t * L * C).update(from: xb, count: L * C) }
+        }
+
+        // The neuron of `site` on every sequence: input [N, width] → spikes.
+        func spikeSite(_ site: String, _ input: UnsafeMutablePointer<Float>, width: Int) {
+            for b in 0..<B {
+                runSite(site, input + b * S * width, rows: L, width: width, into: spikes + b * S * width,
+                        variant: variant, steps: T, valid: valid[b], probe: probe)
+            }
+        }
+        // Events of `spikes` [N, inF] when sparse enough to pay, else nil (dense GEMM).
+        func events(width inF: Int) -> Bool {
+            let nnz = ss_events_build(Int32(N), Int32(inF), spikes, Int32(inF), ev)
+            return Double(nnz) < eventRate * Double(N) * Double(inF)
+        }
+        // out[N, outF] (row stride ldo) = src·W + b, by events (already built) or dense GEMM.
+        func product(_ lin: FastLinear, _ src: UnsafePointer<Float>, useEvents: Bool, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
+            if useEvents, let p = lin.packed {
+                ss_events_linear_f32(ev, Int32(lin.outF), p, out, Int32(ldo))
+            } else {
+                ss_gemm_f32(0, 0, Int32(N), Int32(lin.outF), Int32(lin.inF), 1, src, Int32(lin.inF), lin.w, Int32(lin.ld),
+                            0, out, Int32(ldo))
+            }
+            addBias(out, rows: N, width: lin.outF, ld: ldo, lin.bias)
+        }
+        // One SpikeLinear: spike(input) at `site` (when spiking), then the product.
+        func spikeLinear(_ site: String, _ lin: FastLinear, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+            if spiking {
+                spikeSite(site, input, width: lin.inF)
+                product(lin, spikes, useEvents: events(width: lin.inF), out, ldo: lin.outF)
+            } else {
+                product(lin, input, useEvents: false, out, ldo: lin.outF)
+            }
+        }
+
+        for (i, fl) in layers.enumerated() {
+            let p = "encoder.layer.\(i)."
+            let qs = p + "attention.self.query", ks = p + "attention.self.key", vs = p + "attention.self.value"
+            // Q, K, V: spiking → three contiguous [N, C] blocks; float → one [N, 3C] GEMM.
+            let q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, stride: Int
+            if spiking {
+                (q, k, v, stride) = (qkv, qkv + N * C, qkv + 2 * N * C, C)
+                if probe == nil && sameNeuron(qs, ks) && sameNeuron(qs, vs) {
+                    spikeSite(qs, x, width: C)
+                    sites[ks] = sites[qs]
+                    sites[vs] = sites[qs]
+                    let e = events(width: C)
+                    product(fl.q, spikes, useEvents: e, q, ldo: C)
+                    product(fl.k, spikes, useEvents: e, k, ldo: C)
+                    product(fl.v, spikes, useEvents: e, v, ldo: C)
+                } else {
+                    spikeLinear(qs, fl.q, x, q)
+                    spikeLinear(ks, fl.k, x, k)
+                    spikeLinear(vs, fl.v, x, v)
+                }
+                // The extra spike on K and V (per-timestep α, no membrane), in place through `spikes`.
+                spikeSite(p + "attention.self.key_spike", k, width: C)
+                k.update(from: spikes, count: N * C)
+                spikeSite(p + "attention.self.value_spike", v, width: C)
+                v.update(from: spikes, count: N * C)
+            } else {
+                (q, k, v, stride) = (qkv, qkv + C, qkv + 2 * C, 3 * C)
+                ss_gemm_f32(0, 0, Int32(N), Int32(3 * C), Int32(C), 1, x, Int32(C), fl.q.w, Int32(3 * C), 0, qkv, Int32(3 * C))
+                addBias(qkv, rows: N, width: 3 * C, ld: 3 * C, fl.qkvBias)
+            }
+            fastAttention(q: q, k: k, v: v, stride: stride, out: ctx, sequences: B, steps: T, tokens: L, valid: valid)
+            spikeLinear(p + "attention.output.dense", fl.attentionOut, ctx, a)
+            rowsLayerNorm(a, residual: x, rows: N, weightsOf: w.layers[i].attentionNorm, parallel: bigNorm)   // a = LN(ao + x)
+            spikeLinear(p + "intermediate.dense", fl.intermediate, a, inter)
+            let chunk = 4096
+            let n = N * I
+            parallelFor((n + chunk - 1) / chunk, parallel: bigAct) { t in
+                activate(inter + t * chunk, count: min(chunk, n - t * chunk))
+            }
+            spikeLinear(p + "output.dense", fl.output, inter, x)
+            rowsLayerNorm(x, residual: a, rows: N, weightsOf: w.layers[i].outputNorm, parallel: bigNorm)      // y = LN(out + a)
+        }
+
+        // hidden = mean_t y_t  [L, C] per sequence (the reference's order of adds).
+        return (0..<B).map { b in
+            var hidden = Tensor(zeros: [L, C])
+            hidden.withUnsafeMutableBufferPointer { h in
+                let hp = h.baseAddress!, xb = x + b * S * C
+                hp.update(from: xb, count: L * C)
+                for t in 1..<max(T, 1) {
+                    let src = xb + t * L * C
+                    for j in 0..<(L * C) { hp[j] += src[j] }
+                }
+                if T > 1 {
+                    let s = 1 / Float(T)
+                    for j in 0..<(L * C) { hp[j] *= s }
+                }
+            }
+            return heads(hidden: hidden, steps: T)
+        }
+    }
+
+    /// y[r, 0..<width] += b for N rows `ld` floats apart.
+    private func addBias(_ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, ld: Int, _ b: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let yr = y + r * ld
+            for j in 0..<width { yr[j] += b[j] }
+        }
+    }
+
+    /// x[r] = LN(x[r] + residual[r]) in blocks of rows on the pool (the reference's per-row loop).
+    private func rowsLayerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>, rows: Int,
+                               weightsOf n: NormWeights, parallel: Bool) {
+        let C = config.hiddenSize, block = 64
+        parallelFor((rows + block - 1) / block, parallel: parallel) { t in
+            let r0 = t * block, nr = min(block, rows - r0)
+            layerNorm(x + r0 * C, residual: residual + r0 * C, rows: nr, width: C, n, out: x + r0 * C)
+        }
+    }
+
+    /// Multi-head self-attention for B sequences × T timesteps, rows of q/k/v `stride` floats apart,
+    /// out [N, C]. Per query i (padded keys excluded, as in `attention`):
+    ///   s_j = (Σ_e q_i[e]·k_j[e])·(1/√d);  p_j = exp(s_j − max s)/Σ exp;  out_i = Σ_j p_j·v_j
+    /// with every sum in the reference's order; K is transposed per head ([d, keys]) so the score
+    /// loop runs over contiguous keys.
+    private func fastAttention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                               stride: Int, out: UnsafeMutablePointer<Float>, sequences B: Int, steps T: Int, tokens L: Int,
+                               valid: [[Bool]]) {
+        let C = config.hiddenSize, H = config.heads, d = config.headSize
+        let scale = 1 / Float(d).squareRoot()
+        let keys: [[Int]] = valid.map { f in (0..<L).filter { f[$0] } }
+        let work = B * T * H * L * L * d
+        parallelFor(B * T * H, parallel: work >= 1 << 17) { task in
+            let h = task % H, bt = task / H, t = bt % T, b = bt / T
+            let row0 = (b * T + t) * L
+            keys[b].withUnsafeBufferPointer { kb in
+                let nk = kb.count
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: d * nk + nk) { tmp in
+                    let kt = tmp.baseAddress!, pr = kt + d * nk
+                    // kt[e][jj] = k[key jj][h·d + e]
+                    for jj in 0..<nk {
+                        let kr = k + (row0 + kb[jj]) * stride + h * d
+                        for e in 0..<d { kt[e * nk + jj] = kr[e] }
+                    }
+                    for i in 0..<L {
+                        let qi = q + (row0 + i) * stride + h * d
+                        for jj in 0..<nk { pr[jj] = 0 }
+                        for e in 0..<d {
+                            let qe = qi[e], kr = kt + e * nk
+                            for jj in 0..<nk { pr[jj] += qe * kr[jj] }
+                        }
+                        var mx = -Float.infinity
+                        for jj in 0..<nk {
+                            let s = pr[jj] * scale
+                            pr[jj] = s
+                            if s > mx { mx = s }
+                        }
+                        var z: Float = 0
+                        for jj in 0..<nk { let e = expf(pr[jj] - mx); pr[jj] = e; z += e }
+                        let iz = 1 / z
+                        let oi = out + (row0 + i) * C + h * d
+                        for e in 0..<d { oi[e] = 0 }
+                        for jj in 0..<nk {
+                            let pj = pr[jj] * iz
+                            let vj = v + (row0 + kb[jj]) * stride + h * d
+                            for e in 0..<d { oi[e] += pj * vj[e] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
