@@ -11,13 +11,17 @@ import Training
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a SpikeGPT (char LM on a text corpus, or classifier on a GLUE TSV), with checkpoints and exact resume.",
+        abstract: "Train a SpikeGPT (char LM on a text corpus, or classifier on a GLUE TSV) or a SpikeBERT classifier (GLUE TSV), with checkpoints and exact resume.",
         discussion: """
         Checkpoints go to <session>/checkpoints/step-NNNNNN.{safetensors,optim.safetensors,trainer.json} and \
         <session>/checkpoints/latest names the newest complete one. The char vocabulary is <session>/vocab.json; \
         the final weights also go to <session>/model.safetensors.
         Example: spikescope train --arch spikegpt --corpus Examples/corpus/tiny-english.txt --session sessions/tiny \
         --steps 120 --layers 2 --width 64 --context 32 --batch 8
+        SpikeBERT (--arch spikebert --glue FILE): a vocab.txt is built from the file's words; the session gets \
+        config.json, vocab.txt and model.safetensors (with α), which 'inspect --model <session>' opens; dev.tsv \
+        beside FILE is the held-out set. Example: spikescope train --arch spikebert --glue Examples/glue/SST-2/train.tsv \
+        --session sessions/sst2 --steps 300 --layers 2 --width 64 --heads 2 --context 16 --batch 16 --timesteps 4 --dropout 0.1
         """)
 
     @Option(help: "Architecture: spikegpt or spikebert.") var arch: String = "spikegpt"
