@@ -33,7 +33,7 @@ struct FastLinear {
     let w: UnsafePointer<Float>
     let ld: Int
     let bias: UnsafePointer<Float>
-    /// ss_spike_pack_f32 slabs (nil until a spiking forward needs them).
+    /// ss_events_pack_f32 slabs (nil until a spiking forward needs them).
     var packed: UnsafePointer<Float>?
 }
 
@@ -78,8 +78,8 @@ final class BERTFastCache: @unchecked Sendable {
     }
 
     private func pack(_ l: FastLinear) -> UnsafePointer<Float> {
-        let p = keep(ss_spike_packed_count(Int32(l.inF), Int32(l.outF)))
-        ss_spike_pack_f32(Int32(l.inF), Int32(l.outF), l.w, Int32(l.ld), p)
+        let p = keep(ss_events_packed_count(Int32(l.inF), Int32(l.outF)))
+        ss_events_pack_f32(Int32(l.inF), Int32(l.outF), l.w, Int32(l.ld), p)
         return UnsafePointer(p)
     }
 
