@@ -33,7 +33,7 @@ struct FastLinear {
     let w: UnsafePointer<Float>
     let ld: Int
     let bias: UnsafePointer<Float>
-    /// ss_spike_pack_f32 slabs (nil until a spiking forward needs them).
+    /// ss_events_pack_f32 slabs (nil until a spiking forward needs them).
     var packed: UnsafePointer<Float>?
 }
 
@@ -78,8 +78,8 @@ final class BERTFastCache: @unchecked Sendable {
     }
 
     private func pack(_ l: FastLinear) -> UnsafePointer<Float> {
-        let p = keep(ss_spike_packed_count(Int32(l.inF), Int32(l.outF)))
-        ss_spike_pack_f32(Int32(l.inF), Int32(l.outF), l.w, Int32(l.ld), p)
+        let p = keep(ss_events_packed_count(Int32(l.inF), Int32(l.outF)))
+        ss_events_pack_f32(Int32(l.inF), Int32(l.outF), l.w, Int32(l.ld), p)
         return UnsafePointer(p)
     }
 
@@ -314,14 +314,14 @@ extension SpikeBERT {
     /// Multi-head self-attention for B sequences × T timesteps, rows of q/k/v `stride` floats apart,
     /// out [N, C]. Per query i (padded keys excluded, as in `attention`):
     ///   s_j = (Σ_e q_i[e]·k_j[e])·(1/√d);  p_j = exp(s_j − max s)/Σ exp;  out_i = Σ_j p_j·v_j
-    /// with every sum in the reference's order; K is transposed per head ([d, keys]) so the score
-    /// loop runs over contiguous keys.
+    /// with every sum in the reference's order (CKernels ss_attention_head_f32, one call per
+    /// sequence × timestep × head on the pool).
     private func fastAttention(q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                                stride: Int, out: UnsafeMutablePointer<Float>, sequences B: Int, steps T: Int, tokens L: Int,
                                valid: [[Bool]]) {
         let C = config.hiddenSize, H = config.heads, d = config.headSize
         let scale = 1 / Float(d).squareRoot()
-        let keys: [[Int]] = valid.map { f in (0..<L).filter { f[$0] } }
+        let keys: [[Int32]] = valid.map { f in (0..<L).filter { f[$0] }.map { Int32($0) } }
         let work = B * T * H * L * L * d
         parallelFor(B * T * H, parallel: work >= 1 << 17) { task in
             let h = task % H, bt = task / H, t = bt % T, b = bt / T
@@ -329,36 +329,10 @@ extension SpikeBERT {
             keys[b].withUnsafeBufferPointer { kb in
                 let nk = kb.count
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: d * nk + nk) { tmp in
-                    let kt = tmp.baseAddress!, pr = kt + d * nk
-                    // kt[e][jj] = k[key jj][h·d + e]
-                    for jj in 0..<nk {
-                        let kr = k + (row0 + kb[jj]) * stride + h * d
-                        for e in 0..<d { kt[e * nk + jj] = kr[e] }
-                    }
-                    for i in 0..<L {
-                        let qi = q + (row0 + i) * stride + h * d
-                        for jj in 0..<nk { pr[jj] = 0 }
-                        for e in 0..<d {
-                            let qe = qi[e], kr = kt + e * nk
-                            for jj in 0..<nk { pr[jj] += qe * kr[jj] }
-                        }
-                        var mx = -Float.infinity
-                        for jj in 0..<nk {
-                            let s = pr[jj] * scale
-                            pr[jj] = s
-                            if s > mx { mx = s }
-                        }
-                        var z: Float = 0
-                        for jj in 0..<nk { let e = expf(pr[jj] - mx); pr[jj] = e; z += e }
-                        let iz = 1 / z
-                        let oi = out + (row0 + i) * C + h * d
-                        for e in 0..<d { oi[e] = 0 }
-                        for jj in 0..<nk {
-                            let pj = pr[jj] * iz
-                            let vj = v + (row0 + kb[jj]) * stride + h * d
-                            for e in 0..<d { oi[e] += pj * vj[e] }
-                        }
-                    }
+                    // CKernels attention.c: the loops of `attention` (reference order), 8 lanes wide.
+                    let o = row0 * stride + h * d
+                    ss_attention_head_f32(Int32(L), Int32(d), kb.baseAddress!, Int32(nk), q + o, k + o, v + o, Int32(stride),
+                                          scale, out + row0 * C + h * d, Int32(C), tmp.baseAddress!)
                 }
             }
         }

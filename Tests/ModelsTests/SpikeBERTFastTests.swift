@@ -106,8 +106,8 @@ import Testing
             return s * (0.25 + Float(i / inF) * 0.01)
         }
         let wp = w.storage.base, xp = x.storage.base
-        let packed = TensorStorage(count: ss_spike_packed_count(Int32(inF), Int32(outF)))
-        ss_spike_pack_f32(Int32(inF), Int32(outF), wp, Int32(outF), packed.base)
+        let packed = TensorStorage(count: ss_events_packed_count(Int32(inF), Int32(outF)))
+        ss_events_pack_f32(Int32(inF), Int32(outF), wp, Int32(outF), packed.base)
         let ev = UnsafeMutableRawPointer.allocate(byteCount: ss_events_bytes(Int32(R), Int32(inF)), alignment: 64)
         defer { ev.deallocate() }
         let nnz = ss_events_build(Int32(R), Int32(inF), xp, Int32(inF), ev)

@@ -15,7 +15,11 @@ size_t ss_events_bytes(int R, int In);
 // aligned): per row, ascending (index, value) pairs and where each 64-input chunk starts.
 // Returns the number of nonzeros. Runs on the thread pool when R·In is large.
 size_t ss_events_build(int R, int In, const float *X, int ldx, void *events);
-// Y[R, Out] = X · W from the events of X and W packed by ss_spike_pack_f32 (slabs of 64 columns).
+// W [In, Out] (row stride ldw) → slabs of 96 columns, each a contiguous [In, 96] array, zero past
+// Out (ss_events_packed_count floats, base 32-byte aligned).
+size_t ss_events_packed_count(int In, int Out);
+void ss_events_pack_f32(int In, int Out, const float *W, int ldw, float *packed);
+// Y[R, Out] = X · W from the events of X and W packed by ss_events_pack_f32.
 // Bit-identical to ss_gemm_f32(0, 0, R, Out, In, 1, X, ldx, W, Out, 0, Y, ldy) on AVX2+FMA: the
 // sum over inputs is cut into the same 256-input blocks and each block is a chain of FMAs from
 // zero in input order, added to Y at the block's end (zeros contribute exactly 0 to an FMA).
