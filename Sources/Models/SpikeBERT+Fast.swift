@@ -152,8 +152,11 @@ private final class TaskBox {
 }
 
 extension SpikeBERT {
-    /// Firing rate below which a spike-input linear uses the event kernel instead of dense GEMM.
-    /// Measured with `spikescope bench bert` on MiniLM (AMD EPYC Zen 3, 2 threads): see BenchBERT.swift.
+    /// Firing rate below which a spike-input linear uses the event kernel instead of dense GEMM
+    /// (both give the same bits, so only speed depends on it). Not calibrated per machine: on MiniLM
+    /// at T = 4 (AMD EPYC, 2 threads, `spikescope bench bert`) the event linears at rate 0.377 cost
+    /// ~1.7× the float run's GEMMs where dense would cost 4×, so the break-even is well above 0.377
+    /// at batch 1; large batches make the GEMM ~1.5× more efficient per MAC, hence the margin.
     static let defaultEventBelowRate = 0.45
 
     /// True when sites `a` and `b` would produce the same spikes from the same input.

@@ -95,7 +95,7 @@ import Testing
 
     // MARK: the event kernel
 
-    @Test(arguments: [(37, 600, 200, 0.3), (128, 384, 384, 0.35), (5, 80, 32, 0.9), (3, 64, 70, 0.0)])
+    @Test(arguments: [(37, 600, 200, 0.3), (128, 384, 384, 0.35), (600, 300, 200, 0.4), (5, 80, 32, 0.9), (3, 64, 70, 0.0)])
     func eventsMatchDenseGEMM(rows R: Int, inF: Int, outF: Int, rate: Double) throws {
         var rng = SeededRNG(seed: UInt64(R * 1000 + inF))
         let w = Tensor.randomUniform([inF, outF], -1, 1, rng: &rng)
