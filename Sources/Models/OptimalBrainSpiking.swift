@@ -126,3 +126,13 @@ public enum OptimalBrainSpiking {
         return (num / max(den, 1e-30)).squareRoot()
     }
 }
+
+extension ChannelAllocation {
+    /// The `count` most salient channels with their T, for traces and the outliers panel.
+    public func ranking(_ count: Int = 16) -> [SalientChannel] {
+        let out = Set(outliers)
+        return saliency.indices.sorted { saliency[$0] > saliency[$1] }.prefix(count).map {
+            SalientChannel(channel: $0, saliency: saliency[$0], timesteps: timesteps[$0], outlier: out.contains($0))
+        }
+    }
+}

@@ -161,6 +161,8 @@ extension SpikeBERT {
 
     /// True when sites `a` and `b` would produce the same spikes from the same input.
     private func sameNeuron(_ a: String, _ b: String) -> Bool {
+        // GIF sites have their own allocation (saliency uses each linear's weight): never shared.
+        if neuron == .gif { return false }
         let x = sites[a]!, y = sites[b]!
         return x.alpha == y.alpha && x.control == y.control && x.recurrent == y.recurrent
     }

@@ -56,6 +56,8 @@ extension SpikeBERT {
                 t.k = plan.base.k
                 t.threshold = alloc.thresholds.max() ?? 0
                 t.amplitude = [t.threshold]
+                t.salientChannels = alloc.ranking()
+                t.codingError = SiteTrace.relativeError(q.decoded, x)
             }
         }
     }

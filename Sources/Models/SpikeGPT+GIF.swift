@@ -72,6 +72,8 @@ extension SpikeGPT {
                 site.k = plan.base.k
                 site.threshold = lp.allocation.thresholds.max() ?? 0
                 site.amplitude = [site.threshold]
+                site.salientChannels = lp.allocation.ranking()
+                site.codingError = SiteTrace.relativeError(q.decoded, Array(x[0..<(T * C)]))
             }
         }
         linear(q.decoded, W, &y, rows: T)

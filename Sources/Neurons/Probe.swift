@@ -33,6 +33,11 @@ public struct SiteTrace: Sendable, Equatable {
     /// GIF: levels L and exact bits per activation; nil elsewhere.
     public var levels: Int? = nil
     public var bitsPerActivation: Double? = nil
+    /// GIF (Optimal Brain Spiking): the most salient channels, most salient first, with their
+    /// saliency and the timesteps T each got; empty elsewhere.
+    public var salientChannels: [SalientChannel] = []
+    /// GIF: ‖x̂ − x‖/‖x‖ of the coded input against the real (float) input at this site.
+    public var codingError: Double? = nil
 
     public init(name: String, neuron: NeuronKind, width: Int, layout: [Int] = []) {
         self.name = name
@@ -42,6 +47,13 @@ public struct SiteTrace: Sendable, Equatable {
     }
 
     public var steps: Int { width == 0 ? 0 : spikes.count / width }
+
+    /// ‖decoded − real‖ / ‖real‖ (the relative error a GIF site adds), both [n].
+    public static func relativeError(_ decoded: [Float], _ real: [Float]) -> Double {
+        var num = 0.0, den = 0.0
+        for (a, b) in zip(decoded, real) { num += Double(a - b) * Double(a - b); den += Double(b) * Double(b) }
+        return (num / max(den, 1e-30)).squareRoot()
+    }
 
     /// Mean |s| over the whole trace: the firing rate (for elastic/gif, fraction of nonzero spikes).
     public var firingRate: Double {
@@ -54,6 +66,18 @@ public struct SiteTrace: Sendable, Equatable {
     /// Row `step` of an array recorded here.
     public func row(_ array: [Float], step: Int) -> ArraySlice<Float> {
         array[(step * width)..<((step + 1) * width)]
+    }
+}
+
+/// One channel of a GIF site's saliency ranking.
+public struct SalientChannel: Sendable, Equatable {
+    public var channel: Int
+    public var saliency: Float
+    public var timesteps: Int
+    /// Whether the allocation treated it as an outlier (more steps, its own threshold).
+    public var outlier: Bool
+    public init(channel: Int, saliency: Float, timesteps: Int, outlier: Bool) {
+        self.channel = channel; self.saliency = saliency; self.timesteps = timesteps; self.outlier = outlier
     }
 }
 

@@ -34,6 +34,12 @@ public struct InspectReport: Encodable, Sendable {
         public var zScore: Float
         enum CodingKeys: String, CodingKey { case channel, value, zScore = "z_score" }
     }
+    public struct SalientInfo: Encodable, Sendable {
+        public var channel: Int
+        public var saliency: Float
+        public var timesteps: Int
+        public var outlier: Bool
+    }
     public struct SiteInfo: Encodable, Sendable {
         public var name: String
         public var neuron: String
@@ -49,12 +55,16 @@ public struct InspectReport: Encodable, Sendable {
         public var levels: Int?
         public var bitsPerActivation: Double?
         public var outliers: [OutlierInfo]
+        /// GIF: the saliency ranking with the T each channel got, and the coding error vs float.
+        public var salientChannels: [SalientInfo]?
+        public var codingError: Double?
         /// Extra per-site fields some neurons add (e.g. GIF allocation); free-form numbers.
         public var extra: [String: Double]?
         enum CodingKeys: String, CodingKey {
             case name, neuron, firingRate = "firing_rate", positiveFraction = "positive_fraction",
                  negativeFraction = "negative_fraction", k, threshold, layout, membrane, spikes, amplitude,
-                 levels, bitsPerActivation = "bits_per_activation", outliers, extra
+                 levels, bitsPerActivation = "bits_per_activation", outliers, extra,
+                 salientChannels = "salient_channels", codingError = "error_vs_float"
         }
     }
     public struct EnergyInfo: Encodable, Sendable {
@@ -129,7 +139,10 @@ public struct InspectReport: Encodable, Sendable {
                             amplitude: site.amplitude.isEmpty ? nil : site.amplitude, levels: site.levels,
                             bitsPerActivation: site.bitsPerActivation,
                             outliers: st.outliers.map { OutlierInfo(channel: $0.channel, value: $0.value, zScore: $0.zScore) },
-                            extra: nil)
+                            salientChannels: site.salientChannels.isEmpty ? nil : site.salientChannels.map {
+                                SalientInfo(channel: $0.channel, saliency: $0.saliency, timesteps: $0.timesteps, outlier: $0.outlier)
+                            },
+                            codingError: site.codingError, extra: nil)
         }
         sites = siteInfos
         let rowsRun = run.hidden.count

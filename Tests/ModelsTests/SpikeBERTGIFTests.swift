@@ -83,3 +83,24 @@ import Formats
         #expect(s > u)
     }
 }
+
+@Suite struct SpikeBERTGIFSiteTests {
+    /// Q, K and V read the same input but code it with their own allocations (saliency uses each
+    /// linear's weight), so each records its own GIF site and the K/V inputs are not Q's.
+    @Test func queryKeyValueEachRunTheirOwnGIF() throws {
+        let loaded = try ModelLoader.load(path: Fixture.url("spikebert/weights.safetensors").path)
+        var m = try #require(loaded.model as? SpikeBERTModel)
+        let input = ModelInput(ids: [1, 7, 3, 9, 12, 4, 2], typeIds: [])
+        var s = GIFSettings(); s.outlierFraction = 0.25
+        m.gifSettings = s
+        m.neuron = .gif
+        try m.prepare(for: input)
+        let probe = Probe()
+        _ = try m.run(input, probe: probe)
+        let names = Set(probe.trace.sites.map(\.name))
+        for n in ["query", "key", "value"] { #expect(names.contains("encoder.layer.0.attention.self.\(n)")) }
+        let q = probe.trace["encoder.layer.0.attention.self.query"]!, k = probe.trace["encoder.layer.0.attention.self.key"]!
+        #expect(q.salientChannels.map(\.channel) != k.salientChannels.map(\.channel) || q.spikes != k.spikes)
+        #expect(q.codingError != nil && q.codingError! < 1)
+    }
+}

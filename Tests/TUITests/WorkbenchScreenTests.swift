@@ -113,6 +113,25 @@ enum FixedTrace {
         panel("panel_training", width: 30, height: 8, b) { WorkbenchScreen.training($0, caps: .full, in: $1, into: &$2) }
     }
 
+    /// A GIF site: levels as digits in the raster, the saliency ranking with T in the outliers panel.
+    @Test func gifPanels() {
+        var s = FixedTrace.gptState()
+        var site = FixedTrace.site("blocks.0.att.key.gif", neuron: .gif, seed: 5, layout: [2, 5])
+        site.spikes = site.spikes.map { $0 == 0 ? 0 : ($0 > 0 ? 2 : -1) }
+        site.levels = 2
+        site.bitsPerActivation = 4.64
+        site.salientChannels = [SalientChannel(channel: 4, saliency: 12.5, timesteps: 20, outlier: true),
+                                SalientChannel(channel: 1, saliency: 0.8, timesteps: 2, outlier: false)]
+        s.siteNames = [site.name]; s.k = [2]; s.thresholdScale = [1]; s.cursor.site = 0
+        s.trace = Trace(sites: [site]); s.stats = [SiteStatistics(site)]
+        s.neuron = .gif; s.gifOutlierFraction = 0.05
+        panel("panel_outliers_gif", width: 30, height: 6, s) { WorkbenchScreen.outliers($0, caps: .full, in: $1, into: &$2) }
+        panel("panel_raster_gif", width: 16, height: 8, s) { WorkbenchScreen.raster($0, caps: .full, in: $1, into: &$2) }
+        var buf = Snapshot.canvas(100, 2)
+        WorkbenchScreen.header(s, caps: .full, in: buf.area, into: &buf)
+        Snapshot.check(buf, named: "header_gif")
+    }
+
     /// The raster column under the cursor is the selected step's spikes (a behavioural check the
     /// snapshot alone would not explain).
     @Test func rasterCursorColumnShowsTheSelectedStep() {

@@ -241,6 +241,15 @@ public enum WorkbenchScreen {
     }
 
     static func outliers(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        if let site = s.selectedTrace, !site.salientChannels.isEmpty {
+            // GIF: the saliency ranking and the timesteps each channel got (* = outlier).
+            let inner = panel("saliency · T per channel", focused: s.cursor.focus == .outliers, caps: caps, in: r, into: &buf)
+            guard !inner.isEmpty else { return }
+            let rows = site.salientChannels.map { [($0.outlier ? "*" : " ") + String($0.channel), String(format: "%.3g", $0.saliency), String($0.timesteps)] }
+            Table(columns: [TableColumn("ch", width: .fixed(6)), TableColumn("S", width: .fixed(8)), TableColumn("T", width: .fill())],
+                  rows: rows, caps: caps).render(in: inner, into: &buf)
+            return
+        }
         let inner = panel("outliers (z ≥ 3)", focused: s.cursor.focus == .outliers, caps: caps, in: r, into: &buf)
         guard let st = s.selectedStats, !inner.isEmpty else { return }
         if st.outliers.isEmpty {
