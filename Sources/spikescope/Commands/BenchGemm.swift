@@ -26,16 +26,9 @@ struct BenchGemm: ParsableCommand {
     @Option(help: "Timed runs; the best one is reported (1...1000).")
     var runs = 10
 
-    @Option(help: "Worker threads for our kernels (default: online CPUs). NumPy keeps its own setting.")
-    var threads: Int?
-
-    @Flag(help: "Print only the JSON object (default: JSON plus a one-line summary on stderr).")
-    var json = false
+    @OptionGroup var common: KernelBenchOptions
 
     func validate() throws {
-        if let threads, !(1...64).contains(threads) {
-            throw ValidationError("The value '\(threads)' is invalid for '--threads <threads>'. Use 1...64, e.g. --threads 2.")
-        }
         guard (1...8192).contains(size) else {
             throw ValidationError("The value '\(size)' is invalid for '--size <size>'. Use 1...8192, e.g. --size 1024.")
         }
@@ -45,7 +38,7 @@ struct BenchGemm: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ss_threads_set(Int32(threads)) }
+        common.applyThreads()
         let n = size, count = n * n
         let a = alignedFloats(count), b = alignedFloats(count), c = alignedFloats(count)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
@@ -67,7 +60,7 @@ struct BenchGemm: ParsableCommand {
         ]
         if let note = numpy.note { fields.append(("note", jsonString(note))) }
         print(jsonObject(fields))
-        if !json {
+        if !common.json {
             let np = numpy.gflops.map { String(format: "numpy %.1f GFLOP/s, ratio %.2f", $0, gflops / $0) } ?? "numpy n/a"
             FileHandle.standardError.write(Data(String(format: "gemm %d: %.1f GFLOP/s (%.3f ms), %@\n",
                                                        n, gflops, seconds * 1e3, np).utf8))

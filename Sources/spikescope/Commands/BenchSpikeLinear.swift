@@ -26,16 +26,9 @@ struct BenchSpikeLinear: ParsableCommand {
     @Option(help: "Tokens (rows of x).")
     var tokens = 128
 
-    @Option(help: "Worker threads for our kernels (default: online CPUs). NumPy keeps its own setting.")
-    var threads: Int?
-
-    @Flag(help: "Print only the JSON object (default: JSON plus a one-line summary on stderr).")
-    var json = false
+    @OptionGroup var common: KernelBenchOptions
 
     func validate() throws {
-        if let threads, !(1...64).contains(threads) {
-            throw ValidationError("The value '\(threads)' is invalid for '--threads <threads>'. Use 1...64, e.g. --threads 2.")
-        }
         guard (0...1).contains(rate) else {
             throw ValidationError("The value '\(rate)' is invalid for '--rate <rate>'. Use a fraction in 0...1, e.g. --rate 0.15.")
         }
@@ -48,7 +41,7 @@ struct BenchSpikeLinear: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ss_threads_set(Int32(threads)) }
+        common.applyThreads()
         let inF = 768, outF = 3072
         var rng = SeededRNG(seed: 5)
         let layer = try SpikeLinear(weightInOut: Tensor.randomUniform([inF, outF], -0.05, 0.05, rng: &rng))
@@ -66,7 +59,7 @@ struct BenchSpikeLinear: ParsableCommand {
             ("speedup", fmt(dense / spike, 2)), ("measured_rate", fmt(measured, 4)), ("tokens", "\(tokens)"),
             ("threads", "\(ss_threads_get())"),
         ]))
-        if !json {
+        if !common.json {
             FileHandle.standardError.write(Data(String(
                 format: "spike-linear %d×%d→%d at rate %.3f: dense %.3f ms, event %.3f ms, %.2f× (break-even default %.2f)\n",
                 tokens, inF, outF, measured, dense * 1e3, spike * 1e3, dense / spike, SpikeLinear.breakEvenRate).utf8))
