@@ -178,23 +178,6 @@ func safetensorsBytes(header: String, dataBytes: Int, declaredLength: UInt64? = 
         #expect(big.count == bigCount)
         #expect(after - before < 100_000, "RSS grew by \(after - before) kB")
     }
-
-    /// Manual: SPIKESCOPE_BIG_SAFETENSORS=/tmp/big.safetensors swift test --filter largeFileFromEnvironment
-    /// prints the resident memory before/after opening the file and touching its smallest tensor.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["SPIKESCOPE_BIG_SAFETENSORS"] != nil))
-    func largeFileFromEnvironment() throws {
-        let path = ProcessInfo.processInfo.environment["SPIKESCOPE_BIG_SAFETENSORS"]!
-        let r0 = residentKB()
-        let f = try SafeTensorsFile(path: path)
-        let r1 = residentKB()
-        let w = try f.weights()
-        let r2 = residentKB()
-        let smallest = try #require(f.entries.filter { $0.dtype.isFloat }.min { $0.count < $1.count })
-        let sum = try #require(w[smallest.name]).values.reduce(0, +)
-        let r3 = residentKB()
-        print("size \(f.file.size / 1_000_000) MB, \(f.entries.count) tensors; VmRSS kB: start \(r0), header \(r1), all tensors borrowed \(r2), touched '\(smallest.name)' (\(smallest.count) values, sum \(sum)) \(r3); growth \(r3 - r0) kB")
-        #expect(r3 - r0 < 100_000)
-    }
 }
 
 /// VmRSS of this process in kB (Linux /proc; 0 elsewhere).
