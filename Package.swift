@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Neurons", "Engine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Models", "Formats", "Engine"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Workbench"], resources: [.copy("Snapshots")]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Workbench", "Models", "Formats"], resources: [.copy("Snapshots")]),
         .testTarget(name: "EndToEndTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

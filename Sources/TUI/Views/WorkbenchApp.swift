@@ -159,14 +159,24 @@ public struct WorkbenchApp: TerminalApplication {
         ui.message = "example \(ui.exampleIndex + 1)/\(ui.examples.count)"
     }
 
-    /// A click in the site list selects that site (rows start under the header and the border).
+    /// A click in the site list selects that site; a click in the raster selects that step (column)
+    /// and neuron (row). Uses the same layout as drawing.
     mutating func click(x: Int, y: Int) {
-        let listWidth = min(34, max(22, (lastWidth ?? 120) / 4))
-        let firstRow = 3  // header (2) + border (1)
-        guard x < listWidth, y >= firstRow else { return }
-        let visible = max((lastHeight ?? 40) - 2 - 2 - 2, 1)
-        let first = max(0, min(state.cursor.site - visible / 2, state.siteNames.count - visible))
-        workbench.apply(.selectSite(first + y - firstRow))
+        let l = WorkbenchScreen.layout(size: Size(width: lastWidth ?? 120, height: lastHeight ?? 40))
+        let list = l.sites.inset(by: 1)
+        if list.contains(x: x, y: y) {
+            workbench.apply(.selectSite(WorkbenchScreen.firstVisibleSite(state, rows: list.height) + y - list.y))
+            return
+        }
+        let raster = l.raster.inset(by: 1)
+        guard raster.contains(x: x, y: y), let site = state.selectedTrace else { return }
+        let (cols, cursor) = WorkbenchScreen.columns(state, site: site)
+        let first = WorkbenchScreen.firstVisibleColumn(cursor: cursor, columns: cols.count, width: raster.width)
+        let column = first + x - raster.x
+        if column < cols.count, let cursor {
+            workbench.apply(state.summary.arch == .spikebert ? .token(column - cursor) : .step(column - cursor))
+        }
+        workbench.apply(.selectNeuron(state.cursor.neuronOffset + y - raster.y))
     }
 
     var lastWidth: Int? = nil

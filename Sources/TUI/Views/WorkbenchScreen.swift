@@ -87,12 +87,32 @@ public enum WorkbenchScreen {
 
     // MARK: body
 
-    static func body(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+    /// Where the site list and the raster sit on a screen of `size` (shared by drawing and clicks).
+    public static func layout(size: Size) -> (sites: Rect, raster: Rect, lower: Rect, strip: Rect) {
+        let rows = Rect(size: size).rows([.fixed(2), .fill(), .fixed(1), .fixed(1)])
+        let r = rows[1]
         let cols = r.columns([.fixed(min(34, max(22, r.width / 4))), .fill()])
-        siteList(s, caps: caps, in: cols[0], into: &buf)
         let stripH = max(8, min(12, r.height / 3))
         let right = cols[1].rows([.fill(), .fixed(stripH)])
         let top = right[0].rows([.percent(50), .fill()])
+        return (cols[0], top[0], top[1], right[1])
+    }
+
+    /// The first visible site row of the site list (the list scrolls to keep the cursor centred).
+    static func firstVisibleSite(_ s: WorkbenchState, rows visible: Int) -> Int {
+        max(0, min(s.cursor.site - visible / 2, s.siteNames.count - visible))
+    }
+
+    /// The first raster column shown (the raster scrolls to keep the cursor column centred).
+    static func firstVisibleColumn(cursor: Int?, columns: Int, width: Int) -> Int {
+        max(0, min((cursor ?? 0) - width / 2, columns - width))
+    }
+
+    static func body(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let l = layout(size: buf.size)
+        siteList(s, caps: caps, in: l.sites, into: &buf)
+        let top = [l.raster, l.lower]
+        let right = [Rect(x: 0, y: 0, width: 0, height: 0), l.strip]
         raster(s, caps: caps, in: top[0], into: &buf)
         let mem = top[1].columns([.percent(60), .fill()])
         membrane(s, caps: caps, in: mem[0], into: &buf)
@@ -114,7 +134,7 @@ public enum WorkbenchScreen {
         let inner = panel("sites · firing rate", focused: s.cursor.focus == .sites, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
         let visible = inner.height
-        let first = max(0, min(s.cursor.site - visible / 2, s.siteNames.count - visible))
+        let first = firstVisibleSite(s, rows: visible)
         for (row, i) in (first..<min(s.siteNames.count, first + visible)).enumerated() {
             let y = inner.y + row
             let name = shortSite(s.siteNames[i])
@@ -182,7 +202,7 @@ public enum WorkbenchScreen {
         let inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
         let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
-        let first = max(0, min((cursor ?? 0) - inner.width / 2, cols.count - inner.width))
+        let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
         let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
                cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)

@@ -1,0 +1,48 @@
+// WorkbenchApp on a real (tiny) model without a terminal: keys and mouse clicks change the
+// workbench as the help says.
+import Testing
+import Foundation
+@testable import TUI
+@testable import Workbench
+import Models
+import Formats
+
+@Suite struct WorkbenchAppTests {
+    func app() throws -> WorkbenchApp {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../ModelsTests/Fixtures/spikegpt")
+        let model = try SpikeGPT(weights: Checkpoint.load(dir.appendingPathComponent("tiny.safetensors").standardized.path).tensors)
+        let tok = try TokenizerLoader.load(path: dir.appendingPathComponent("tiny.vocab.json").standardized.path)
+        let wb = Workbench(model: model, codec: Opener.codec(tok, modelPath: "tiny"), input: .prompt("the spiking neuron"))
+        _ = wb.runAndWait()
+        var a = WorkbenchApp(workbench: wb)
+        a.tick()
+        var buf = ScreenBuffer(width: 120, height: 36)
+        a.render(into: &buf, size: buf.size)
+        return a
+    }
+
+    @Test func clickingASiteSelectsIt() throws {
+        var a = try app()
+        let list = WorkbenchScreen.layout(size: Size(width: 120, height: 36)).sites.inset(by: 1)
+        _ = a.handle(.mouse(.left, x: list.x + 2, y: list.y + 2))
+        #expect(a.workbench.snapshot().cursor.site == 2)
+    }
+
+    @Test func clickingARasterCellSelectsItsStepAndNeuron() throws {
+        var a = try app()
+        let r = WorkbenchScreen.layout(size: Size(width: 120, height: 36)).raster.inset(by: 1)
+        _ = a.handle(.mouse(.left, x: r.x + 5, y: r.y + 3))
+        let c = a.workbench.snapshot().cursor
+        #expect(c.step == 5 && c.neuron == 3)
+    }
+
+    @Test func keysStepTuneAndQuit() throws {
+        var a = try app()
+        _ = a.handle(.right); _ = a.handle(.right)
+        #expect(a.workbench.snapshot().cursor.step == 2)
+        let k0 = a.workbench.snapshot().k[0]
+        _ = a.handle(.char("+"))
+        #expect(a.workbench.snapshot().k[0] > k0)
+        #expect(a.handle(.char("q")) == .quit)
+    }
+}
