@@ -115,3 +115,29 @@ struct WorkbenchTrainingEndToEndTests {
         #expect(s.waitForOutput("EXIT", timeout: 30) == "0", "q did not exit 0:\n\(s.capture())")
     }
 }
+
+@Suite(.serialized)
+struct ClassifierTrainingEndToEndTests {
+    /// The embedded SpikeBERT classifier: `b` continues its training on the SST-2-format examples,
+    /// a checkpoint (with config.json and vocab.txt beside it) appears, `r` loads it.
+    @Test func classifierTrainsInTheBackgroundAndReloads() throws {
+        let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
+        let s = try TmuxSession(width: 150, height: 45)
+        defer { s.kill() }
+        let session = s.workDir.appendingPathComponent("bert-session").path
+        s.typeLine("\(TmuxSession.shellQuote(bin)) --classifier --session \(TmuxSession.shellQuote(session)); echo EXIT=$?")
+        _ = try #require(s.waitFor(timeout: 30) { $0.contains("SpikeBERT 2×64") && $0.contains("computed in") }, "no first frame:\n\(s.capture())")
+        #expect(s.capture().contains("gold 1"))
+        s.send("b")
+        #expect(s.waitFor("training the classifier") != nil, "b did not start:\n\(s.capture())")
+        #expect(s.waitFor(timeout: 120) { $0.contains("ckpt step-000050") } != nil, "no checkpoint:\n\(s.capture())")
+        s.send("r")
+        #expect(s.waitFor(timeout: 20) { $0.contains("loaded step-0000") } != nil, "r did not reload:\n\(s.capture())")
+        for f in ["config.json", "vocab.txt", "latest"] {
+            #expect(FileManager.default.fileExists(atPath: session + "/checkpoints/" + f), "missing \(f)")
+        }
+        s.send("b")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT", timeout: 30) == "0", "q did not exit 0:\n\(s.capture())")
+    }
+}
