@@ -84,10 +84,7 @@ final class BackgroundTraining: @unchecked Sendable {
             let model = SpikeGPTTrainable(graph: try SpikeGPTGraph(weights: weights, config: config))
             return try Trainer(model: model, data: .lm(data), config: cfg, checkpoints: try CheckpointStore.forSession(session))
         }
-        job = j
-        losses = []
-        lastStep = -1
-        j.start()
+        launch(j)
         return "training in the background from the open weights; r loads the newest checkpoint"
     }
 
@@ -123,11 +120,16 @@ final class BackgroundTraining: @unchecked Sendable {
                                                                      neuron: neuron == .none ? .none : .elastic))
             return try Trainer(model: model, data: .classification(data), config: cfg, checkpoints: try CheckpointStore.forSession(session))
         }
+        launch(j)
+        return "training the classifier in the background on \(URL(fileURLWithPath: glueTrain).lastPathComponent); r loads the newest checkpoint"
+    }
+
+    /// Makes `j` the current job and starts it (caller holds the lock).
+    private func launch(_ j: TrainingJob) {
         job = j
         losses = []
         lastStep = -1
         j.start()
-        return "training the classifier in the background on \(URL(fileURLWithPath: glueTrain).lastPathComponent); r loads the newest checkpoint"
     }
 
     func status() -> TrainingStatus? {
