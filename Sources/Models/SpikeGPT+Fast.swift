@@ -37,11 +37,12 @@ public final class SpikeGPTRunner {
         public var weights: WeightFormat = .f32
         /// Skip the zeros of relu(·)² in ChannelMix's `value` product (event-driven GEMV).
         public var sparseFFN = false
-        /// 1 or 2 (the matrix-vector products split their outputs between two threads). Default 1:
-        /// on the 2-core benchmark machine one core already streams at the memory bandwidth and the
-        /// second thread measured slower (BENCHMARKS.md, "SpikeGPT generation").
-        public var threads = 1
-        public init(weights: WeightFormat = .f32, sparseFFN: Bool = false, threads: Int = 1) {
+        /// 1 or 2 (the matrix-vector products split their outputs between two threads). Default 2:
+        /// on the 2-core benchmark machine, when quiet, two threads stream 35 GB/s against one's
+        /// 21 (BENCHMARKS.md, "SpikeGPT generation"); a busy second core costs little, because the
+        /// caller takes over the chunks a late worker has not claimed.
+        public var threads = 2
+        public init(weights: WeightFormat = .f32, sparseFFN: Bool = false, threads: Int = 2) {
             self.weights = weights; self.sparseFFN = sparseFFN; self.threads = threads
         }
     }
@@ -84,6 +85,7 @@ public final class SpikeGPTRunner {
     private let x, a, xk, xv, xr, k, v, r, y, o: UnsafeMutablePointer<Float>
     private let kf: UnsafeMutablePointer<Float>        // [F]
     private let logitsBuf: UnsafeMutablePointer<Float> // [V]
+    private let partial: UnsafeMutablePointer<Float>   // [C] second half of a sparse product (gemv.c)
     private let attShift, ffnShift, aa, bb, pp, lifAtt, lifFfn: UnsafeMutablePointer<Float>
     private let jobs: UnsafeMutablePointer<ss_gemv_job>
     /// Tokens consumed since the last reset.
@@ -124,10 +126,24 @@ public final class SpikeGPTRunner {
             let src = UnsafePointer(c.storage.base + c.offset)
             let bf = options.weights == .bf16
             let kind: Int32 = transposed ? Int32(bf ? SS_GEMV_SPARSE_BF16 : SS_GEMV_SPARSE_F32)
-                                         : Int32(bf ? SS_GEMV_BF16 : SS_GEMV_F32)
+                                         : Int32(bf ? SS_GEMV_BF16_PANEL : SS_GEMV_F32)
             if !bf && !transposed {
                 keep.append(c.storage)
                 return Matrix(kind: kind, rows: Int32(rows), cols: Int32(cols), base: UnsafeRawPointer(src))
+            }
+            if bf && !transposed {
+                // bf16 in 32-output panels: one sequential stream per product (gemv.c).
+                let rounded = [UInt16](unsafeUninitializedCapacity: rows * cols) { d, n in
+                    for e in 0..<(rows * cols) { d[e] = SpikeGPTRunner.bf16(src[e]) }
+                    n = rows * cols
+                }
+                let count = ss_bf16_panel_count(Int32(rows), Int32(cols))
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: Int(count) * 2, alignment: 64)
+                ownedBufs.append(raw)
+                rounded.withUnsafeBufferPointer {
+                    ss_bf16_panel_pack(Int32(rows), Int32(cols), raw.bindMemory(to: UInt16.self, capacity: Int(count)), $0.baseAddress)
+                }
+                return Matrix(kind: kind, rows: Int32(rows), cols: Int32(cols), base: UnsafeRawPointer(raw))
             }
             let count = rows * cols
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * (bf ? 2 : 4), alignment: 64)
@@ -167,14 +183,14 @@ public final class SpikeGPTRunner {
         keepAlive = keep
         owned = ownedBufs
 
-        let scratchCount = 10 * C + F + V + 7 * n * C
+        let scratchCount = 11 * C + F + V + 7 * n * C
         scratch = .allocate(capacity: scratchCount)
         scratch.initialize(repeating: 0, count: scratchCount)
         var p = scratch
         func take(_ m: Int) -> UnsafeMutablePointer<Float> { defer { p += m }; return p }
         x = take(C); a = take(C); xk = take(C); xv = take(C); xr = take(C)
         k = take(C); v = take(C); r = take(C); y = take(C); o = take(C)
-        kf = take(F); logitsBuf = take(V)
+        kf = take(F); logitsBuf = take(V); partial = take(C)
         attShift = take(n * C); ffnShift = take(n * C); aa = take(n * C); bb = take(n * C)
         pp = take(n * C); lifAtt = take(n * C); lifFfn = take(n * C)
         jobs = .allocate(capacity: 4)
@@ -283,21 +299,7 @@ public final class SpikeGPTRunner {
             //   ww = u + k;  p = max(pp, ww);  e1 = exp(pp − p);  e2 = exp(ww − p)
             //   wkv = (e1·aa + e2·v) / (e1·bb + e2)
             //   ww = pp + w;  p = max(ww, k);  aa = e1·aa + e2·v;  bb = e1·bb + e2;  pp = p  (e1, e2 anew)
-            let aaL = aa + base, bbL = bb + base, ppL = pp + base
-            for c in 0..<C {
-                let kk = k[c], vv = v[c], a0 = aaL[c], b0 = bbL[c], p0 = ppL[c]
-                var ww = L.first[c] + kk
-                var p = max(p0, ww)
-                var e1 = expf(p0 - p), e2 = expf(ww - p)
-                let wkv = (e1 * a0 + e2 * vv) / (e1 * b0 + e2)
-                ww = p0 + L.decay[c]
-                p = max(ww, kk)
-                e1 = expf(ww - p); e2 = expf(kk - p)
-                aaL[c] = e1 * a0 + e2 * vv
-                bbL[c] = e1 * b0 + e2
-                ppL[c] = p
-                y[c] = wkv * sigmoid(r[c])
-            }
+            ss_wkv_step(Int32(C), k, v, r, L.first, L.decay, aa + base, bb + base, pp + base, y)   // CKernels/rwkv.c
             jobs[0] = job(L.attO, y, o)
             ss_gemv_batch(jobs, 1, Int32(options.threads))
             spike(o, site: 2 * i, membrane: lifAtt + base)
@@ -324,7 +326,7 @@ public final class SpikeGPTRunner {
             jobs[0] = job(L.ffnV, kf, v)
             ss_gemv_batch(jobs, 1, Int32(options.threads))
             // o = σ(r) ⊙ v
-            for c in 0..<C { o[c] = sigmoid(r[c]) * v[c] }
+            ss_sigmoid_mul(Int32(C), r, v, o)
             spike(o, site: 2 * i + 1, membrane: lifFfn + base)
         }
         layerNorm(a, x, lnOutW, lnOutB)
@@ -378,7 +380,8 @@ public final class SpikeGPTRunner {
     // MARK: pieces
 
     @inline(__always) private func job(_ m: Matrix, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) -> ss_gemv_job {
-        ss_gemv_job(kind: m.kind, n_out: m.rows, n_in: m.cols, y: out, W: m.base, x: UnsafePointer(input))
+        ss_gemv_job(kind: m.kind, n_out: m.rows, n_in: m.cols, y: out, W: m.base, x: UnsafePointer(input),
+                    partial: m.kind == SS_GEMV_SPARSE_F32 || m.kind == SS_GEMV_SPARSE_BF16 ? partial : nil)
     }
 
     /// out = LayerNorm(inp)·w + b over C (eps 1e-5, biased variance). out may alias inp.

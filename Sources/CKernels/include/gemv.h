@@ -23,15 +23,29 @@ void ss_gemv_sparse_f32(int n_out, int n_in, float *y, const float *Wt, const fl
 // Event-driven GEMV with bf16 weights Wt[in, out] (as ss_gemv_sparse_f32), fp32 accumulate.
 void ss_gemv_sparse_bf16(int n_out, int n_in, float *y, const uint16_t *Wt, const float *x);
 
+// bf16 weights regrouped into 32-output panels (layout in gemv.c) for ss_gemv_bf16_panel:
+// ss_bf16_panel_count elements (outputs padded to a multiple of 32 with zeros); dst 32-byte aligned.
+long ss_bf16_panel_count(int n_out, int n_in);
+void ss_bf16_panel_pack(int n_out, int n_in, uint16_t *dst, const uint16_t *W);
+// y[out] = W · x from the panel layout (P 32-byte aligned), fp32 accumulate.
+void ss_gemv_bf16_panel(int n_out, int n_in, float *y, const uint16_t *P, const float *x);
+// Its portable C twin (what non-AVX2 machines run): the same bits.
+void ss_gemv_bf16_panel_portable(int n_out, int n_in, float *y, const uint16_t *P, const float *x);
+
 // One matrix-vector product of a batch. kind picks the layout:
 //   SS_GEMV_F32 / SS_GEMV_BF16: W[n_out, n_in] row-major (as ss_gemv_f32 / ss_gemv_bf16)
 //   SS_GEMV_SPARSE_F32 / SS_GEMV_SPARSE_BF16: Wt[n_in, n_out], zeros of x skipped
-enum { SS_GEMV_F32 = 0, SS_GEMV_BF16 = 1, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3 };
+//   SS_GEMV_BF16_PANEL: W packed by ss_bf16_panel_pack (chunks are whole panels)
+enum { SS_GEMV_F32 = 0, SS_GEMV_BF16 = 1, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3, SS_GEMV_BF16_PANEL = 4 };
 typedef struct {
     int kind, n_out, n_in;
     float *y;
     const void *W;
     const float *x;
+    // Sparse kinds only, may be NULL: n_out floats of scratch. Given, the inputs are split in two
+    // halves (each reads whole weight rows; the second half's sum lands here and is added to y).
+    // Without it the outputs are split between the threads instead.
+    float *partial;
 } ss_gemv_job;
 
 // Runs independent jobs (no job's y may be another's x). Every job's outputs are cut into 8
