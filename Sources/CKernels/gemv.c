@@ -503,14 +503,18 @@ void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads) {
 }
 
 // ---- memory bandwidth probe ----------------------------------------------------------------
-typedef struct { const float *p; long n; double sum[SS_CHUNKS]; } stream_ctx;
+typedef struct { const float *p; long n; int nta; double sum[SS_CHUNKS]; } stream_ctx;
 
 #ifdef SS_X86
 __attribute__((target("avx2,fma")))
-static double stream_sum_avx2(const float *p, long n) {
+static double stream_sum_avx2(const float *p, long n, int nta) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     long i = 0;
     for (; i + 32 <= n; i += 32) {
+        if (nta) {   // the panel kernel's prefetch (3 KB ahead, non-temporal), for a fair limit
+            _mm_prefetch((const char *)(p + i + 768), _MM_HINT_NTA);
+            _mm_prefetch((const char *)(p + i + 784), _MM_HINT_NTA);
+        }
         a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
         a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
         a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
@@ -527,15 +531,15 @@ static void stream_part(void *vctx, int part, int parts) {
     long lo = c->n * part / parts, hi = c->n * (part + 1) / parts;
     double s = 0;
 #ifdef SS_X86
-    if (have_avx2()) s = stream_sum_avx2(c->p + lo, hi - lo);
+    if (have_avx2()) s = stream_sum_avx2(c->p + lo, hi - lo, c->nta);
     else
 #endif
     for (long i = lo; i < hi; i++) s += c->p[i];
     c->sum[part] = s;
 }
 
-double ss_stream_read_f32(const float *p, long n, int threads) {
-    stream_ctx c = { p, n, { 0 } };
+double ss_stream_read_f32(const float *p, long n, int threads, int prefetch) {
+    stream_ctx c = { p, n, prefetch, { 0 } };
     run_parts(stream_part, &c, threads);
     double s = 0;
     for (int k = 0; k < SS_CHUNKS; k++) s += c.sum[k];

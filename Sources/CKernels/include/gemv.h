@@ -55,7 +55,8 @@ typedef struct {
 void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads);
 
 // Sum of p[0..<n] read once, split over `threads` (1 or 2): a streaming-read bandwidth probe.
-double ss_stream_read_f32(const float *p, long n, int threads);
+// prefetch != 0 adds the software prefetch the bf16 panel kernel uses (non-temporal, 3 KB ahead).
+double ss_stream_read_f32(const float *p, long n, int threads, int prefetch);
 
 #ifdef __cplusplus
 }
