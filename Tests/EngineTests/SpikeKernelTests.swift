@@ -94,7 +94,7 @@ func runSpike(_ c: SpikeCase, seed: UInt64) -> (plain: Double, packed: Double, p
 }
 
 /// Output widths around the slab (64) and block (96) sizes and the style guide's 1, 7, 8, 9, 1023;
-/// rates from silent to dense (the packed path's row ranges switch on above ~0.08 at In = 300).
+/// rates from silent to dense (the packed path cuts In = 300 into row ranges above rate ~0.14).
 let spikeCases: [SpikeCase] = {
     var out: [SpikeCase] = []
     for o in [1, 7, 8, 9, 63, 64, 65, 96, 97, 1023] {

@@ -71,27 +71,43 @@ public struct SpikeLinear: @unchecked Sendable {
     ///   last axis of x is not In (or x is a scalar).
     /// - Cost: event ∝ nnz(x)·Out, dense ∝ T·In·Out; counting nonzeros is one pass over x.
     public func forward(_ x: Tensor, path: Path? = nil) throws -> Tensor {
+        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        try forward(x, into: y, path: path)
+        return y
+    }
+
+    /// y = x·W written into `y` (every element overwritten), for callers that reuse one output
+    /// buffer across calls (no allocation or zeroing per call).
+    /// - Throws: `EngineError.shapeMismatch` as `forward(_:path:)`, or when `y` is not a contiguous
+    ///   tensor of x's leading shape + [Out].
+    public func forward(_ x: Tensor, into y: Tensor, path: Path? = nil) throws {
         guard x.rank >= 1, x.shape[x.rank - 1] == inFeatures else {
             throw EngineError.shapeMismatch(
                 op: "SpikeLinear.forward", lhs: x.shape, rhs: [inFeatures, outFeatures],
                 hint: "x's last axis must be the input width In = \(inFeatures) (weight is [In, Out])")
         }
+        let outShape = Array(x.shape.dropLast()) + [outFeatures]
+        guard y.shape == outShape, y.isContiguous else {
+            throw EngineError.shapeMismatch(
+                op: "SpikeLinear.forward(into:)", lhs: y.shape, rhs: outShape,
+                hint: "the output must be a contiguous tensor of shape \(outShape)")
+        }
         let xc = x.contiguous()
         let tokens = xc.count / inFeatures
-        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
-        if tokens == 0 { return y }
+        if tokens == 0 { return }
         let xp = UnsafePointer(xc.storage.base + xc.offset)
         let rate = SpikeLinear.nonzeroFraction(xp, count: xc.count)
         let (t, i, o) = (Int32(tokens), Int32(inFeatures), Int32(outFeatures))
+        let yp = y.storage.base + y.offset
         switch path ?? choosePath(rate: rate) {
         case .dense:
-            ss_gemm_f32(0, 0, t, o, i, 1, xp, i, weight.storage.base, o, 0, y.storage.base, o)
+            ss_gemm_f32(0, 0, t, o, i, 1, xp, i, weight.storage.base, o, 0, yp, o)
         case .event where rate < SpikeLinear.plainLayoutBelowRate:
-            ss_spike_linear_f32(t, i, o, xp, i, weight.storage.base, o, 0, y.storage.base, o)
+            ss_spike_linear_f32(t, i, o, xp, i, weight.storage.base, o, 0, yp, o)
         case .event:
-            ss_spike_linear_packed_f32(t, i, o, xp, i, packed.base, 0, y.storage.base, o)
+            ss_spike_linear_packed_f32(t, i, o, xp, i, packed.base, 0, yp, o)
         }
-        return withExtendedLifetime(xc) { y }
+        withExtendedLifetime(xc) {}
     }
 
     /// Below this rate the event path reads W in its plain [In, Out] layout (96-column blocks,
