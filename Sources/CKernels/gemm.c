@@ -47,7 +47,7 @@
 // ~10-50 µs, which is 1M MACs at ~30 GFLOP/s per core.
 #define PARALLEL_MIN_MACS (1 << 20)
 
-typedef void (*ukr_fn)(int kc, const float *a, const float *b, float *c, int ldc, int m, int n);
+typedef void (*ukr_fn)(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, int set);
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
@@ -92,6 +92,15 @@ static void pack_a(int ta, int mc, int kc, const float *A, int lda, float alpha,
     }
 }
 
+// A (not transposed) rows [0, mc) in 4-row slivers: dst[k·4 + r] = alpha·A[r][k], zero past mc.
+static void pack_a4(int mc, int kc, const float *A, int lda, float alpha, float *dst) {
+    for (int i0 = 0; i0 < mc; i0 += 4, dst += 4 * kc) {
+        int m = imin(4, mc - i0);
+        for (int k = 0; k < kc; k++)
+            for (int r = 0; r < 4; r++) dst[k * 4 + r] = r < m ? alpha * A[(size_t)(i0 + r) * lda + k] : 0.0f;
+    }
+}
+
 // op(B) block depth [0,kc) × columns [0,nc) → slivers of NR columns: dst[s][k][c] =
 // op(B)[k][s·NR + c], columns past nc are zero. B points at op(B)[0][0] of the block.
 static void pack_b(int tb, int kc, int nc, const float *B, int ldb, float *dst) {
@@ -122,23 +131,25 @@ static void pack_b(int tb, int kc, int nc, const float *B, int ldb, float *dst) 
     }
 }
 
-// Adds a full MR×NR tile buffer into C, only the top-left m×n part.
-static inline void add_tile(const float *t, float *c, int ldc, int m, int n) {
+// Adds (set: writes) a full MR×NR tile buffer into C, only the top-left m×n part.
+static inline void add_tile(const float *t, float *c, int ldc, int m, int n, int set) {
     for (int r = 0; r < m; r++)
-        for (int j = 0; j < n; j++) c[(size_t)r * ldc + j] += t[r * NR + j];
+        for (int j = 0; j < n; j++) c[(size_t)r * ldc + j] = set ? t[r * NR + j] : c[(size_t)r * ldc + j] + t[r * NR + j];
 }
 
 // ---------------------------------------------------------------------------------------------
-// Micro-kernels: C[m,n] += Ã[MR,kc] · B̃[kc,NR] (packed, zero-padded), m ≤ MR, n ≤ NR.
+// Micro-kernels: C[m,n] += Ã[MR,kc] · B̃[kc,NR] (packed, zero-padded), m ≤ MR, n ≤ NR; with
+// `set`, C[m,n] = the product instead (the first depth block when β = 0: no zeroing pass; the
+// accumulators start at +0, so the product is never −0 where 0 + product would be +0: same bits).
 
 // Portable: C[r][c] += Σ_k a[k][r] · b[k][c]; the compiler vectorises the c loop.
-static void ukr_portable(int kc, const float *a, const float *b, float *c, int ldc, int m, int n) {
+static void ukr_portable(int kc, const float *a, const float *b, float *c, int ldc, int m, int n, int set) {
     float acc[MR * NR];
     memset(acc, 0, sizeof acc);
     for (int k = 0; k < kc; k++, a += MR, b += NR)
         for (int r = 0; r < MR; r++)
             for (int j = 0; j < NR; j++) acc[r * NR + j] += a[r] * b[j];
-    add_tile(acc, c, ldc, m, n);
+    add_tile(acc, c, ldc, m, n, set);
 }
 
 #if defined(SS_X86)
@@ -146,7 +157,7 @@ static void ukr_portable(int kc, const float *a, const float *b, float *c, int l
 //   c_r0 += a[k][r] · b[k][0:8],  c_r1 += a[k][r] · b[k][8:16]
 __attribute__((target("avx2,fma")))
 static void ukr_avx2(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                     int ldc, int m, int n) {
+                     int ldc, int m, int n, int set) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -181,7 +192,12 @@ static void ukr_avx2(int kc, const float *restrict a, const float *restrict b, f
     }
     for (; k < kc; k++, a += MR, b += NR) SS_STEP(0);
 #undef SS_STEP
-    if (m == MR && n == NR) {
+    if (m == MR && n == NR && set) {
+#define SS_SET(r, lo, hi) _mm256_storeu_ps(c + (size_t)(r) * ldc, lo); _mm256_storeu_ps(c + (size_t)(r) * ldc + 8, hi)
+        SS_SET(0, c00, c01); SS_SET(1, c10, c11); SS_SET(2, c20, c21);
+        SS_SET(3, c30, c31); SS_SET(4, c40, c41); SS_SET(5, c50, c51);
+#undef SS_SET
+    } else if (m == MR && n == NR) {
         // C[r][0:16] += c_r
 #define SS_ADD(r, lo, hi)                                                                         \
         _mm256_storeu_ps(c + (size_t)(r) * ldc, _mm256_add_ps(_mm256_loadu_ps(c + (size_t)(r) * ldc), lo)); \
@@ -198,8 +214,36 @@ static void ukr_avx2(int kc, const float *restrict a, const float *restrict b, f
         _mm256_store_ps(t + 3 * NR, c30); _mm256_store_ps(t + 3 * NR + 8, c31);
         _mm256_store_ps(t + 4 * NR, c40); _mm256_store_ps(t + 4 * NR + 8, c41);
         _mm256_store_ps(t + 5 * NR, c50); _mm256_store_ps(t + 5 * NR + 8, c51);
-        add_tile(t, c, ldc, m, n);
+        add_tile(t, c, ldc, m, n, set);
     }
+}
+#endif
+
+#if defined(SS_X86)
+// The 4-row twin of ukr_avx2 for the last rows of a panel (A packed 4 rows per k): eight FMA
+// chains are still enough to keep both FMA pipes busy, so 4 rows cost 4/6 of a 6-row tile instead
+// of a whole one. Each element is computed as in ukr_avx2 (k-ordered FMAs from zero, then added
+// to C), so the bits are the same.
+__attribute__((target("avx2,fma")))
+static void ukr4_avx2(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                      int ldc, int m, int n, int set) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++, a += 4, b += NR) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
+        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+    }
+    _Alignas(32) float t[MR * NR];   // rows 4, 5 unused
+    _mm256_store_ps(t + 0 * NR, c00); _mm256_store_ps(t + 0 * NR + 8, c01);
+    _mm256_store_ps(t + 1 * NR, c10); _mm256_store_ps(t + 1 * NR + 8, c11);
+    _mm256_store_ps(t + 2 * NR, c20); _mm256_store_ps(t + 2 * NR + 8, c21);
+    _mm256_store_ps(t + 3 * NR, c30); _mm256_store_ps(t + 3 * NR + 8, c31);
+    add_tile(t, c, ldc, m, n, set);
 }
 #endif
 
@@ -207,7 +251,7 @@ static void ukr_avx2(int kc, const float *restrict a, const float *restrict b, f
 // NEON (arm64, 32 q registers): 6×16 = 24 accumulators of 4 lanes, 4 B registers, 2 for A.
 //   acc[r][q] += a[k][r] · b[k][4q:4q+4]
 static void ukr_neon(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                     int ldc, int m, int n) {
+                     int ldc, int m, int n, int set) {
     float32x4_t acc[MR][4];
     for (int r = 0; r < MR; r++)
         for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_f32(0.0f);
@@ -224,7 +268,7 @@ static void ukr_neon(int kc, const float *restrict a, const float *restrict b, f
     float t[MR * NR];
     for (int r = 0; r < MR; r++)
         for (int q = 0; q < 4; q++) vst1q_f32(t + r * NR + 4 * q, acc[r][q]);
-    add_tile(t, c, ldc, m, n);
+    add_tile(t, c, ldc, m, n, set);
 }
 #endif
 
@@ -248,7 +292,13 @@ static ukr_fn pick_kernel(const char **name) {
 static pthread_once_t g_pick_once = PTHREAD_ONCE_INIT;
 static ukr_fn g_ukr;
 static const char *g_ukr_name;
-static void pick_once(void) { g_ukr = pick_kernel(&g_ukr_name); }
+static ukr_fn g_ukr4;   // the 4-row kernel where there is one (AVX2), else NULL
+static void pick_once(void) {
+    g_ukr = pick_kernel(&g_ukr_name);
+#if defined(SS_X86)
+    if (g_ukr == ukr_avx2) g_ukr4 = ukr4_avx2;
+#endif
+}
 
 const char *ss_gemm_kernel_name(void) {
     pthread_once(&g_pick_once, pick_once);
@@ -316,7 +366,7 @@ static void gemm_blocked(ukr_fn ukr, int ta, int tb, int M, int N, int K, float 
                     const float *bs = bf->b + (size_t)jr * kc;
                     for (int ir = 0; ir < mc; ir += MR)
                         ukr(kc, bf->a + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jc + jr, ldc,
-                            imin(MR, mc - ir), imin(NR, nc - jr));
+                            imin(MR, mc - ir), imin(NR, nc - jr), 0);
                 }
             }
         }
@@ -383,4 +433,121 @@ void ss_gemm_f32(int ta, int tb, int M, int N, int K, float alpha,
     j.step = (tiles + parts - 1) / parts * tile;
     parts = (len + j.step - 1) / j.step;
     ss_parallel_run(parts, gemm_task, &j);
+}
+
+// ---------------------------------------------------------------------------------------------
+// B packed once (model weights): the same slivers pack_b makes, for every depth block at once.
+// Block pc (rows pc ..< pc+kc of op(B)) starts at dst + pc·N16, its sliver jr/NR at + jr·kc.
+// A GEMM on it runs exactly the micro-kernel calls of gemm_blocked (same depth blocks, same
+// order per C tile), so the result has the same bits as ss_gemm_f32; it only skips re-packing
+// B on every call (~40% of a 32-row product's time).
+
+static inline int round_nr(int n) { return (n + NR - 1) / NR * NR; }
+
+size_t ss_gemm_packed_b_count(int K, int N) {
+    if (K <= 0 || N <= 0) return 0;
+    return (size_t)round_nr(N) * (size_t)K;
+}
+
+void ss_gemm_pack_b_f32(int tb, int K, int N, const float *B, int ldb, float *dst) {
+    int n16 = round_nr(N);
+    for (int pc = 0; pc < K; pc += KC) {
+        int kc = imin(KC, K - pc);
+        const float *Bp = tb ? B + pc : B + (size_t)pc * ldb;
+        pack_b(tb, kc, N, Bp, ldb, dst + (size_t)pc * n16);
+    }
+}
+
+// Serial: rows [0, M) of A against columns [n0, n1) of the packed B (n0 a multiple of NR).
+// Rows of an mc-row panel that go to 4-row tiles: the remainder of mc mod 6 when that is 1–4
+// (a 6-row tile would compute 2–5 padded rows), plus one 6-row tile's worth when the remainder is
+// 2 (8 = 4 + 4 rows). 0 or 5 left over: all 6-row tiles.
+static int tail_rows(int mc) {
+    int rem = mc % MR;
+    if (rem == 0 || rem == 5) return 0;
+    if (rem == 2 && mc >= 8) return 8;
+    return rem;
+}
+
+static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, int M, int n0, int n1, int N, int K, float alpha,
+                                const float *A, int lda, const float *Bp, float beta, float *C, int ldc) {
+    int w = n1 - n0;
+    // β = 0: the first depth block writes C (no zeroing pass); otherwise scale C first.
+    int set_first = beta == 0.0f && alpha != 0.0f && K > 0;
+    if (beta != 1.0f && !set_first)
+        for (int i = 0; i < M; i++) {
+            float *row = C + (size_t)i * ldc + n0;
+            if (beta == 0.0f) memset(row, 0, sizeof(float) * w);
+            else for (int j = 0; j < w; j++) row[j] *= beta;
+        }
+    if (alpha == 0.0f || K == 0) return;
+    bufs_t *bf = thread_bufs();
+    int n16 = round_nr(N);
+    // Without the per-thread A buffer (out of memory), pack A one MR-row sliver at a time on the
+    // stack: slower, same calls, same bits.
+    _Alignas(64) float a_small[MR * KC];
+    float *abuf = bf ? bf->a : a_small;
+    int mcmax = bf ? MC : MR;
+    for (int pc = 0; pc < K; pc += KC) {
+        int kc = imin(KC, K - pc);
+        const float *Bblk = Bp + (size_t)pc * n16;
+        for (int ic = 0; ic < M; ic += mcmax) {
+            int mc = imin(mcmax, M - ic);
+            // Rows [0, h6) in 6-row tiles; with the 4-row kernel the tail rows [h6, mc) go in
+            // 4-row tiles (mc = 32: 6·4 + 4·2 rows, no padded row computed) — see tail_rows.
+            int h6 = ukr4 ? mc - tail_rows(mc) : mc, set = set_first && pc == 0;
+            pack_a(0, h6, kc, A + (size_t)ic * lda + pc, lda, alpha, abuf);
+            float *a4 = abuf + (size_t)((h6 + MR - 1) / MR) * MR * kc;
+            if (h6 < mc) pack_a4(mc - h6, kc, A + (size_t)(ic + h6) * lda + pc, lda, alpha, a4);
+            for (int jr = n0; jr < n1; jr += NR) {
+                const float *bs = Bblk + (size_t)jr * kc;
+                int n = imin(NR, n1 - jr);
+                for (int ir = 0; ir < h6; ir += MR)
+                    ukr(kc, abuf + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(MR, h6 - ir), n, set);
+                for (int ir = h6; ir < mc; ir += 4)
+                    ukr4(kc, a4 + (size_t)(ir - h6) * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(4, mc - ir), n, set);
+            }
+        }
+    }
+}
+
+typedef struct {
+    int M, N, K;
+    float alpha, beta;
+    const float *A, *Bp;
+    float *C;
+    int lda, ldc;
+    int split_n, step;
+} gemm_packed_job;
+
+static void gemm_packed_task(void *ctx, int t) {
+    const gemm_packed_job *j = ctx;
+    if (j->split_n) {
+        int j0 = t * j->step, j1 = imin(j->N, j0 + j->step);
+        if (j0 < j1) gemm_packed_blocked(g_ukr, g_ukr4, j->M, j0, j1, j->N, j->K, j->alpha, j->A, j->lda, j->Bp, j->beta, j->C, j->ldc);
+    } else {
+        int i0 = t * j->step, i1 = imin(j->M, i0 + j->step);
+        if (i0 < i1)
+            gemm_packed_blocked(g_ukr, g_ukr4, i1 - i0, 0, j->N, j->N, j->K, j->alpha, j->A + (size_t)i0 * j->lda, j->lda, j->Bp,
+                                j->beta, j->C + (size_t)i0 * j->ldc, j->ldc);
+    }
+}
+
+void ss_gemm_packed_b_f32(int M, int N, int K, float alpha, const float *A, int lda, const float *Bp, float beta,
+                          float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    pthread_once(&g_pick_once, pick_once);
+    int threads = ss_threads_get();
+    if (threads <= 1 || (double)M * N * K < PARALLEL_MIN_MACS) {
+        gemm_packed_blocked(g_ukr, g_ukr4, M, 0, N, N, K, alpha, A, lda, Bp, beta, C, ldc);
+        return;
+    }
+    // The same strips as ss_gemm_f32 (the longer side cut into `threads` whole-tile strips).
+    gemm_packed_job j = {M, N, K, alpha, beta, A, Bp, C, lda, ldc, N >= M, 0};
+    int len = j.split_n ? N : M, tile = j.split_n ? NR : MR;
+    int tiles = (len + tile - 1) / tile;
+    int parts = imin(threads, tiles);
+    j.step = (tiles + parts - 1) / parts * tile;
+    parts = (len + j.step - 1) / j.step;
+    ss_parallel_run(parts, gemm_packed_task, &j);
 }

@@ -35,11 +35,15 @@ struct FastLinear {
     let bias: UnsafePointer<Float>
     /// ss_events_pack_f32 slabs (nil until a spiking forward needs them).
     var packed: UnsafePointer<Float>?
+    /// W packed once for ss_gemm_packed_b_f32 (the dense path; same bits as ss_gemm_f32).
+    var gemmB: UnsafePointer<Float>?
 }
 
 struct FastLayer {
     /// Q|K|V weights side by side: [C, 3C]; q, k, v below point into it.
     var qkvBias: UnsafePointer<Float>
+    /// The fused [C, 3C] weight packed for ss_gemm_packed_b_f32 (the float path's one QKV GEMM).
+    var qkvGemmB: UnsafePointer<Float>
     var q, k, v, attentionOut, intermediate, output: FastLinear
 }
 
@@ -95,11 +99,19 @@ final class BERTFastCache: @unchecked Sendable {
         for r in 0..<i { (dst + r * ld).update(from: t.base + r * o, count: o) }
     }
 
+    /// W [In, Out] (row stride ld) packed once for the dense GEMM.
+    private func packGEMM(_ w: UnsafePointer<Float>, inF: Int, outF: Int, ld: Int) -> UnsafePointer<Float> {
+        let p = keep(ss_gemm_packed_b_count(Int32(inF), Int32(outF)))
+        ss_gemm_pack_b_f32(0, Int32(inF), Int32(outF), w, Int32(ld), p)
+        return UnsafePointer(p)
+    }
+
     private func linear(_ lw: LinearWeights) -> FastLinear {
         let w = keep(lw.inFeatures * lw.outFeatures)
         transpose(lw, into: w, ld: lw.outFeatures)
         return FastLinear(inF: lw.inFeatures, outF: lw.outFeatures, w: UnsafePointer(w), ld: lw.outFeatures,
-                          bias: ptr(lw.bias), packed: nil)
+                          bias: ptr(lw.bias), packed: nil,
+                          gemmB: packGEMM(w, inF: lw.inFeatures, outF: lw.outFeatures, ld: lw.outFeatures))
     }
 
     private func build(_ w: BERTWeights) -> [FastLayer] {
@@ -111,9 +123,11 @@ final class BERTFastCache: @unchecked Sendable {
                 (bias + n * C).update(from: ptr(part.bias), count: C)
             }
             func part(_ n: Int, _ lw: LinearWeights) -> FastLinear {
-                FastLinear(inF: inF, outF: C, w: UnsafePointer(qkv + n * C), ld: 3 * C, bias: ptr(lw.bias), packed: nil)
+                FastLinear(inF: inF, outF: C, w: UnsafePointer(qkv + n * C), ld: 3 * C, bias: ptr(lw.bias), packed: nil,
+                           gemmB: packGEMM(qkv + n * C, inF: inF, outF: C, ld: 3 * C))
             }
-            return FastLayer(qkvBias: UnsafePointer(bias), q: part(0, lw.query), k: part(1, lw.key), v: part(2, lw.value),
+            return FastLayer(qkvBias: UnsafePointer(bias), qkvGemmB: packGEMM(qkv, inF: inF, outF: 3 * C, ld: 3 * C),
+                             q: part(0, lw.query), k: part(1, lw.key), v: part(2, lw.value),
                              attentionOut: linear(lw.attentionOut), intermediate: linear(lw.intermediate),
                              output: linear(lw.output))
         }
@@ -188,7 +202,9 @@ extension SpikeBERT {
         defer { [xs, qkvs, ctxs, as_, inters, spk, evs].forEach { $0.free() } }
         let x = xs.f, qkv = qkvs.f, ctx = ctxs.f, a = as_.f, inter = inters.f, spikes = spk.f, ev = evs.raw
         // Worth waking the pool (~10-50 µs) for an elementwise pass: LayerNorm ~1 ns, GELU (erff) ~5-10 ns per value.
-        let bigNorm = N * C >= 1 << 15, bigAct = N * I >= 1 << 13
+        // Worth the pool from ~4K elements: its workers spin between jobs (threadpool.c), so a
+        // hand-off costs ~1 µs, not a wake-up.
+        let bigNorm = N * C >= 1 << 12, bigAct = N * I >= 1 << 13
 
         // Embeddings: e[l] = LN(word[ids[l]] + type[typeIds[l]] + pos[l]), repeated over T.
         let w = weights
@@ -220,6 +236,8 @@ extension SpikeBERT {
         func product(_ lin: FastLinear, _ src: UnsafePointer<Float>, useEvents: Bool, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
             if useEvents, let p = lin.packed {
                 ss_events_linear_f32(ev, Int32(lin.outF), p, out, Int32(ldo))
+            } else if let b = lin.gemmB {
+                ss_gemm_packed_b_f32(Int32(N), Int32(lin.outF), Int32(lin.inF), 1, src, Int32(lin.inF), b, 0, out, Int32(ldo))
             } else {
                 ss_gemm_f32(0, 0, Int32(N), Int32(lin.outF), Int32(lin.inF), 1, src, Int32(lin.inF), lin.w, Int32(lin.ld),
                             0, out, Int32(ldo))
@@ -263,7 +281,7 @@ extension SpikeBERT {
                 v.update(from: spikes, count: N * C)
             } else {
                 (q, k, v, stride) = (qkv, qkv + C, qkv + 2 * C, 3 * C)
-                ss_gemm_f32(0, 0, Int32(N), Int32(3 * C), Int32(C), 1, x, Int32(C), fl.q.w, Int32(3 * C), 0, qkv, Int32(3 * C))
+                ss_gemm_packed_b_f32(Int32(N), Int32(3 * C), Int32(C), 1, x, Int32(C), fl.qkvGemmB, 0, qkv, Int32(3 * C))
                 addBias(qkv, rows: N, width: 3 * C, ld: 3 * C, fl.qkvBias)
             }
             fastAttention(q: q, k: k, v: v, stride: stride, out: ctx, sequences: B, steps: T, tokens: L, valid: valid)
@@ -309,7 +327,8 @@ extension SpikeBERT {
     /// x[r] = LN(x[r] + residual[r]) in blocks of rows on the pool (the reference's per-row loop).
     private func rowsLayerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>, rows: Int,
                                weightsOf n: NormWeights, parallel: Bool) {
-        let C = config.hiddenSize, block = 64
+        // 16-row blocks for a short batch (32 tokens: two tasks, one per core), else 64.
+        let C = config.hiddenSize, block = rows <= 128 ? 16 : 64
         parallelFor((rows + block - 1) / block, parallel: parallel) { t in
             let r0 = t * block, nr = min(block, rows - r0)
             layerNorm(x + r0 * C, residual: residual + r0 * C, rows: nr, width: C, n, out: x + r0 * C)

@@ -39,6 +39,18 @@ let cSentinel: Float = -12345.0
 typealias GemmFn = (Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
                     UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
 
+/// ss_gemm_f32's contract through the packed-B entry points (transA must be 0).
+func gemmWithPackedB(_ ta: Int32, _ tb: Int32, _ M: Int32, _ N: Int32, _ K: Int32, _ alpha: Float, _ A: UnsafePointer<Float>?,
+                     _ lda: Int32, _ B: UnsafePointer<Float>?, _ ldb: Int32, _ beta: Float, _ C: UnsafeMutablePointer<Float>?,
+                     _ ldc: Int32) {
+    precondition(ta == 0, "the packed-B GEMM takes A as stored")
+    let count = max(ss_gemm_packed_b_count(K, N), 1)
+    let p = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+    defer { p.deallocate() }
+    if K > 0 && N > 0 { ss_gemm_pack_b_f32(tb, K, N, B, ldb, p) }
+    ss_gemm_packed_b_f32(M, N, K, alpha, A, lda, p, beta, C, ldc)
+}
+
 func runGemm(_ c: GemmCase, seed: UInt64, kernel: GemmFn = ss_gemm_f32) -> GemmCheck {
     var rng = SeededRNG(seed: seed)
     // Stored shapes: A is [M, K] or [K, M] (transA); B is [K, N] or [N, K] (transB).
@@ -120,6 +132,26 @@ let gemmCases: [GemmCase] = {
         let r = runGemm(c, seed: UInt64(c.M * 1_000_003 + c.N * 1009 + c.K) &+ 1, kernel: ss_gemm_portable_f32)
         #expect(r.worstRatio <= 1, "error is \(r.worstRatio)× the (K+2)·ε bound")
         #expect(r.cPaddingIntact && !r.anyNaN)
+    }
+
+    /// B packed once (ss_gemm_pack_b_f32 + ss_gemm_packed_b_f32): within the bound of the naive
+    /// kernel, padding untouched, and the same bits as ss_gemm_f32 (same micro-kernel calls).
+    @Test(arguments: gemmCases.filter { !$0.transA && $0.M * $0.N * $0.K <= 8_000_000 })
+    func packedBMatchesNaiveAndUnpackedBits(_ c: GemmCase) {
+        let r = runGemm(c, seed: UInt64(c.M * 1_000_003 + c.N * 1009 + c.K) &+ 2, kernel: gemmWithPackedB)
+        #expect(r.worstRatio <= 1, "error is \(r.worstRatio)× the (K+2)·ε bound")
+        #expect(r.cPaddingIntact && !r.anyNaN)
+        // Bits: the same random problem through both entry points.
+        var rng = SeededRNG(seed: UInt64(c.M + 7 * c.N + 13 * c.K))
+        let bRows = c.transB ? c.N : c.K, bCols = c.transB ? c.K : c.N
+        let a = (0..<max(c.M * c.K, 1)).map { _ in rng.nextUniform() * 2 - 1 }
+        let b = (0..<max(bRows * bCols, 1)).map { _ in rng.nextUniform() * 2 - 1 }
+        let c0 = (0..<max(c.M * c.N, 1)).map { _ in rng.nextUniform() }
+        var plain = c0, packed = c0
+        let tb: Int32 = c.transB ? 1 : 0
+        ss_gemm_f32(0, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(c.K), b, Int32(bCols), c.beta, &plain, Int32(c.N))
+        gemmWithPackedB(0, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(c.K), b, Int32(bCols), c.beta, &packed, Int32(c.N))
+        #expect(plain.map(\.bitPattern) == packed.map(\.bitPattern))
     }
 
     @Test func kernelIsTheSIMDOneOnThisMachine() {

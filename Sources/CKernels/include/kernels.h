@@ -33,6 +33,15 @@ int ss_threads_get(void);
 typedef void (*ss_task_fn)(void *ctx, int task);
 int ss_parallel_run(int n_tasks, ss_task_fn fn, void *ctx);
 
+// B packed once (weights reused across calls): ss_gemm_pack_b_f32 writes op(B) [K, N]
+// (tb as in ss_gemm_f32) into ss_gemm_packed_b_count floats (64-byte aligned base), then
+// ss_gemm_packed_b_f32 computes C[M,N] = alpha·A[M,K]·B + beta·C (A not transposed) with the
+// same bits as ss_gemm_f32 on the unpacked B, without re-packing B on every call.
+size_t ss_gemm_packed_b_count(int K, int N);
+void ss_gemm_pack_b_f32(int tb, int K, int N, const float *B, int ldb, float *dst);
+void ss_gemm_packed_b_f32(int M, int N, int K, float alpha, const float *A, int lda, const float *Bp, float beta,
+                          float *C, int ldc);
+
 // Which GEMM micro-kernel ss_gemm_f32 uses on this CPU: "avx2-fma 6x16", "neon 6x16", "portable 6x16".
 const char *ss_gemm_kernel_name(void);
 
