@@ -1,8 +1,9 @@
 // SpikeLinear: y = x·W for spiking or otherwise sparse x, by event-driven accumulation or dense
 // GEMM, whichever is faster for the measured nonzero fraction of x.
 //
-// What it is: a weight holder (W kept twice: [In, Out] row-major for the GEMM and packed for
-// CKernels' ss_spike_linear_packed_f32) plus a dispatcher. The event path computes
+// What it is: a weight holder (W kept three times: [In, Out] row-major, packed once for the dense
+// GEMM (ss_gemm_packed_b_f32) and packed for CKernels' ss_spike_linear_packed_f32) plus a
+// dispatcher. The event path computes
 //   y[t, :] = Σ_{j : x[t][j] ≠ 0} x[t][j] · W[j, :]
 // so its cost is ∝ nnz(x)·Out; the dense path is T·In·Out at ~2.5× the per-MAC speed (see
 // spike.c). Any float values work: binary {0,1}, ternary ±α, multi-level n·θ, ReLU² outputs.
@@ -16,7 +17,7 @@ import Foundation
 public struct SpikeLinear: @unchecked Sendable {
     /// Which kernel computes the product.
     public enum Path: String, Sendable, CaseIterable {
-        case dense  // ss_gemm_f32 on [T, In]·[In, Out]
+        case dense  // ss_gemm_packed_b_f32 on [T, In]·[In, Out] (W packed once at init)
         case event  // ss_spike_linear_packed_f32: only nonzero inputs do work
     }
 
@@ -25,6 +26,8 @@ public struct SpikeLinear: @unchecked Sendable {
     /// W as [In, Out], contiguous (one row per input).
     public let weight: Tensor
     private let packed: TensorStorage
+    /// W packed for ss_gemm_packed_b_f32 (64-byte aligned TensorStorage).
+    private let gemmPacked: TensorStorage
 
     /// From a weight stored [In, Out] (one contiguous row per input).
     /// - Throws: `EngineError.invalidShape` unless `weightInOut` is rank 2 with both sides ≥ 1.
@@ -40,10 +43,13 @@ public struct SpikeLinear: @unchecked Sendable {
         own.storage.base.update(from: w.storage.base + w.offset, count: inF * outF)
         let p = TensorStorage(count: ss_spike_packed_count(Int32(inF), Int32(outF)))
         ss_spike_pack_f32(Int32(inF), Int32(outF), own.storage.base, Int32(outF), p.base)
+        let g = TensorStorage(count: ss_gemm_packed_b_count(Int32(inF), Int32(outF)))
+        ss_gemm_pack_b_f32(0, Int32(inF), Int32(outF), own.storage.base, Int32(outF), g.base)
         self.inFeatures = inF
         self.outFeatures = outF
         self.weight = own
         self.packed = p
+        self.gemmPacked = g
     }
 
     /// From a PyTorch nn.Linear weight [Out, In] (y = x·Wᵀ): transposed once here.
@@ -101,7 +107,7 @@ public struct SpikeLinear: @unchecked Sendable {
         let yp = y.storage.base + y.offset
         switch path ?? choosePath(rate: rate) {
         case .dense:
-            ss_gemm_f32(0, 0, t, o, i, 1, xp, i, weight.storage.base, o, 0, yp, o)
+            ss_gemm_packed_b_f32(t, o, i, 1, xp, i, gemmPacked.base, 0, yp, o)
         case .event where rate < SpikeLinear.plainLayoutBelowRate:
             ss_spike_linear_f32(t, i, o, xp, i, weight.storage.base, o, 0, yp, o)
         case .event:
@@ -110,11 +116,11 @@ public struct SpikeLinear: @unchecked Sendable {
         withExtendedLifetime(xc) {}
     }
 
-    /// Below this rate the event path reads W in its plain [In, Out] layout (96-column blocks,
-    /// fewer per-token visits) instead of the packed slabs. Measured on Zen 3, one core, 128×768
-    /// → 3072: plain 1.20 / 1.93 / 3.33 ms vs packed 1.41 / 2.12 / 2.69 ms at rates 0.02 / 0.05 /
-    /// 0.1, so they cross near 0.07.
-    public static let plainLayoutBelowRate = 0.07
+    /// Below this rate the event path reads W in its plain [In, Out] layout (96-column blocks)
+    /// instead of the packed slabs. Once 0.07 (one core, warm caches); with the prefetching packed
+    /// path, measured on Zen 3 with 2 threads and cold weights, 128×768 → 3072, packed wins at
+    /// every rate (0.53 vs 0.61 ms at 0.02, 0.88 vs 1.01 at 0.05), so the plain layout is unused.
+    public static let plainLayoutBelowRate = 0.0
 
     /// The kernel `forward` uses for inputs with nonzero fraction `rate`.
     public func choosePath(rate: Double) -> Path {

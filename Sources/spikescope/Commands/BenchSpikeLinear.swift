@@ -54,9 +54,16 @@ struct BenchSpikeLinear: ParsableCommand {
         var dense = Double.infinity, spike = Double.infinity
         let yd = Tensor(zeros: [tokens, outF]), ys = Tensor(zeros: [tokens, outF])
         for _ in 0..<2 { try layer.forward(x, into: yd, path: .dense); try layer.forward(x, into: ys, path: .event) }
+        // Also the GEMM that packs W on every call (the general ss_gemm_f32), for reference.
+        var repack = Double.infinity
+        let yr = Tensor(zeros: [tokens, outF])
+        let (t32, i32, o32) = (Int32(tokens), Int32(inF), Int32(outF))
         for _ in 0..<runs {
             dense = min(dense, try seconds { try layer.forward(x, into: yd, path: .dense) })
             spike = min(spike, try seconds { try layer.forward(x, into: ys, path: .event) })
+            repack = min(repack, try seconds {
+                ss_gemm_f32(0, 0, t32, o32, i32, 1, x.storage.base, i32, w.storage.base, o32, 0, yr.storage.base, o32)
+            })
         }
         // Same result within 1e-5 of the row's scale (Σ|x·w| bounds the rounding of either order).
         let scale = try Tensor.matmul(x.absolute(), w.absolute())
@@ -69,6 +76,7 @@ struct BenchSpikeLinear: ParsableCommand {
             ("rate", "\(rate)"), ("dense_ms", fmt(dense * 1e3, 3)), ("spike_ms", fmt(spike * 1e3, 3)),
             ("speedup", fmt(dense / spike, 2)), ("measured_rate", fmt(measured, 4)), ("tokens", "\(tokens)"),
             ("max_rel_diff", fmt(worst, 9)),
+            ("dense_repack_ms", fmt(repack * 1e3, 3)), ("speedup_vs_repack", fmt(repack / spike, 2)),
             ("threads", "\(ss_threads_get())"),
         ]))
         if !common.json {
