@@ -70,8 +70,22 @@ static void head_avx2(int L, int d, const int32_t *keys, int nk, const float *q,
     transpose_keys(d, keys, nk, k, stride, kt);
     for (int i = 0; i < L; i++) {
         const float *qi = q + (size_t)i * stride;
-        // p[jj] = Σ_e q[e]·kt[e][jj], e ascending, multiply then add
+        // p[jj] = Σ_e q[e]·kt[e][jj], e ascending, multiply then add. 32 keys at a time in four
+        // independent sums (each key's order unchanged): one 8-key chain was add-latency-bound.
         int jj = 0;
+        for (; jj + 32 <= nk; jj += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int e = 0; e < d; e++) {
+                __m256 qe = _mm256_set1_ps(qi[e]);
+                const float *row = kt + (size_t)e * nk + jj;
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(qe, _mm256_loadu_ps(row)));
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(qe, _mm256_loadu_ps(row + 8)));
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(qe, _mm256_loadu_ps(row + 16)));
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(qe, _mm256_loadu_ps(row + 24)));
+            }
+            _mm256_storeu_ps(p + jj, a0); _mm256_storeu_ps(p + jj + 8, a1);
+            _mm256_storeu_ps(p + jj + 16, a2); _mm256_storeu_ps(p + jj + 24, a3);
+        }
         for (; jj + 8 <= nk; jj += 8) {
             __m256 acc = _mm256_setzero_ps();
             for (int e = 0; e < d; e++)
@@ -86,7 +100,20 @@ static void head_avx2(int L, int d, const int32_t *keys, int nk, const float *q,
         float iz = 1.0f / softmax_row(nk, scale, p);
         float *oi = out + (size_t)i * ldo;
         int e = 0;
-        // out[e] = Σ_jj (p[jj]·iz)·v[jj][e], keys ascending
+        // out[e] = Σ_jj (p[jj]·iz)·v[jj][e], keys ascending; 32 columns in four independent sums.
+        for (; e + 32 <= d; e += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int j2 = 0; j2 < nk; j2++) {
+                __m256 pj = _mm256_set1_ps(p[j2] * iz);
+                const float *vr = v + (size_t)keys[j2] * stride + e;
+                a0 = _mm256_add_ps(a0, _mm256_mul_ps(pj, _mm256_loadu_ps(vr)));
+                a1 = _mm256_add_ps(a1, _mm256_mul_ps(pj, _mm256_loadu_ps(vr + 8)));
+                a2 = _mm256_add_ps(a2, _mm256_mul_ps(pj, _mm256_loadu_ps(vr + 16)));
+                a3 = _mm256_add_ps(a3, _mm256_mul_ps(pj, _mm256_loadu_ps(vr + 24)));
+            }
+            _mm256_storeu_ps(oi + e, a0); _mm256_storeu_ps(oi + e + 8, a1);
+            _mm256_storeu_ps(oi + e + 16, a2); _mm256_storeu_ps(oi + e + 24, a3);
+        }
         for (; e + 8 <= d; e += 8) {
             __m256 acc = _mm256_setzero_ps();
             for (int j2 = 0; j2 < nk; j2++) {

@@ -95,6 +95,41 @@ import Testing
 
     // MARK: the event kernel
 
+    /// The attention head kernel against the reference's loops written out here (scores Σ_e in e
+    /// order, max-shifted expf, Σ_j (p_j·(1/z))·v_j in key order, multiply then add): the same
+    /// bits. L = 70 with 3 padded keys (67 = 2·32 + 3 keys: the 32-key, 8-key and scalar paths) and
+    /// d = 40 (the 32-column and 8-column output paths), rows 53 floats apart.
+    @Test func attentionHeadKernelKeepsTheReferenceOrder() {
+        let L = 70, d = 40, stride = 53
+        var rng = SeededRNG(seed: 11)
+        let q = (0..<(L * stride)).map { _ in rng.nextUniform() * 2 - 1 }
+        let k = (0..<(L * stride)).map { _ in rng.nextUniform() * 2 - 1 }
+        let v = (0..<(L * stride)).map { _ in rng.nextUniform() * 2 - 1 }
+        let keys = (0..<L).filter { ![5, 31, 64].contains($0) }.map { Int32($0) }
+        let scale = 1 / Float(d).squareRoot()
+        var out = [Float](repeating: .nan, count: L * d)
+        var scratch = [Float](repeating: 0, count: d * keys.count + keys.count)
+        ss_attention_head_f32(Int32(L), Int32(d), keys, Int32(keys.count), q, k, v, Int32(stride), scale, &out, Int32(d), &scratch)
+        var ref = [Float](repeating: 0, count: L * d)
+        for i in 0..<L {
+            var p = keys.map { j -> Float in
+                var acc: Float = 0
+                for e in 0..<d { let m = q[i * stride + e] * k[Int(j) * stride + e]; acc = acc + m }
+                return acc * scale
+            }
+            let mx = p.max()!
+            var z: Float = 0
+            for jj in p.indices { let ex = expf(p[jj] - mx); p[jj] = ex; z += ex }
+            let iz = 1 / z
+            for e in 0..<d {
+                var acc: Float = 0
+                for (jj, j) in keys.enumerated() { let m = (p[jj] * iz) * v[Int(j) * stride + e]; acc = acc + m }
+                ref[i * d + e] = acc
+            }
+        }
+        #expect(out.map(\.bitPattern) == ref.map(\.bitPattern))
+    }
+
     @Test(arguments: [(37, 600, 200, 0.3), (128, 384, 384, 0.35), (600, 300, 200, 0.4), (5, 80, 32, 0.9), (3, 64, 70, 0.0)])
     func eventsMatchDenseGEMM(rows R: Int, inF: Int, outF: Int, rate: Double) throws {
         var rng = SeededRNG(seed: UInt64(R * 1000 + inF))
