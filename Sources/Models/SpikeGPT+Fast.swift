@@ -37,12 +37,13 @@ public final class SpikeGPTRunner {
         public var weights: WeightFormat = .f32
         /// Skip the zeros of relu(·)² in ChannelMix's `value` product (event-driven GEMV).
         public var sparseFFN = false
-        /// 1 or 2 (the matrix-vector products split their outputs between two threads). Default 2:
-        /// on the 2-core benchmark machine, when quiet, two threads stream 35 GB/s against one's
-        /// 21 (BENCHMARKS.md, "SpikeGPT generation"); a busy second core costs little, because the
-        /// caller takes over the chunks a late worker has not claimed.
-        public var threads = 2
-        public init(weights: WeightFormat = .f32, sparseFFN: Bool = false, threads: Int = 2) {
+        /// 1 or 2 (the matrix-vector products split their outputs between two threads). Default 2
+        /// where there are two CPUs: on the 2-core benchmark machine, when quiet, two threads stream
+        /// 36 GB/s against one's 22 (BENCHMARKS.md, "SpikeGPT generation"); a busy second core
+        /// costs little, because the caller takes over the chunks a late worker has not claimed.
+        /// On one CPU the worker's spin-wait would only steal the caller's time, hence 1.
+        public var threads = SpikeGPTRunner.defaultThreads
+        public init(weights: WeightFormat = .f32, sparseFFN: Bool = false, threads: Int = SpikeGPTRunner.defaultThreads) {
             self.weights = weights; self.sparseFFN = sparseFFN; self.threads = threads
         }
     }
@@ -202,6 +203,9 @@ public final class SpikeGPTRunner {
         jobs.deallocate()
         for b in owned { b.deallocate() }
     }
+
+    /// 2 when the machine has at least two CPUs, else 1.
+    public static let defaultThreads = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     /// fp32 → bf16, round to nearest, ties to even (finite inputs).
     @inline(__always) public static func bf16(_ f: Float) -> UInt16 {

@@ -30,8 +30,8 @@ struct BenchGenerate: ParsableCommand {
     var sparseFFN = false
     @Flag(help: "Run all four settings (f32, f32+sparse, bf16, bf16+sparse).")
     var all = false
-    @Option(help: "Threads for the matrix-vector products (1 or 2).")
-    var threads: Int = 2
+    @Option(help: "Threads for the matrix-vector products (1 or 2; default 2 on a machine with two CPUs).")
+    var threads: Int = SpikeGPTRunner.defaultThreads
     @Option(name: .customLong("torch-threads"), help: "torch.set_num_threads for the reference (issue 9: 2).")
     var torchThreads: Int = 2
     @Option(help: "Timed runs; the best is reported.")
