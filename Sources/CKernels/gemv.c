@@ -75,36 +75,6 @@ static float hsum8(__m256 a) {
 }
 
 __attribute__((target("avx2,fma")))
-static void gemv_bf16_avx2(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
-    int o = 0;
-    // Four rows at a time share each load of x (as gemv_avx2).
-    for (; o + 4 <= n_out; o += 4) {
-        const uint16_t *w0 = W + (long)o * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        int i = 0;
-        for (; i + 8 <= n_in; i += 8) {
-            __m256 xv = _mm256_loadu_ps(x + i);
-            a0 = _mm256_fmadd_ps(bf16x8(w0 + i), xv, a0);
-            a1 = _mm256_fmadd_ps(bf16x8(w1 + i), xv, a1);
-            a2 = _mm256_fmadd_ps(bf16x8(w2 + i), xv, a2);
-            a3 = _mm256_fmadd_ps(bf16x8(w3 + i), xv, a3);
-        }
-        float s[4] = { hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3) };
-        for (int k = 0; k < 4; k++) {
-            const uint16_t *wk = W + (long)(o + k) * n_in;
-            for (int ii = i; ii < n_in; ii++) s[k] += bf16_to_f32(wk[ii]) * x[ii];  // tail
-            y[o + k] = s[k];
-        }
-    }
-    for (; o < n_out; o++) {
-        const uint16_t *w = W + (long)o * n_in;
-        float s = 0;
-        for (int i = 0; i < n_in; i++) s += bf16_to_f32(w[i]) * x[i];
-        y[o] = s;
-    }
-}
-
-__attribute__((target("avx2,fma")))
 static void gemv_sparse_avx2(int n_out, int n_in, float *y, const float *Wt, const float *x) {
     memset(y, 0, sizeof(float) * (size_t)n_out);
     for (int j = 0; j < n_in; j++) {
@@ -125,8 +95,8 @@ static void gemv_sparse_avx2(int n_out, int n_in, float *y, const float *Wt, con
 // Panel p holds outputs 32p ..< 32p+32 for every input i: 64 bytes (one cache line) per i, two
 // 16-value groups of 32 bytes. In group g the 32-bit word k holds output 16g+k in its low half
 // and 16g+8+k in its high half, so a shift and a mask turn one 32-byte load into two fp32 vectors
-// of consecutive outputs — cheaper than widening 8 values at a time, and the four row streams of
-// gemv_bf16_avx2 become one. Outputs past n_out in the last panel are zero weights.
+// of consecutive outputs — cheaper than widening 8 values at a time (the first session's row-wise
+// bf16 kernel), and one sequential stream instead of four row streams. Outputs past n_out in the last panel are zero weights.
 
 #define PANEL_PREFETCH 1536   // elements (3 KB) ahead of the current input's line
 
@@ -229,20 +199,6 @@ void ss_gemv_f32(int n_out, int n_in, float *y, const float *W, const float *x) 
     if (have_avx2()) { gemv_avx2(n_out, n_in, y, W, x); return; }
 #endif
     ss_gemv_naive_f32(n_out, n_in, y, W, x);
-}
-
-void ss_gemv_bf16(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
-#ifdef SS_X86
-    if (have_avx2()) { gemv_bf16_avx2(n_out, n_in, y, W, x); return; }
-#endif
-    for (int o = 0; o < n_out; o++) {
-        float s = 0;
-        for (int i = 0; i < n_in; i++) {
-            uint32_t b = (uint32_t)W[(long)o * n_in + i] << 16; float f; memcpy(&f, &b, 4);
-            s += f * x[i];
-        }
-        y[o] = s;
-    }
 }
 
 void ss_gemv_sparse_f32(int n_out, int n_in, float *y, const float *Wt, const float *x) {
@@ -478,9 +434,6 @@ static void batch_part(void *vctx, int part, int parts) {
         switch (j->kind) {
         case SS_GEMV_F32:
             ss_gemv_f32(o1 - o0, j->n_in, j->y + o0, (const float *)j->W + (long)o0 * j->n_in, j->x);
-            break;
-        case SS_GEMV_BF16:
-            ss_gemv_bf16(o1 - o0, j->n_in, j->y + o0, (const uint16_t *)j->W + (long)o0 * j->n_in, j->x);
             break;
         case SS_GEMV_SPARSE_F32:
             sparse_range(j->n_out, o0, o1, j->n_in, j->y, j->W, 0, j->x);

@@ -13,9 +13,6 @@ void ss_gemv_f32(int n_out, int n_in, float *y, const float *W, const float *x);
 // Scalar twin of ss_gemv_f32 (test reference).
 void ss_gemv_naive_f32(int n_out, int n_in, float *y, const float *W, const float *x);
 
-// y[out] = W[out, in] · x[in] with W stored as bfloat16 (upper 16 bits of fp32), fp32 accumulate.
-void ss_gemv_bf16(int n_out, int n_in, float *y, const uint16_t *W, const float *x);
-
 // y[out] = Wt[in, out]ᵀ · x[in] reading only rows j of Wt where x[j] != 0 (event-driven):
 // y = Σ_{j: x_j ≠ 0} x_j · Wt[j, :]. Adds only; zeros cost nothing.
 void ss_gemv_sparse_f32(int n_out, int n_in, float *y, const float *Wt, const float *x);
@@ -33,10 +30,10 @@ void ss_gemv_bf16_panel(int n_out, int n_in, float *y, const uint16_t *P, const 
 void ss_gemv_bf16_panel_portable(int n_out, int n_in, float *y, const uint16_t *P, const float *x);
 
 // One matrix-vector product of a batch. kind picks the layout:
-//   SS_GEMV_F32 / SS_GEMV_BF16: W[n_out, n_in] row-major (as ss_gemv_f32 / ss_gemv_bf16)
+//   SS_GEMV_F32: W[n_out, n_in] row-major (as ss_gemv_f32)
 //   SS_GEMV_SPARSE_F32 / SS_GEMV_SPARSE_BF16: Wt[n_in, n_out], zeros of x skipped
 //   SS_GEMV_BF16_PANEL: W packed by ss_bf16_panel_pack (chunks are whole panels)
-enum { SS_GEMV_F32 = 0, SS_GEMV_BF16 = 1, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3, SS_GEMV_BF16_PANEL = 4 };
+enum { SS_GEMV_F32 = 0, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3, SS_GEMV_BF16_PANEL = 4 };
 typedef struct {
     int kind, n_out, n_in;
     float *y;
@@ -51,7 +48,7 @@ typedef struct {
 // Runs independent jobs (no job's y may be another's x). Every job's outputs are cut into 8
 // slices that the caller and (threads >= 2, worker not in use by another caller) one persistent
 // worker thread claim dynamically, so a late worker costs nothing but its help. Dense kinds give
-// bit-identical results to ss_gemv_f32 / ss_gemv_bf16.
+// bit-identical results to ss_gemv_f32 / ss_gemv_bf16_panel.
 void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads);
 
 // Sum of p[0..<n] read once, split over `threads` (1 or 2): a streaming-read bandwidth probe.
