@@ -15,14 +15,15 @@
 //    4·Out bytes apart; when that is a multiple of 4 KiB (Out = 1024, 3072, …) the rows of a block
 //    fold onto a few cache sets, so the block does not stay in L2.
 //  - packed (ss_spike_pack_f32 once at load, then ss_spike_linear_packed_f32): each slab of
-//    PCB = 64 columns is one contiguous In×64 array, which stays in L2 while all tokens use it; at
-//    higher rates the inputs are cut into row ranges so a sub-slab also stays in L1
-//    (choose_range). This is the fast path: 1.3-2.3× faster than plain at rates ≥ 0.1.
-// Measured (one core, CPU time, T = 128, 768 → 3072, Zen 3): dense GEMM 7.9 ms; packed 1.4 / 2.0 /
-// 2.7 / 3.1 / 4.3 / 6.3 ms at rates 0.02 / 0.05 / 0.1 / 0.15 / 0.25 / 0.5. Per active row of 64
-// columns this is ~3.7 ns (8 FMAs, ~1 FMA per cycle): W rows come from L2 (1 load per FMA, no
-// register reuse), while the dense GEMM reuses each loaded B value 6 times from registers and
-// runs at ~2 FMAs per cycle. So the best speed-up at rate r is about 1/(2.5·r).
+//    PCB = 64 columns is one contiguous In×64 array, cut into row ranges (choose_range) whose
+//    sub-slab stays close while all tokens use it and the next one is prefetched. This is the
+//    path SpikeLinear uses at every rate (faster than plain from 0.02 up, cold weights).
+// Measured (2 threads, wall, T = 128, 768 → 3072, Zen 3, BENCHMARKS.md): packed 0.59 / 0.74 /
+// 1.03 / 1.31 / 1.79 / 2.92 ms at rates 0.02 / 0.05 / 0.1 / 0.15 / 0.25 / 0.5, against 3.4 ms for
+// the dense GEMM on W packed once. Per active row of 64 columns this is ~2.3 ns with the sub-slab in
+// L1 and ~3.1 ns from L2 (8 FMAs with memory operands plus the index and value loads), while the
+// dense GEMM reuses each loaded B value 6 times from registers at ~2 FMAs per cycle; so the
+// speed-up at rate r stays below about 1/(1.7·r).
 // What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped), and it
 // does not special-case binary values (x = 1 still goes through an FMA).
 
@@ -240,16 +241,16 @@ static void slab_pick(void) {
 // ---------------------------------------------------------------------------------------------
 // Scratch (per calling thread, grown as needed, freed at thread exit): active lists.
 
-typedef struct { int32_t *idx; float *val; int *cnt; size_t cap, ccap; } scratch_t;
+typedef struct { int32_t *idx; float *val; int *cnt; size_t cap, ccap; float *tile; size_t tcap; } scratch_t;
 static pthread_key_t g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static void scratch_free(void *p) {
     scratch_t *s = p;
-    free(s->idx); free(s->val); free(s->cnt); free(s);
+    free(s->idx); free(s->val); free(s->cnt); free(s->tile); free(s);
 }
 static void key_make(void) { pthread_key_create(&g_key, scratch_free); }
 
-static scratch_t *scratch_get(size_t entries, size_t tokens) {
+static scratch_t *scratch_self(void) {
     pthread_once(&g_key_once, key_make);
     scratch_t *s = pthread_getspecific(g_key);
     if (!s) {
@@ -257,6 +258,24 @@ static scratch_t *scratch_get(size_t entries, size_t tokens) {
         if (!s) return NULL;
         pthread_setspecific(g_key, s);
     }
+    return s;
+}
+
+// This thread's accumulator tile of at least n floats (64-byte aligned), or NULL.
+static float *tile_get(size_t n) {
+    scratch_t *s = scratch_self();
+    if (!s) return NULL;
+    if (s->tcap < n) {
+        free(s->tile);
+        s->tile = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        s->tcap = s->tile ? n : 0;
+    }
+    return s->tile;
+}
+
+static scratch_t *scratch_get(size_t entries, size_t tokens) {
+    scratch_t *s = scratch_self();
+    if (!s) return NULL;
     if (s->cap < entries) {
         free(s->idx); free(s->val);
         s->idx = malloc(sizeof(int32_t) * entries);
@@ -343,16 +362,10 @@ static void packed_task(void *ctx, int task) {
     int c0 = cbk * PCB, w = imin(PCB, jb->Out - c0);
     int t0 = tchunk * jb->tok_step, t1 = imin(jb->T, t0 + jb->tok_step), nt = t1 - t0;
     const float *Wb = jb->W + (size_t)cbk * PCB * jb->In;
-    // y[t0..<t1, c0..<c0+PCB] accumulates in a contiguous tile (thread-local, grown as needed):
-    // rows of Y are 4·ldy bytes apart, often a multiple of 4 KiB (Out = 3072), which folds every
-    // token's piece onto the same few L1 sets. Measured 3% faster at rate 0.15.
-    static _Thread_local float *tile = NULL;
-    static _Thread_local int tile_rows = 0;
-    if (tile_rows < nt) {
-        free(tile);
-        tile = aligned_alloc(64, sizeof(float) * PCB * (size_t)nt);
-        tile_rows = tile ? nt : 0;
-    }
+    // y[t0..<t1, c0..<c0+PCB] accumulates in a contiguous tile (this thread's scratch): rows of
+    // Y are 4·ldy bytes apart, often a multiple of 4 KiB (Out = 3072), which folds every token's
+    // piece onto the same few L1 sets. Measured 3% faster at rate 0.15.
+    float *tile = tile_get((size_t)PCB * (size_t)nt);
     _Alignas(32) float one[PCB];
     float *yt = tile;
     size_t ystride = PCB;
