@@ -2,8 +2,9 @@
 //
 // What it is: the same computation as `forwardReference` (SpikeBERT.swift, whose header has the
 // equations), organised for speed on a few cores:
-//   - every linear is one product over all B·T·L rows: dense GEMM (CKernels ss_gemm_f32) on
-//     weights transposed once to [In, Out], or, for spike inputs firing below `eventBelowRate`,
+//   - every linear is one product over all B·T·L rows: dense GEMM (CKernels ss_gemm_packed_b_f32,
+//     the same bits as ss_gemm_f32) on weights transposed to [In, Out] and packed once, or, for
+//     spike inputs firing below `eventBelowRate`,
 //     the event-driven ss_events_linear_f32 (work ∝ nonzeros·Out) on weights packed once;
 //   - the two kernels give bit-identical sums (spike_events.c mirrors the GEMM's depth blocks and
 //     FMA order), so the choice is speed only, and a row's result does not depend on its batch;

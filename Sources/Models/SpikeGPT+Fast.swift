@@ -2,12 +2,13 @@
 //
 // What it is: the recurrent form of `SpikeGPT.step` (same equations, same `State`) rewritten for
 // speed — every buffer allocated once at construction, weights held as raw pointers (f32 borrowed
-// from the model's tensors, or bf16 copies rounded to nearest-even, fp32 accumulation), all
-// matrix-vector products of a sub-block issued as one batch split over two threads
-// (`ss_gemv_batch` in CKernels/gemv.c, which keeps its own one-worker runner), and optionally the
-// ChannelMix `value` product made event-driven: its input relu(Wk·xk)² is mostly zeros, so with
-// `ffn.value.weight` transposed once to [F, C] each non-zero input reads one contiguous row and
-// zeros read nothing.
+// from the model's tensors, or bf16 copies rounded to nearest-even in 32-output panels read as one
+// prefetched stream, fp32 accumulation), all matrix-vector products of a sub-block issued as one
+// batch split over two threads (`ss_gemv_batch` in CKernels/gemv.c, which keeps its own one-worker
+// runner), WKV and σ gates vectorised (CKernels/rwkv.c), and optionally the ChannelMix `value`
+// product made event-driven: its input relu(Wk·xk)² is mostly zeros, so with `ffn.value.weight`
+// transposed once to [F, C] each non-zero input reads one contiguous row and zeros read nothing
+// (the two threads take half of the inputs each, whole rows).
 // What it is not: a replacement for `SpikeGPT.forward` — no probe recording, no GIF coding, no
 // chunked prompt (the prompt is stepped token by token), no classifier head.
 //
