@@ -64,14 +64,7 @@ struct BenchGenerate: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try execute()
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            FileHandle.standardError.write(Data("spikescope bench generate: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        try reportingErrors(prefix: "spikescope bench generate", exitCode: 2) { try execute() }
     }
 
     /// Opens --model, or builds the random 46M-shaped model.

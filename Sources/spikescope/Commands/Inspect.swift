@@ -73,14 +73,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try execute()
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            FileHandle.standardError.write(Data("spikescope inspect: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        try reportingErrors(prefix: "spikescope inspect", exitCode: 2) { try execute() }
     }
 
     func execute() throws {

@@ -74,11 +74,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        do { try train() } catch let e as ValidationError { throw e } catch {
-            // TrainingError, CorpusError, ModelError…: each message names the file and a hint.
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        try reportingErrors(prefix: "error", exitCode: 1) { try train() }
     }
 
     func train() throws {
