@@ -18,14 +18,15 @@
 //    PCB = 64 columns is one contiguous In×64 array, cut into row ranges (choose_range) whose
 //    sub-slab stays close while all tokens use it and the next one is prefetched. This is the
 //    path SpikeLinear uses at every rate (faster than plain from 0.02 up, cold weights).
-// Measured (2 threads, wall, T = 128, 768 → 3072, Zen 3, BENCHMARKS.md): packed 0.59 / 0.74 /
-// 1.03 / 1.31 / 1.79 / 2.92 ms at rates 0.02 / 0.05 / 0.1 / 0.15 / 0.25 / 0.5, against 3.4 ms for
-// the dense GEMM on W packed once. Per active row of 64 columns this is ~2.3 ns with the sub-slab in
-// L1 and ~3.1 ns from L2 (8 FMAs with memory operands plus the index and value loads), while the
-// dense GEMM reuses each loaded B value 6 times from registers at ~2 FMAs per cycle; so the
-// speed-up at rate r stays below about 1/(1.7·r).
-// What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped), and it
-// does not special-case binary values (x = 1 still goes through an FMA).
+// Binary spikes (every nonzero of a token is exactly 1, as LIF neurons emit) go through an add-only
+// loop: one load fewer per active row than the multiply-add, the same bits.
+// Measured (2 threads, wall, T = 128, 768 → 3072, binary, Zen 3, BENCHMARKS.md): see choose_range;
+// ~1.07 ms at rate 0.15 against ~3.2 ms for the dense GEMM on W packed once. Per active row of 64
+// columns this is ~8 cycles (the 8 loads of the row alone take 4 from L1; the sub-slab shares L1
+// with the accumulator tile and misses part of the time), while the dense GEMM reuses each loaded
+// B value 6 times from registers at ~2 FMAs per cycle; so the speed-up at rate r stays below about
+// 1/(2·r).
+// What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped).
 
 #include "kernels.h"
 #include <pthread.h>
@@ -195,48 +196,61 @@ void ss_spike_accumulate_f32(int n_active, const int32_t *active, int C, const f
 }
 
 // ---------------------------------------------------------------------------------------------
-// Packed slab kernel: y[0:PCB] (=|+=) Σ_a val[a] · Wb[idx[a]][0:PCB], Wb rows PCB floats apart.
+// Packed slab kernel: out[0:PCB] = in[0:PCB] (zeros if in == NULL) + Σ_a val[a] · Wb[idx[a]][0:PCB],
+// Wb rows PCB floats apart; val == NULL means every value is 1 (binary spikes: adds only, the
+// same bits as the multiply-add by 1). `in` and `out` may be the same tile row.
 
-typedef void (*slab_fn)(int n, const int32_t *idx, const float *val, const float *Wb, float *y, int zero);
+typedef void (*slab_fn)(int n, const int32_t *idx, const float *val, const float *Wb, const float *in, float *out);
 
-static void slab_portable(int n, const int32_t *idx, const float *val, const float *Wb, float *y, int zero) {
-    if (zero) memset(y, 0, sizeof(float) * PCB);
+static void slab_portable(int n, const int32_t *idx, const float *val, const float *Wb, const float *in, float *out) {
+    float y[PCB];
+    for (int c = 0; c < PCB; c++) y[c] = in ? in[c] : 0.0f;
     for (int a = 0; a < n; a++) {
         const float *row = Wb + (size_t)idx[a] * PCB;
-        float v = val[a];
-        for (int c = 0; c < PCB; c++) y[c] += v * row[c];
+        if (val) {
+            float v = val[a];
+            for (int c = 0; c < PCB; c++) y[c] += v * row[c];
+        } else {
+            for (int c = 0; c < PCB; c++) y[c] += row[c];
+        }
     }
+    memcpy(out, y, sizeof y);
 }
 
 #if defined(SS_X86)
 __attribute__((target("avx2,fma")))
-static void slab_avx2(int n, const int32_t *idx, const float *val, const float *Wb, float *y, int zero) {
+static inline __attribute__((always_inline)) void slab_avx2(int n, const int32_t *idx, const float *val, const float *Wb, const float *in, float *out) {
     // PCB/8 accumulators; the constant-trip loops below are fully unrolled and `s` lives in
     // ymm registers (checked with objdump: no stack traffic at PCB = 64 or 112).
     enum { NV = PCB / 8 };
     __m256 s[NV];
 #pragma clang loop unroll(full)
-    for (int i = 0; i < NV; i++) s[i] = zero ? _mm256_setzero_ps() : _mm256_loadu_ps(y + 8 * i);
-    for (int a = 0; a < n; a++) {
-        // s_i += val[a] · Wb[idx[a]][8i : 8i+8]
-        const float *p = Wb + (size_t)idx[a] * PCB;
-        __m256 v = _mm256_broadcast_ss(val + a);
+    for (int i = 0; i < NV; i++) s[i] = in ? _mm256_loadu_ps(in + 8 * i) : _mm256_setzero_ps();
+    if (val) {
+        for (int a = 0; a < n; a++) {
+            // s_i += val[a] · Wb[idx[a]][8i : 8i+8]
+            const float *p = Wb + (size_t)idx[a] * PCB;
+            __m256 v = _mm256_broadcast_ss(val + a);
 #pragma clang loop unroll(full)
-        for (int i = 0; i < NV; i++) s[i] = _mm256_fmadd_ps(v, _mm256_load_ps(p + 8 * i), s[i]);
+            for (int i = 0; i < NV; i++) s[i] = _mm256_fmadd_ps(v, _mm256_load_ps(p + 8 * i), s[i]);
+        }
+    } else {
+        // Binary spikes: s_i += Wb[idx[a]][8i : 8i+8]. One load fewer per row than the FMA loop
+        // (no value broadcast); the loads are the bound. Measured 9% faster per active row.
+        for (int a = 0; a < n; a++) {
+            const float *p = Wb + (size_t)idx[a] * PCB;
+#pragma clang loop unroll(full)
+            for (int i = 0; i < NV; i++) s[i] = _mm256_add_ps(_mm256_load_ps(p + 8 * i), s[i]);
+        }
     }
 #pragma clang loop unroll(full)
-    for (int i = 0; i < NV; i++) _mm256_storeu_ps(y + 8 * i, s[i]);
+    for (int i = 0; i < NV; i++) _mm256_storeu_ps(out + 8 * i, s[i]);
 }
 #endif
 
 static pthread_once_t g_slab_once = PTHREAD_ONCE_INIT;
 static slab_fn g_slab = slab_portable;
-static void slab_pick(void) {
-#if defined(SS_X86)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_slab = slab_avx2;
-#endif
-}
+static void slab_pick(void);
 
 // ---------------------------------------------------------------------------------------------
 // Scratch (per calling thread, grown as needed, freed at thread exit): active lists.
@@ -285,7 +299,7 @@ static scratch_t *scratch_get(size_t entries, size_t tokens) {
     }
     if (s->ccap < tokens) {
         free(s->cnt);
-        s->cnt = malloc(sizeof(int) * tokens);
+        s->cnt = malloc(sizeof(int) * 2 * tokens);   // counts, then non-one counts
         s->ccap = s->cnt ? tokens : 0;
         if (!s->cnt) return NULL;
     }
@@ -301,7 +315,7 @@ typedef struct {
     float *Y;
     int32_t *idx;
     float *val;
-    int *cnt;       // cnt[t] = number of nonzero x[t][j]
+    int *cnt;       // cnt[t] = number of nonzero x[t][j]; cnt[T + t] = how many of them are ≠ 1
     int *off;       // packed: off[t·(R+1) + r] = first active of token t with j ≥ r·rb
     int R, rb;      // packed: row ranges of rb inputs each (see choose_range)
     int tok_step;   // tokens per task
@@ -311,22 +325,88 @@ typedef struct {
 } spike_job;
 
 // Phase 1: idx[t][0..<cnt[t]] = { j : x[t][j] ≠ 0 } in increasing j, val = the x values.
+// One row: ix[0..<n] = positions of the nonzeros of x[0..<In] (increasing), vx = their values;
+// returns n and sets *other = how many of them are not 1.
+static int compact_row_portable(const float *x, int In, int32_t *ix, float *vx, int *other) {
+    int n = 0, o = 0;
+    for (int j = 0; j < In; j++) {
+        float v = x[j];
+        ix[n] = j;  // branch-free compaction: always write, advance only if nonzero
+        vx[n] = v;
+        n += v != 0.0f;
+        o += v != 0.0f && v != 1.0f;
+    }
+    *other = o;
+    return n;
+}
+
+#if defined(SS_X86)
+// g_compress[m] = the lanes of mask m in increasing order (then don't-cares): a permutation that
+// packs the selected lanes of 8 to the front.
+static _Alignas(32) int32_t g_compress[256][8];
+static void compress_table_make(void) {
+    for (int m = 0; m < 256; m++) {
+        int k = 0;
+        for (int l = 0; l < 8; l++) if (m >> l & 1) g_compress[m][k++] = l;
+        while (k < 8) g_compress[m][k++] = 0;
+    }
+}
+
+// 8 inputs per step: compare with 0 and 1, permute the nonzero lanes (and their positions) to the
+// front, store all 8, advance by the popcount. Stores stay inside the row: n ≤ j. Same result
+// as the portable loop (a NaN counts as nonzero and not 1 in both; −0 counts as zero).
+__attribute__((target("avx2,fma,popcnt")))
+static int compact_row_avx2(const float *x, int In, int32_t *ix, float *vx, int *other) {
+    int n = 0, o = 0, j = 0;
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    __m256i pos = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i eight = _mm256_set1_epi32(8);
+    for (; j + 8 <= In; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        int m = _mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
+        int mo = _mm256_movemask_ps(_mm256_cmp_ps(v, one, _CMP_NEQ_UQ)) & m;
+        __m256i perm = _mm256_load_si256((const __m256i *)g_compress[m]);
+        _mm256_storeu_si256((__m256i *)(ix + n), _mm256_permutevar8x32_epi32(pos, perm));
+        _mm256_storeu_ps(vx + n, _mm256_permutevar8x32_ps(v, perm));
+        n += __builtin_popcount((unsigned)m);
+        o += __builtin_popcount((unsigned)mo);
+        pos = _mm256_add_epi32(pos, eight);
+    }
+    for (; j < In; j++) {
+        float v = x[j];
+        ix[n] = j;
+        vx[n] = v;
+        n += v != 0.0f;
+        o += v != 0.0f && v != 1.0f;
+    }
+    *other = o;
+    return n;
+}
+#endif
+
+typedef int (*compact_fn)(const float *x, int In, int32_t *ix, float *vx, int *other);
+static compact_fn g_compact = compact_row_portable;
+
+static void slab_pick(void) {
+#if defined(SS_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        g_slab = slab_avx2;
+        if (__builtin_cpu_supports("popcnt")) {
+            compress_table_make();
+            g_compact = compact_row_avx2;
+        }
+    }
+#endif
+}
+
+// Phase 1: idx[t][0..<cnt[t]] = { j : x[t][j] ≠ 0 } in increasing j, val = the x values.
 static void compact_task(void *ctx, int task) {
     const spike_job *jb = ctx;
     int t0 = task * jb->tok_step, t1 = imin(jb->T, t0 + jb->tok_step);
-    for (int t = t0; t < t1; t++) {
-        const float *x = jb->X + (size_t)t * jb->ldx;
-        int32_t *ix = jb->idx + (size_t)t * jb->In;
-        float *vx = jb->val + (size_t)t * jb->In;
-        int n = 0;
-        for (int j = 0; j < jb->In; j++) {
-            float v = x[j];
-            ix[n] = j;  // branch-free compaction: always write, advance only if nonzero
-            vx[n] = v;
-            n += v != 0.0f;
-        }
-        jb->cnt[t] = n;
-    }
+    for (int t = t0; t < t1; t++)
+        jb->cnt[t] = g_compact(jb->X + (size_t)t * jb->ldx, jb->In, jb->idx + (size_t)t * jb->In,
+                               jb->val + (size_t)t * jb->In, &jb->cnt[jb->T + t]);
 }
 
 // Phase 2, plain layout: task = (column block of CB, token chunk); the In×CB block of W stays in
@@ -355,23 +435,31 @@ static inline void prefetch_l2(const char *p) {
 // Phase 2, packed layout: task = (slab of PCB columns, token chunk). For each range r of rb
 // inputs, the rb×PCB sub-slab is reused from L1 by every token of the chunk:
 //   y[t, c0:c0+PCB] += Σ_{j ∈ range r, x[t][j] ≠ 0} x[t][j] · W[j, c0:c0+PCB]
-static void packed_task(void *ctx, int task) {
-    const spike_job *jb = ctx;
-    slab_fn slab = g_slab;
+// Partial sums live in a contiguous tile (this thread's scratch): rows of Y are 4·ldy bytes
+// apart, often a multiple of 4 KiB (Out = 3072), which folds every token's piece onto the same few
+// L1 sets. The first range reads Y (accumulate) or starts from zero; the last writes Y directly.
+// `slab` is a constant in each caller below, so the kernel is inlined into the token loop.
+static inline __attribute__((always_inline)) void packed_body(const spike_job *jb, int task, slab_fn slab) {
     int cbk = task % jb->col_blocks, tchunk = task / jb->col_blocks;
     int c0 = cbk * PCB, w = imin(PCB, jb->Out - c0);
     int t0 = tchunk * jb->tok_step, t1 = imin(jb->T, t0 + jb->tok_step), nt = t1 - t0;
     const float *Wb = jb->W + (size_t)cbk * PCB * jb->In;
-    // y[t0..<t1, c0..<c0+PCB] accumulates in a contiguous tile (this thread's scratch): rows of
-    // Y are 4·ldy bytes apart, often a multiple of 4 KiB (Out = 3072), which folds every token's
-    // piece onto the same few L1 sets. Measured 3% faster at rate 0.15.
     float *tile = tile_get((size_t)PCB * (size_t)nt);
     _Alignas(32) float one[PCB];
-    float *yt = tile;
-    size_t ystride = PCB;
-    if (!tile) { yt = one; ystride = 0; }   // no memory: work token by token in `one` below
+    if (!tile) {   // no memory for the tile: each token runs all its ranges through `one`
+        for (int t = t0; t < t1; t++) {
+            const int *off = jb->off + (size_t)t * (jb->R + 1);
+            const float *val = jb->cnt[jb->T + t] ? jb->val + (size_t)t * jb->In : NULL;
+            float *out = jb->Y + (size_t)t * jb->ldy + c0;
+            if (jb->accumulate) memcpy(one, out, sizeof(float) * (size_t)w);
+            slab(off[jb->R], jb->idx + (size_t)t * jb->In, val, Wb, jb->accumulate ? one : NULL, one);
+            memcpy(out, one, sizeof(float) * (size_t)w);
+        }
+        return;
+    }
+    int direct = w == PCB;   // a full slab: the last range stores straight into Y
     for (int r = 0; r < jb->R; r++) {
-        int zero = r == 0 && !jb->accumulate;
+        int last = r + 1 == jb->R;
         // While the tokens run over this sub-slab, prefetch the next one into L2 a few lines per
         // token: the next range of this slab, or after the last range the first range of the slab
         // this thread probably takes next (tasks are claimed in turn, so `pf_stride` slabs on).
@@ -379,7 +467,7 @@ static void packed_task(void *ctx, int task) {
         // flushed caches at rate 0.15: 1.59 → 1.30 ms (BENCHMARKS.md).
         const char *next = NULL;
         size_t lines = 0;
-        if (r + 1 < jb->R) {
+        if (!last) {
             next = (const char *)(Wb + (size_t)(r + 1) * jb->rb * PCB);
             lines = (size_t)imin(jb->rb, jb->In - (r + 1) * jb->rb) * PCB * sizeof(float) / 64;
         } else if (cbk + jb->pf_stride < jb->col_blocks) {
@@ -391,34 +479,43 @@ static void packed_task(void *ctx, int task) {
             for (size_t q = 0; q < per && done < lines; q++, done++) prefetch_l2(next + done * 64);
             const int *off = jb->off + (size_t)t * (jb->R + 1);
             int a0 = off[r], n = off[r + 1] - a0;
-            float *y = yt + (size_t)(t - t0) * ystride, *out = jb->Y + (size_t)t * jb->ldy + c0;
-            if (!tile) {   // fallback: one token at a time through `one`
-                if (zero) memset(one, 0, sizeof one);
-                else memcpy(one, out, sizeof(float) * (size_t)w);
-            } else if (r == 0 && jb->accumulate) {
-                memcpy(y, out, sizeof(float) * (size_t)w);
+            float *y = tile + (size_t)(t - t0) * PCB, *yrow = jb->Y + (size_t)t * jb->ldy + c0;
+            const float *in = y;
+            if (r == 0) {
+                in = NULL;
+                if (jb->accumulate) {
+                    if (direct) in = yrow;
+                    else { memcpy(y, yrow, sizeof(float) * (size_t)w); in = y; }
+                }
             }
-            if (n > 0 || zero)
-                slab(n, jb->idx + (size_t)t * jb->In + a0, jb->val + (size_t)t * jb->In + a0, Wb, y, zero && tile != NULL);
-            if (!tile) memcpy(out, one, sizeof(float) * (size_t)w);
+            float *out = last && direct ? yrow : y;
+            if (n > 0 || in != out)
+                slab(n, jb->idx + (size_t)t * jb->In + a0,
+                     jb->cnt[jb->T + t] ? jb->val + (size_t)t * jb->In + a0 : NULL, Wb, in, out);
         }
     }
-    if (tile)
+    if (!direct)
         for (int t = t0; t < t1; t++)
             memcpy(jb->Y + (size_t)t * jb->ldy + c0, tile + (size_t)(t - t0) * PCB, sizeof(float) * (size_t)w);
 }
 
+static void packed_task(void *ctx, int task) { packed_body(ctx, task, g_slab); }
+#if defined(SS_X86)
+__attribute__((target("avx2,fma")))
+static void packed_task_avx2(void *ctx, int task) { packed_body(ctx, task, slab_avx2); }
+#endif
+
 // Input rows per range for the packed path. Cutting W into row ranges keeps a sub-slab close (and
 // lets the next one be prefetched while it is used), but each (token, range) visit costs a load
-// and store of y[t, slab] and, worse, a mispredicted loop exit (the number of actives per visit
-// is random): ~60 cycles per visit. So: rb ≈ 40/rate rows, between 128 and 384, rounded up to 32.
-// Measured (2 threads, caches flushed before each call, with the prefetch, 128×768→3072, Zen 3,
-// wall ms; dense GEMM 4.3–4.6 ms in the same runs; best in bold):
-//   rate 0.02: rb 128 0.70, 256 0.49, 384 **0.45**, 768 0.50   rate 0.05: 128 0.91, 384 **0.65**, 768 0.71
-//   rate 0.10: 128 1.20, 384 **0.98**, 768 1.14                rate 0.15: 128 1.41, 192 1.29, 256 **1.28**, 768 1.54
-//   rate 0.25: 128 1.89, 192 **1.85**, 384 2.14                rate 0.50: 128 **3.04**, 192 3.54, 256 4.41
+// and store of y[t, slab], a call and a loop exit whose trip count is random (~30-60 cycles per
+// visit). So: rb ≈ 28/rate rows, between 128 and 384, rounded up to 32.
+// Measured (2 threads, caches flushed before each call, with the prefetch, 128×768→3072 binary
+// spikes through the add-only kernel, Zen 3, best wall ms; dense GEMM 3.0–3.2 ms; best in bold):
+//   rate 0.02: rb 128 0.41, 192 0.38, 256 0.36, 384 **0.34**   rate 0.05: 128 0.60, 256 **0.55**, 384 0.56
+//   rate 0.10: 128 0.85, 192 **0.84**, 384 0.86                rate 0.15: 128 **1.07**, 192 1.08, 288 1.09
+//   rate 0.25: 128 **1.51**, 192 1.55, 384 2.04                rate 0.50: 128 **2.56**, 192 3.29, 256 4.18
 static int choose_range(int In, double rate) {
-    double rb = rate > 0 ? 40.0 / rate : 384;
+    double rb = rate > 0 ? 28.0 / rate : 384;
     if (rb < 128) rb = 128;
     if (rb > 384) rb = 384;
     int r = ((int)rb + 31) / 32 * 32;
@@ -483,6 +580,9 @@ static void spike_linear(int T, int In, int Out, const float *X, int ldx, const 
     // Phase 2. The work estimate nnz·Out decides serial vs parallel.
     int width = packed ? PCB : CB;
     ss_task_fn fn = packed ? packed_task : plain_task;
+#if defined(SS_X86)
+    if (packed && g_slab == slab_avx2) fn = packed_task_avx2;
+#endif
     jb.col_blocks = (Out + width - 1) / width;
     if (threads <= 1 || (double)nnz * Out < PARALLEL_MIN_MACS) {
         jb.tok_step = T;

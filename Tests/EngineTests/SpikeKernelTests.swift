@@ -112,6 +112,11 @@ let spikeCases: [SpikeCase] = {
     out.append(SpikeCase(tokens: 17, inF: 129, outF: 100, rate: 0.3, kind: .ternary, accumulate: true))
     out.append(SpikeCase(tokens: 8, inF: 40, outF: 65, rate: 0.25, kind: .reluSquared, pad: 3))
     out.append(SpikeCase(tokens: 3, inF: 500, outF: 9, rate: 0.6, kind: .multiLevel, accumulate: true, pad: 1))
+    // Binary spikes take the add-only loop; with += the first range reads Y (straight from Y when
+    // the slab is full, through the tile when it is the partial last one), over one range or several.
+    out.append(SpikeCase(tokens: 37, inF: 300, outF: 130, rate: 0.2, accumulate: true))
+    out.append(SpikeCase(tokens: 37, inF: 300, outF: 128, rate: 0.02, accumulate: true))
+    out.append(SpikeCase(tokens: 19, inF: 700, outF: 64, rate: 0.3, accumulate: true, pad: 2))
     return out
 }()
 
@@ -135,6 +140,32 @@ let spikeCases: [SpikeCase] = {
         ss_spike_linear_f32(Int32(t), Int32(i), Int32(o), x, Int32(i), w, Int32(o), 0, &fast, Int32(o))
         ss_spike_linear_naive_f32(Int32(t), Int32(i), Int32(o), x, Int32(i), w, Int32(o), 0, &naive, Int32(o))
         #expect(fast == naive)
+    }
+
+    @Test func packedKernelIsExactOnBinaryAndMixedTokens() {
+        // The packed kernel sends a token whose nonzeros are all 1 through adds only and any other
+        // token through multiply-adds. With W in multiples of 2⁻¹⁰ and values in {±1, ±0.5} every
+        // partial sum is exact, so both must equal the scalar reference bit for bit, with and
+        // without +=, over several row ranges (In = 900 at rate 0.3 → ranges of 128).
+        var rng = SeededRNG(seed: 11)
+        let (t, i, o) = (21, 900, 200)
+        var x = [Float](repeating: 0, count: t * i)
+        for r in 0..<t {
+            let binary = r % 3 != 0   // every third token mixes 1, −1 and 0.5
+            for j in 0..<i where rng.nextUniform() < 0.3 {
+                x[r * i + j] = binary ? 1 : [Float(1), -1, 0.5][Int(rng.nextUniform() * 3) % 3]
+            }
+        }
+        let w = (0..<i * o).map { _ in Float(Int(rng.nextUniform() * 2048) - 1024) / 1024 }
+        let packed = TensorStorage(count: ss_spike_packed_count(Int32(i), Int32(o)))
+        ss_spike_pack_f32(Int32(i), Int32(o), w, Int32(o), packed.base)
+        for accumulate: Int32 in [0, 1] {
+            let start = (0..<t * o).map { Float($0 % 5) - 2 }
+            var fast = start, naive = start
+            ss_spike_linear_packed_f32(Int32(t), Int32(i), Int32(o), x, Int32(i), packed.base, accumulate, &fast, Int32(o))
+            ss_spike_linear_naive_f32(Int32(t), Int32(i), Int32(o), x, Int32(i), w, Int32(o), accumulate, &naive, Int32(o))
+            #expect(fast == naive, "accumulate \(accumulate)")
+        }
     }
 
     @Test func accumulateAddsTheActiveRows() {
