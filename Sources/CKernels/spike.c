@@ -28,6 +28,7 @@
 // 1/(2·r).
 // What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped).
 
+#include "compact.h"
 #include "kernels.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -324,79 +325,11 @@ typedef struct {
     int pf_stride;  // packed: slabs between one task of a thread and its next (≈ threads)
 } spike_job;
 
-// Phase 1: idx[t][0..<cnt[t]] = { j : x[t][j] ≠ 0 } in increasing j, val = the x values.
-// One row: ix[0..<n] = positions of the nonzeros of x[0..<In] (increasing), vx = their values;
-// returns n and sets *other = how many of them are not 1.
-static int compact_row_portable(const float *x, int In, int32_t *ix, float *vx, int *other) {
-    int n = 0, o = 0;
-    for (int j = 0; j < In; j++) {
-        float v = x[j];
-        ix[n] = j;  // branch-free compaction: always write, advance only if nonzero
-        vx[n] = v;
-        n += v != 0.0f;
-        o += v != 0.0f && v != 1.0f;
-    }
-    *other = o;
-    return n;
-}
-
-#if defined(SS_X86)
-// g_compress[m] = the lanes of mask m in increasing order (then don't-cares): a permutation that
-// packs the selected lanes of 8 to the front.
-static _Alignas(32) int32_t g_compress[256][8];
-static void compress_table_make(void) {
-    for (int m = 0; m < 256; m++) {
-        int k = 0;
-        for (int l = 0; l < 8; l++) if (m >> l & 1) g_compress[m][k++] = l;
-        while (k < 8) g_compress[m][k++] = 0;
-    }
-}
-
-// 8 inputs per step: compare with 0 and 1, permute the nonzero lanes (and their positions) to the
-// front, store all 8, advance by the popcount. Stores stay inside the row: n ≤ j. Same result
-// as the portable loop (a NaN counts as nonzero and not 1 in both; −0 counts as zero).
-__attribute__((target("avx2,fma,popcnt")))
-static int compact_row_avx2(const float *x, int In, int32_t *ix, float *vx, int *other) {
-    int n = 0, o = 0, j = 0;
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
-    __m256i pos = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i eight = _mm256_set1_epi32(8);
-    for (; j + 8 <= In; j += 8) {
-        __m256 v = _mm256_loadu_ps(x + j);
-        int m = _mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
-        int mo = _mm256_movemask_ps(_mm256_cmp_ps(v, one, _CMP_NEQ_UQ)) & m;
-        __m256i perm = _mm256_load_si256((const __m256i *)g_compress[m]);
-        _mm256_storeu_si256((__m256i *)(ix + n), _mm256_permutevar8x32_epi32(pos, perm));
-        _mm256_storeu_ps(vx + n, _mm256_permutevar8x32_ps(v, perm));
-        n += __builtin_popcount((unsigned)m);
-        o += __builtin_popcount((unsigned)mo);
-        pos = _mm256_add_epi32(pos, eight);
-    }
-    for (; j < In; j++) {
-        float v = x[j];
-        ix[n] = j;
-        vx[n] = v;
-        n += v != 0.0f;
-        o += v != 0.0f && v != 1.0f;
-    }
-    *other = o;
-    return n;
-}
-#endif
-
-typedef int (*compact_fn)(const float *x, int In, int32_t *ix, float *vx, int *other);
-static compact_fn g_compact = compact_row_portable;
 
 static void slab_pick(void) {
 #if defined(SS_X86)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        g_slab = slab_avx2;
-        if (__builtin_cpu_supports("popcnt")) {
-            compress_table_make();
-            g_compact = compact_row_avx2;
-        }
-    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_slab = slab_avx2;
 #endif
 }
 
@@ -405,8 +338,8 @@ static void compact_task(void *ctx, int task) {
     const spike_job *jb = ctx;
     int t0 = task * jb->tok_step, t1 = imin(jb->T, t0 + jb->tok_step);
     for (int t = t0; t < t1; t++)
-        jb->cnt[t] = g_compact(jb->X + (size_t)t * jb->ldx, jb->In, jb->idx + (size_t)t * jb->In,
-                               jb->val + (size_t)t * jb->In, &jb->cnt[jb->T + t]);
+        jb->cnt[t] = ss_compact_f32(jb->X + (size_t)t * jb->ldx, jb->In, 0, jb->idx + (size_t)t * jb->In,
+                                    jb->val + (size_t)t * jb->In, &jb->cnt[jb->T + t]);
 }
 
 // Phase 2, plain layout: task = (column block of CB, token chunk); the In×CB block of W stays in
@@ -458,8 +391,19 @@ static inline __attribute__((always_inline)) void packed_body(const spike_job *j
         return;
     }
     int direct = w == PCB;   // a full slab: the last range stores straight into Y
-    for (int r = 0; r < jb->R; r++) {
-        int last = r + 1 == jb->R;
+    int In = jb->In, R = jb->R;
+    float *ybase = jb->Y + (size_t)t0 * jb->ldy + c0;
+    if (jb->accumulate && !direct)
+        for (int t = 0; t < nt; t++) memcpy(tile + (size_t)t * PCB, ybase + (size_t)t * jb->ldy, sizeof(float) * (size_t)w);
+    for (int r = 0; r < R; r++) {
+        int last = r + 1 == R;
+        // Where token t's partial sums come from and go to in this pass: from zero, Y or the tile;
+        // to the tile, or to Y on the last range of a full slab.
+        int zero = r == 0 && !jb->accumulate;
+        const float *in_base = r == 0 && direct ? ybase : tile;
+        size_t in_stride = r == 0 && direct ? (size_t)jb->ldy : PCB;
+        float *out_base = last && direct ? ybase : tile;
+        size_t out_stride = last && direct ? (size_t)jb->ldy : PCB;
         // While the tokens run over this sub-slab, prefetch the next one into L2 a few lines per
         // token: the next range of this slab, or after the last range the first range of the slab
         // this thread probably takes next (tasks are claimed in turn, so `pf_stride` slabs on).
@@ -469,34 +413,26 @@ static inline __attribute__((always_inline)) void packed_body(const spike_job *j
         size_t lines = 0;
         if (!last) {
             next = (const char *)(Wb + (size_t)(r + 1) * jb->rb * PCB);
-            lines = (size_t)imin(jb->rb, jb->In - (r + 1) * jb->rb) * PCB * sizeof(float) / 64;
+            lines = (size_t)imin(jb->rb, In - (r + 1) * jb->rb) * PCB * sizeof(float) / 64;
         } else if (cbk + jb->pf_stride < jb->col_blocks) {
-            next = (const char *)(jb->W + (size_t)(cbk + jb->pf_stride) * PCB * jb->In);
-            lines = (size_t)imin(jb->rb, jb->In) * PCB * sizeof(float) / 64;
+            next = (const char *)(jb->W + (size_t)(cbk + jb->pf_stride) * PCB * In);
+            lines = (size_t)imin(jb->rb, In) * PCB * sizeof(float) / 64;
         }
         size_t per = (lines + (size_t)nt - 1) / (size_t)nt, done = 0;
-        for (int t = t0; t < t1; t++) {
-            for (size_t q = 0; q < per && done < lines; q++, done++) prefetch_l2(next + done * 64);
-            const int *off = jb->off + (size_t)t * (jb->R + 1);
-            int a0 = off[r], n = off[r + 1] - a0;
-            float *y = tile + (size_t)(t - t0) * PCB, *yrow = jb->Y + (size_t)t * jb->ldy + c0;
-            const float *in = y;
-            if (r == 0) {
-                in = NULL;
-                if (jb->accumulate) {
-                    if (direct) in = yrow;
-                    else { memcpy(y, yrow, sizeof(float) * (size_t)w); in = y; }
-                }
-            }
-            float *out = last && direct ? yrow : y;
-            if (n > 0 || in != out)
-                slab(n, jb->idx + (size_t)t * jb->In + a0,
-                     jb->cnt[jb->T + t] ? jb->val + (size_t)t * jb->In + a0 : NULL, Wb, in, out);
+        const int *o = jb->off + (size_t)t0 * (R + 1) + r, *other = jb->cnt + jb->T + t0;
+        const int32_t *ix = jb->idx + (size_t)t0 * In;
+        const float *vx = jb->val + (size_t)t0 * In;
+        for (int t = 0; t < nt; t++, o += R + 1, ix += In, vx += In) {
+            size_t stop = done + per < lines ? done + per : lines;
+            for (; done < stop; done++) prefetch_l2(next + done * 64);
+            int a0 = o[0], n = o[1] - a0;
+            const float *in = zero ? NULL : in_base + (size_t)t * in_stride;
+            float *out = out_base + (size_t)t * out_stride;
+            if (n > 0 || in != out) slab(n, ix + a0, other[t] ? vx + a0 : NULL, Wb, in, out);
         }
     }
     if (!direct)
-        for (int t = t0; t < t1; t++)
-            memcpy(jb->Y + (size_t)t * jb->ldy + c0, tile + (size_t)(t - t0) * PCB, sizeof(float) * (size_t)w);
+        for (int t = 0; t < nt; t++) memcpy(ybase + (size_t)t * jb->ldy, tile + (size_t)t * PCB, sizeof(float) * (size_t)w);
 }
 
 static void packed_task(void *ctx, int task) { packed_body(ctx, task, g_slab); }
@@ -506,16 +442,16 @@ static void packed_task_avx2(void *ctx, int task) { packed_body(ctx, task, slab_
 #endif
 
 // Input rows per range for the packed path. Cutting W into row ranges keeps a sub-slab close (and
-// lets the next one be prefetched while it is used), but each (token, range) visit costs a load
-// and store of y[t, slab], a call and a loop exit whose trip count is random (~30-60 cycles per
-// visit). So: rb ≈ 28/rate rows, between 128 and 384, rounded up to 32.
-// Measured (2 threads, caches flushed before each call, with the prefetch, 128×768→3072 binary
-// spikes through the add-only kernel, Zen 3, best wall ms; dense GEMM 3.0–3.2 ms; best in bold):
-//   rate 0.02: rb 128 0.41, 192 0.38, 256 0.36, 384 **0.34**   rate 0.05: 128 0.60, 256 **0.55**, 384 0.56
-//   rate 0.10: 128 0.85, 192 **0.84**, 384 0.86                rate 0.15: 128 **1.07**, 192 1.08, 288 1.09
-//   rate 0.25: 128 **1.51**, 192 1.55, 384 2.04                rate 0.50: 128 **2.56**, 192 3.29, 256 4.18
+// lets the next one be prefetched while it is used), but each (token, range) visit costs ~25-40
+// cycles beyond its rows (the accumulators' load and store, and a loop exit whose trip count is
+// random). So: rb ≈ 16/rate rows, between 128 and 384, rounded up to 32.
+// Measured (2 threads, caches flushed before each call, 128×768→3072 binary spikes, Zen 3, best
+// wall ms; best in bold):
+//   rate 0.02: rb 128 0.35, 192 0.34, 256 0.32, 384 **0.31**   rate 0.05: 128 0.51, 256 **0.48**, 384 0.49
+//   rate 0.10: 128 0.74, 160 **0.74**, 256 0.78, 384 0.81      rate 0.15: 128 0.99, 160 **0.99**, 192 1.01, 384 1.12
+//   rate 0.25: 128 **1.42**, 192 1.51, 384 1.94
 static int choose_range(int In, double rate) {
-    double rb = rate > 0 ? 28.0 / rate : 384;
+    double rb = rate > 0 ? 16.0 / rate : 384;
     if (rb < 128) rb = 128;
     if (rb > 384) rb = 384;
     int r = ((int)rb + 31) / 32 * 32;

@@ -5,7 +5,7 @@
 // the measured firing rate and must give the same numbers either way (so batch = single rows, and
 // the choice never moves a spike across its threshold). Two phases:
 //   1. ss_events_build: per row r, the ascending nonzeros (j, x[r][j]) and where each 64-input
-//      chunk starts in that list (one pass over X, 8 lanes at a time with a compare mask).
+//      chunk starts in that list (one pass over X, compact.c).
 //   2. ss_events_linear_f32: per 96-column slab s of W (packed contiguous [In, 96] by
 //      ss_events_pack_f32), for each row r and each 256-input block b (gemm.c's KC):
 //        acc = 0;  acc = fma(x[r][j], W[j, slab], acc)  for the active j of b, ascending
@@ -21,6 +21,7 @@
 // What it is not: a general sparse library; it trusts its arguments (Swift checks shapes).
 
 #include "spike_events.h"
+#include "compact.h"
 #include "kernels.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -97,27 +98,6 @@ void ss_events_pack_f32(int In, int Out, const float *W, int ldw, float *packed)
 // ---------------------------------------------------------------------------------------------
 // Phase 1: compaction.
 
-#if defined(SS_X86)
-// Appends the nonzeros of x[j..<end] to (ix, vx) from position n, 8 lanes per compare.
-__attribute__((target("avx2")))
-static int scan_avx2(const float *x, int j, int end, int32_t *ix, float *vx, int n) {
-    for (; j + 8 <= end; j += 8) {
-        __m256 v = _mm256_loadu_ps(x + j);
-        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ));
-        while (m) {
-            int b = __builtin_ctz(m);
-            m &= m - 1;
-            ix[n] = j + b;
-            vx[n] = x[j + b];
-            n++;
-        }
-    }
-    for (; j < end; j++)
-        if (x[j] != 0.0f) { ix[n] = j; vx[n] = x[j]; n++; }
-    return n;
-}
-#endif
-
 typedef struct {
     events_hdr *h;
     const float *X;
@@ -137,12 +117,8 @@ static void build_rows(events_hdr *h, const float *X, int ldx, int r0, int r1, s
         int n = 0;
         for (int c = 0; c < chunks; c++) {
             o[c] = n;
-            int j = c * CHUNK, end = imin(In, j + CHUNK);
-#if defined(SS_X86)
-            if (g_avx2) { n = scan_avx2(x, j, end, ix, vx, n); j = end; }
-#endif
-            for (; j < end; j++)
-                if (x[j] != 0.0f) { ix[n] = j; vx[n] = x[j]; n++; }
+            int j = c * CHUNK;
+            n += ss_compact_f32(x + j, imin(In, j + CHUNK) - j, j, ix + n, vx + n, NULL);
         }
         o[chunks] = n;
         nnz += (size_t)n;
