@@ -46,6 +46,32 @@ enum CLI {
         #expect(site["membrane"] == nil && site["spikes"] == nil && site["firing_rate"] != nil)
     }
 
+    @Test func generateTracesPromptAndContinuation() throws {
+        // Greedy: the runner picks each token; the traced pass over prompt + continuation must
+        // agree with it (argmax of the logits one step earlier), match the prompt-only run on the
+        // prompt's positions, and trace every token at every site.
+        let model = CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors")
+        let gen = try CLI.run(["inspect", "--model", model, "--prompt", "abc", "--generate", "6"])
+        let plain = try CLI.run(["inspect", "--model", model, "--prompt", "abc"])
+        #expect(gen.0 == 0 && plain.0 == 0, "\(gen.2) \(plain.2)")
+        let g = try JSONSerialization.jsonObject(with: Data(gen.1.utf8)) as! [String: Any]
+        let p = try JSONSerialization.jsonObject(with: Data(plain.1.utf8)) as! [String: Any]
+        let prompt = (g["input"] as! [String: Any])["tokens"] as! [Int]
+        let cont = (g["generated"] as! [String: Any])["tokens"] as! [Int]
+        #expect(cont.count == 6)
+        #expect(g["steps"] as? Int == prompt.count + 6)
+        let logits = g["logits"] as! [[Double]], plainLogits = p["logits"] as! [[Double]]
+        #expect(logits.count == prompt.count + 6)
+        for i in 0..<prompt.count { #expect(logits[i] == plainLogits[i], "prompt position \(i)") }
+        for (i, tok) in cont.enumerated() {
+            let row = logits[prompt.count - 1 + i]
+            #expect(row.indices.max(by: { row[$0] < row[$1] }) == tok, "continuation token \(i)")
+        }
+        for site in g["sites"] as! [[String: Any]] {
+            #expect((site["spikes"] as? [[Double]])?.count == prompt.count + 6, "\(site["name"] ?? "?")")
+        }
+    }
+
     /// Every bad file: non-zero exit, one line on stderr that names the file, nothing on stdout.
     @Test(arguments: ["deflated.pth", "legacy.pth", "malicious.pth", "missing_pkl.pth", "GARBAGE", "EMPTY", "TRUNCATED"])
     func badCheckpointsGiveOneClearLine(name: String) throws {

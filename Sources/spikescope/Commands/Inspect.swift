@@ -35,7 +35,7 @@ struct Inspect: ParsableCommand {
     var neuron: String?
     @Flag(name: .customLong("no-traces"), help: "Omit the per-step membrane/spike arrays.")
     var noTraces = false
-    @Option(help: "Append N generated tokens (SpikeGPT, greedy unless --temperature).")
+    @Option(help: "Append N generated tokens (SpikeGPT, greedy unless --temperature); the trace then covers prompt + continuation.")
     var generate: Int = 0
     @Option(help: "Sampling temperature for --generate (0 = greedy).")
     var temperature: Float = 0
@@ -148,31 +148,34 @@ struct Inspect: ParsableCommand {
             gifNote["budget_bits"] = settings.bits
         }
 
-        let probe = Probe()
-        let run = try m.run(ModelInput(ids: info.tokens, typeIds: info.typeIds), probe: probe)
         var generated: InspectReport.Generated? = nil
         var generatedRate: Double? = nil
+        var continuation: [Int] = []
         if generate > 0 {
             guard let gpt = m as? SpikeGPT else {
                 throw ValidationError("--generate needs a language model (SpikeGPT); this is a \(m.summary.arch.rawValue)")
             }
-            // The fast recurrent runner (no per-token allocation; bf16 optional); the prompt's trace
-            // above comes from the traced forward pass.
+            // The fast recurrent runner (no per-token allocation; bf16 optional) picks the tokens;
+            // the traced pass below then runs prompt + continuation.
             let runner = try SpikeGPTRunner(model: gpt, options: .init(weights: SpikeGPTRunner.WeightFormat(rawValue: weights)!))
             var sampler = Sampler(SamplerConfig(temperature: temperature, topP: topP, seed: seed))
             var logits: [Float] = []
             for t in info.tokens { logits = Array(try runner.step(token: t)) }
-            var ids: [Int] = []
             let t0 = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<generate {
                 let next = sampler.sample(logits[...])
-                ids.append(next)
+                continuation.append(next)
                 logits = Array(try runner.step(token: next))
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             generatedRate = Double(generate) / max(seconds, 1e-9)
-            generated = .init(tokens: ids, text: opened.tokenizer.map { $0.decode(ids) })
+            generated = .init(tokens: continuation, text: opened.tokenizer.map { $0.decode(continuation) })
         }
+        // The trace covers every token: the prompt and, with --generate, the continuation fed back
+        // in (as the workbench shows it), so `steps`, `logits` and the site arrays run over both.
+        let probe = Probe()
+        let typeIds = info.typeIds.isEmpty ? [] : info.typeIds + Array(repeating: 0, count: continuation.count)
+        let run = try m.run(ModelInput(ids: info.tokens + continuation, typeIds: typeIds), probe: probe)
         var report = InspectReport(model: m, path: opened.loaded.weightsPath, input: info, run: run, trace: probe.trace,
                                    traces: !noTraces, generated: generated)
         if let r = generatedRate { report.generated?.tokensPerSecond = r }
