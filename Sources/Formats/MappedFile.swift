@@ -78,3 +78,16 @@ extension UnsafeRawBufferPointer {
     @inline(__always) func le32(_ o: Int) -> Int { le16(o) | le16(o + 2) << 16 }
     @inline(__always) func le64u(_ o: Int) -> UInt64 { UInt64(le32(o)) | UInt64(le32(o + 4)) << 32 }
 }
+
+/// This process's memory as the OS reports it: used to check that mapping a checkpoint does not
+/// read it in (tests, `bench load`).
+public enum ProcessMemory {
+    /// VmRSS of this process in kB (Linux /proc; 0 elsewhere).
+    public static func residentKB() -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        }
+        return 0
+    }
+}

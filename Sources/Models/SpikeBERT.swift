@@ -385,29 +385,11 @@ public final class SpikeBERT {
 
     // MARK: kernels (raw buffers; the math is in the comment above each loop)
 
-    /// out[r] = LN(x[r] + residual[r])·γ + β, two-pass mean and variance (biased, like torch).
-    /// `out` may alias `x`.
+    /// out[r] = LN(x[r] + residual[r])·γ + β (normalizeRows). `out` may alias `x`.
     func layerNorm(_ x: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?, rows: Int, width C: Int,
-                           _ n: NormWeights, out: UnsafeMutablePointer<Float>) {
-        let g = ptr(n.gamma), b = ptr(n.beta)
-        let eps = config.layerNormEps
-        for r in 0..<rows {
-            let xr = x + r * C, o = out + r * C
-            if let residual {
-                let rr = residual + r * C
-                for j in 0..<C { o[j] = xr[j] + rr[j] }
-            } else if o != xr {
-                o.update(from: xr, count: C)
-            }
-            // μ = Σx/C;  σ² = Σ(x−μ)²/C;  y = (x−μ)/√(σ²+ε)·γ + β
-            var s: Float = 0
-            for j in 0..<C { s += o[j] }
-            let mu = s / Float(C)
-            var v: Float = 0
-            for j in 0..<C { let d = o[j] - mu; v += d * d }
-            let inv = 1 / (v / Float(C) + eps).squareRoot()
-            for j in 0..<C { o[j] = (o[j] - mu) * inv * g[j] + b[j] }
-        }
+                   _ n: NormWeights, out: UnsafeMutablePointer<Float>) {
+        normalizeRows(x, residual: residual.map { UnsafePointer($0) }, rows: rows, width: C, gamma: ptr(n.gamma), beta: ptr(n.beta),
+                      eps: config.layerNormEps, out: out)
     }
 
     /// y += b, row by row.

@@ -353,19 +353,39 @@ public struct SpikeGPT: Sendable {
 
 @inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
-/// out[t] = LayerNorm(x[t]) · w + b over rows of `width` (eps 1e-5, biased variance as PyTorch).
+/// out[r] = LN(x[r] (+ residual[r]))·γ + β over rows of `width`, two-pass mean and variance in
+/// Float, sequential sums (biased variance, like torch). `out` may alias `x`. The one row loop of
+/// the reference paths (SpikeGPT's forward, SpikeBERT's reference and fast paths).
+func normalizeRows(_ x: UnsafePointer<Float>, residual: UnsafePointer<Float>?, rows: Int, width C: Int,
+                   gamma g: UnsafePointer<Float>, beta b: UnsafePointer<Float>, eps: Float, out: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let xr = x + r * C, o = out + r * C
+        if let residual {
+            let rr = residual + r * C
+            for j in 0..<C { o[j] = xr[j] + rr[j] }
+        } else if UnsafePointer(o) != xr {
+            o.update(from: xr, count: C)
+        }
+        // μ = Σx/C;  σ² = Σ(x−μ)²/C;  y = (x−μ)/√(σ²+ε)·γ + β
+        var s: Float = 0
+        for j in 0..<C { s += o[j] }
+        let mu = s / Float(C)
+        var v: Float = 0
+        for j in 0..<C { let d = o[j] - mu; v += d * d }
+        let inv = 1 / (v / Float(C) + eps).squareRoot()
+        for j in 0..<C { o[j] = (o[j] - mu) * inv * g[j] + b[j] }
+    }
+}
+
+/// out[t] = LayerNorm(x[t]) · w + b over rows of `width` (eps 1e-5).
 func layerNormRows(_ out: inout [Float], _ x: [Float], _ w: Tensor, _ b: Tensor, rows: Int, width C: Int, eps: Float = 1e-5) {
     w.withUnsafeBufferPointer { wp in
         b.withUnsafeBufferPointer { bp in
-            for t in 0..<rows {
-                let o = t * C
-                var mean: Float = 0
-                for c in 0..<C { mean += x[o + c] }
-                mean /= Float(C)
-                var v: Float = 0
-                for c in 0..<C { let d = x[o + c] - mean; v += d * d }
-                let inv = 1 / (v / Float(C) + eps).squareRoot()
-                for c in 0..<C { out[o + c] = (x[o + c] - mean) * inv * wp[c] + bp[c] }
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { op in
+                    normalizeRows(xp.baseAddress!, residual: nil, rows: rows, width: C, gamma: wp.baseAddress!, beta: bp.baseAddress!,
+                                  eps: eps, out: op.baseAddress!)
+                }
             }
         }
     }

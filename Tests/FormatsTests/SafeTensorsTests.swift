@@ -166,25 +166,16 @@ func safetensorsBytes(header: String, dataBytes: Int, declaredLength: UInt64? = 
         try h.truncate(atOffset: UInt64(bytes.count + 4 * bigCount))
         try h.close()
 
-        let before = residentKB()
+        let before = ProcessMemory.residentKB()
         let w = try Checkpoint.load(path)  // every tensor, F32 borrowed from the mapping
         let s = try #require(w["small"]).values
         let big = try #require(w["big"])
         let touched = (0..<1024).reduce(Float(0)) { $0 + big.storage.base[$1] }  // one page
-        let after = residentKB()
+        let after = ProcessMemory.residentKB()
         print("sparse 200 MB safetensors: VmRSS \(before) kB -> \(after) kB after loading all tensors and reading 'small' + 4 kB of 'big'")
         #expect(s == small)
         #expect(touched == 0)
         #expect(big.count == bigCount)
         #expect(after - before < 100_000, "RSS grew by \(after - before) kB")
     }
-}
-
-/// VmRSS of this process in kB (Linux /proc; 0 elsewhere).
-func residentKB() -> Int {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
-    return 0
 }

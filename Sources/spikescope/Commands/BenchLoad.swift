@@ -12,29 +12,20 @@ struct BenchLoad: ParsableCommand {
     @Flag(help: "JSON output (the only format).") var json = false
 
     func run() throws {
-        let r0 = residentKB()
+        let r0 = ProcessMemory.residentKB()
         let f = try SafeTensorsFile(path: file)
-        let r1 = residentKB()
+        let r1 = ProcessMemory.residentKB()
         let w = try f.weights()
-        let r2 = residentKB()
+        let r2 = ProcessMemory.residentKB()
         guard let smallest = f.entries.filter({ $0.dtype.isFloat }).min(by: { $0.count < $1.count }), let t = w[smallest.name] else {
             throw ValidationError("\(file) has no float tensor to touch")
         }
         let sum = t.values.reduce(0, +)
-        let r3 = residentKB()
+        let r3 = ProcessMemory.residentKB()
         let out: [String: Any] = ["file": file, "megabytes": Double(f.file.size) / 1e6, "tensors": f.entries.count,
                                   "rss_kb_start": r0, "rss_kb_after_header": r1, "rss_kb_all_tensors_borrowed": r2,
                                   "rss_kb_after_touching_smallest": r3, "touched": smallest.name, "touched_sum": Double(sum),
                                   "growth_kb": r3 - r0]
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]) + Data("\n".utf8))
-    }
-
-    /// VmRSS of this process in kB (Linux /proc; 0 elsewhere).
-    func residentKB() -> Int {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-        }
-        return 0
     }
 }
