@@ -251,7 +251,12 @@ static inline __attribute__((always_inline)) void slab_avx2(int n, const int32_t
 
 static pthread_once_t g_slab_once = PTHREAD_ONCE_INIT;
 static slab_fn g_slab = slab_portable;
-static void slab_pick(void);
+static void slab_pick(void) {
+#if defined(SS_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_slab = slab_avx2;
+#endif
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scratch (per calling thread, grown as needed, freed at thread exit): active lists.
@@ -324,14 +329,6 @@ typedef struct {
     int packed;
     int pf_stride;  // packed: slabs between one task of a thread and its next (≈ threads)
 } spike_job;
-
-
-static void slab_pick(void) {
-#if defined(SS_X86)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_slab = slab_avx2;
-#endif
-}
 
 // Phase 1: idx[t][0..<cnt[t]] = { j : x[t][j] ≠ 0 } in increasing j, val = the x values.
 static void compact_task(void *ctx, int task) {
