@@ -21,11 +21,11 @@
 // Binary spikes (every nonzero of a token is exactly 1, as LIF neurons emit) go through an add-only
 // loop: one load fewer per active row than the multiply-add, the same bits.
 // Measured (2 threads, wall, T = 128, 768 → 3072, binary, Zen 3, BENCHMARKS.md): see choose_range;
-// ~1.07 ms at rate 0.15 against ~3.2 ms for the dense GEMM on W packed once. Per active row of 64
-// columns this is ~8 cycles (the 8 loads of the row alone take 4 from L1; the sub-slab shares L1
-// with the accumulator tile and misses part of the time), while the dense GEMM reuses each loaded
-// B value 6 times from registers at ~2 FMAs per cycle; so the speed-up at rate r stays below about
-// 1/(2·r).
+// ~0.92 ms at rate 0.15 against ~3.2 ms for the dense GEMM on W packed once. Per active row of 64
+// columns this is ~7 cycles (the 8 loads of the row alone take 4 from L1; each (token, range)
+// visit adds ~25-40, and the sub-slab shares L1 with the accumulator tile), while the dense GEMM
+// reuses each loaded B value 6 times from registers at ~2 FMAs per cycle; so the speed-up at rate
+// r stays below about 1/(2·r).
 // What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped).
 
 #include "compact.h"
