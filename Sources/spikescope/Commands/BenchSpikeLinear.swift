@@ -13,8 +13,10 @@ struct BenchSpikeLinear: ParsableCommand {
         commandName: "spike-linear",
         abstract: "Time a 768→3072 Linear over 128 tokens of binary spikes: event-driven vs dense GEMM.",
         discussion: """
-            Prints {"rate":R,"dense_ms":..,"spike_ms":..,"speedup":..}: best of --runs after \
-            2 warm-up runs, inputs are random {0,1} spikes firing with probability --rate.
+            Prints {"rate":R,"dense_ms":..,"spike_ms":..,"speedup":..,"break_even_rate":..}: best of \
+            --runs after 2 warm-up runs, inputs are random {0,1} spikes firing with probability --rate. \
+            break_even_rate is this machine's rate where the two paths cross (SpikeLinear.calibrate, \
+            rates 0.05…1 on the same shape, measured after the timings).
             """)
 
     @Option(help: "Firing rate: fraction of inputs that spike, in 0...1 (e.g. 0.15).")
@@ -65,6 +67,8 @@ struct BenchSpikeLinear: ParsableCommand {
                 ss_gemm_f32(0, 0, t32, o32, i32, 1, x.storage.base, i32, w.storage.base, o32, 0, yr.storage.base, o32)
             })
         }
+        // Where the event path stops paying on this machine (and what SpikeLinear then uses).
+        let breakEven = SpikeLinear.calibrate(tokens: tokens, inFeatures: inF, outFeatures: outF)
         // Same result within 1e-5 of the row's scale (Σ|x·w| bounds the rounding of either order).
         let scale = try Tensor.matmul(x.absolute(), w.absolute())
         var worst = 0.0
@@ -77,12 +81,12 @@ struct BenchSpikeLinear: ParsableCommand {
             ("speedup", fmt(dense / spike, 2)), ("measured_rate", fmt(measured, 4)), ("tokens", "\(tokens)"),
             ("max_rel_diff", fmt(worst, 9)),
             ("dense_repack_ms", fmt(repack * 1e3, 3)), ("speedup_vs_repack", fmt(repack / spike, 2)),
-            ("threads", "\(ss_threads_get())"),
+            ("break_even_rate", fmt(breakEven, 3)), ("threads", "\(ss_threads_get())"),
         ]))
         if !common.json {
             FileHandle.standardError.write(Data(String(
-                format: "spike-linear %d×%d→%d at rate %.3f: dense %.3f ms, event %.3f ms, %.2f× (break-even default %.2f)\n",
-                tokens, inF, outF, measured, dense * 1e3, spike * 1e3, dense / spike, SpikeLinear.breakEvenRate).utf8))
+                format: "spike-linear %d×%d→%d at rate %.3f: dense %.3f ms, event %.3f ms, %.2f× (break-even here %.2f)\n",
+                tokens, inF, outF, measured, dense * 1e3, spike * 1e3, dense / spike, breakEven).utf8))
         }
     }
 }
