@@ -1,8 +1,8 @@
-// Row compaction for the event-driven kernels (see compact.h): which inputs fired, and with what
-// value. AVX2: 8 inputs per step through a 256-entry permutation table (no per-spike branch);
-// portable: a branch-free scalar loop. Both give the same lists.
+// Row compaction for the event-driven kernels (contract in include/kernels.h): which inputs fired,
+// and with what value. AVX2: 8 inputs per step through a 256-entry permutation table (no
+// per-spike branch); portable: a branch-free scalar loop. Both give the same lists.
 
-#include "compact.h"
+#include "kernels.h"
 #include <pthread.h>
 #include <stddef.h>
 #if defined(__x86_64__) || defined(__i386__)

@@ -28,7 +28,6 @@
 // r stays below about 1/(2·r).
 // What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped).
 
-#include "compact.h"
 #include "kernels.h"
 #include <pthread.h>
 #include <stdlib.h>

@@ -21,7 +21,6 @@
 // What it is not: a general sparse library; it trusts its arguments (Swift checks shapes).
 
 #include "spike_events.h"
-#include "compact.h"
 #include "kernels.h"
 #include <pthread.h>
 #include <stdlib.h>

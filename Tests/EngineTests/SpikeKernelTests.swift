@@ -142,6 +142,27 @@ let spikeCases: [SpikeCase] = {
         #expect(fast == naive)
     }
 
+    @Test func compactionListsEveryNonzeroInOrder() {
+        // ss_compact_f32 (AVX2 on x86, 8 lanes per step + a scalar tail) against a plain loop: every
+        // length around the 8-lane steps, a base offset, values including −0 (zero), a subnormal and NaN (nonzero,
+        // not 1) and exactly 1; the values must come back bit for bit, nothing written past n.
+        var rng = SeededRNG(seed: 17)
+        let pool: [Float] = [0, -0.0, 1, .nan, 0.5, -1, .leastNonzeroMagnitude, .infinity]
+        for n in Array(0...41) + [300, 768] {
+            let base = Int(rng.nextUniform() * 1000)
+            let x = (0..<n).map { _ in rng.nextUniform() < 0.5 ? pool[Int(rng.nextUniform() * 8) % 8] : 0 }
+            var ix = [Int32](repeating: -7, count: n + 8), vx = [Float](repeating: 42, count: n + 8)
+            var other: Int32 = -1
+            let k = Int(ss_compact_f32(x, Int32(n), Int32(base), &ix, &vx, &other))
+            let want = x.indices.filter { x[$0] != 0 }
+            #expect(k == want.count, "n \(n)")
+            #expect(Array(ix[0..<k]) == want.map { Int32(base + $0) }, "n \(n)")
+            #expect(zip(vx[0..<k], want).allSatisfy { $0.bitPattern == x[$1].bitPattern }, "n \(n)")
+            #expect(Int(other) == want.filter { x[$0] != 1 }.count, "n \(n)")
+            #expect(ix[n...].allSatisfy { $0 == -7 } && vx[n...].allSatisfy { $0 == 42 }, "wrote past n = \(n)")
+        }
+    }
+
     @Test func packedKernelIsExactOnBinaryAndMixedTokens() {
         // The packed kernel sends a token whose nonzeros are all 1 through adds only and any other
         // token through multiply-adds. With W in multiples of 2⁻¹⁰ and values in {±1, ±0.5} every

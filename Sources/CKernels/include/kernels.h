@@ -66,6 +66,11 @@ void ss_spike_linear_naive_f32(int T, int In, int Out, const float *X, int ldx, 
 void ss_spike_accumulate_f32(int n_active, const int32_t *active, int C, const float *W, float *y);
 // Number of nonzero entries of x[0..<n].
 size_t ss_count_nonzero_f32(size_t n, const float *x);
+// Row compaction for the event kernels (compact.c): ix[0..<k] = base + the positions j < n with
+// x[j] ≠ 0, increasing; vx[0..<k] = those x[j]; returns k. If `other` is not NULL, *other = how
+// many of those values are not exactly 1. Writes up to 8 entries past k (never past ix[n − 1] /
+// vx[n − 1]): ix and vx need n entries. A NaN counts as nonzero (and not 1), −0 as zero.
+int ss_compact_f32(const float *x, int n, int base, int32_t *ix, float *vx, int *other);
 // dst[c][r] = src[r][c] for src [rows, cols] → dst [cols, rows] (e.g. PyTorch [Out,In] → [In,Out]).
 void ss_transpose_f32(int rows, int cols, float *dst, const float *src);
 
