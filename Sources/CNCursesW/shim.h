@@ -1,12 +1,9 @@
 // The only header that brings ncursesw into Swift (imported solely by Sources/TerminalBackend).
 // It is: the wide-character curses API, plus tiny `ss_` inline wrappers for what Swift cannot
 // import (function-like macros such as COLOR_PAIR/A_BOLD/BUTTON1_CLICKED, global variables that
-// Swift 6 would flag as shared mutable state) and the async-signal-safe signal flag.
+// Swift 6 would flag as shared mutable state). It holds no state: a `static` variable here would
+// get one copy per object file (signal state lives in the CTerminal target's one .c file).
 // It is not: an API with any stability promise; TerminalBackend wraps all of it.
-//
-// Signal state note: `ss_pending_signal` and friends are `static`, so every object file that
-// calls the `ss_signal_*` helpers gets its own copy. TerminalBackend calls them from ONE Swift
-// file only (Signals.swift), which keeps a single instance.
 #ifndef SPIKESCOPE_CNCURSESW_SHIM_H
 #define SPIKESCOPE_CNCURSESW_SHIM_H
 #ifndef _XOPEN_SOURCE_EXTENDED
@@ -14,7 +11,6 @@
 #endif
 #include <locale.h>
 #include <langinfo.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,45 +69,11 @@ static inline int ss_get_mouse(int *x, int *y, int *kind) {
     return 0;
 }
 
-// ---- signals ----------------------------------------------------------------------------
-// The handler only stores the signal number (async-signal-safe). The run loop polls it every
-// tick (<= 50 ms), leaves cleanly, calls endwin, then re-raises. A second signal while the
-// first is still pending means the loop is stuck: restore the terminal right here and _exit.
-static volatile sig_atomic_t ss_pending_signal = 0;
-static volatile sig_atomic_t ss_curses_active = 0;
+// ---- terminfo --------------------------------------------------------------------------
+/// A terminfo string capability of the current terminal, or NULL (absent or not a string).
+static inline const char *ss_tigetstr(const char *name) {
+    char *s = tigetstr((char *)name);
+    return (s == NULL || s == (char *)-1) ? NULL : s;
+}
 
-static void ss_signal_handler(int sig) {
-    if (ss_pending_signal != 0) {
-        if (ss_curses_active) { endwin(); ss_curses_active = 0; }
-        _exit(128 + sig);
-    }
-    ss_pending_signal = sig;
-}
-static void ss_atexit_restore(void) {
-    if (ss_curses_active) { ss_curses_active = 0; endwin(); }
-}
-static inline void ss_signal_install(void) {
-    static int installed = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = ss_signal_handler;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    if (!installed) { installed = 1; atexit(ss_atexit_restore); }
-}
-static inline void ss_signal_uninstall(void) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-}
-static inline int ss_signal_pending(void) { return ss_pending_signal; }
-static inline void ss_signal_clear(void) { ss_pending_signal = 0; }
-static inline void ss_set_curses_active(int on) { ss_curses_active = on; }
-/// Restores default disposition and re-raises, so the parent sees death by that signal.
-static inline void ss_signal_reraise(int sig) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
 #endif

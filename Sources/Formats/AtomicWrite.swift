@@ -79,4 +79,29 @@ public enum AtomicWrite {
         let dfd = open(folder, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
+
+    /// The writer's PID in a temporary name of ours (".<name>.tmp-<pid>-<random>"), or nil.
+    static func writerPID(ofTemporary name: String) -> pid_t? {
+        guard name.hasPrefix("."), let r = name.range(of: ".tmp-", options: .backwards) else { return nil }
+        let parts = name[r.upperBound...].split(separator: "-")
+        guard parts.count == 2, UInt32(parts[1]) != nil, let pid = Int32(parts[0]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Removes the temporary files that writers killed mid-write (kill -9, power loss) left in
+    /// `folder`: those whose writer process no longer exists. Files of live writers stay.
+    /// - Returns: the names removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in folder: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names {
+            guard let pid = writerPID(ofTemporary: name), pid != getpid() else { continue }
+            // kill(pid, 0): ESRCH means no such process; EPERM means it exists (another user's).
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                if unlink(folder + "/" + name) == 0 { removed.append(name) }
+            }
+        }
+        return removed
+    }
 }

@@ -208,8 +208,8 @@ public struct GLUEFile: Sendable {
     public static func load(path: String, task: GLUETask? = nil) throws -> GLUEFile {
         guard let task = task ?? GLUETask.recognise(path: path) else { throw GLUEError.unknownTask(file: path) }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw GLUEError.unreadable(file: path, reason: FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file")
+        do { data = try RegularFile.read(path, maxBytes: 4 << 30, what: "a GLUE file") } catch let e as FormatError {
+            throw GLUEError.unreadable(file: path, reason: e.ioReason)
         }
         return try parse(data, path: path, task: task)
     }

@@ -287,3 +287,23 @@ struct JSONParser {
         return s
     }
 }
+
+/// Describes a value from `JSONSerialization` for error messages: `true`, `null`, `the string
+/// "64"`, `a list`, `an object`, or the number.
+public enum JSONDescribe {
+    /// True for JSON `true`/`false` (Foundation hands them out as NSNumber, which also casts to Int).
+    public static func isBool(_ v: Any) -> Bool {
+        guard let n = v as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c" || String(describing: type(of: v)).contains("Boolean")
+    }
+
+    public static func value(_ v: Any) -> String {
+        if isBool(v) { return (v as? Bool) == true ? "true" : "false" }
+        if v is NSNull { return "null" }
+        if let s = v as? String { return "the string \"\(s.prefix(40))\"" }
+        if v is [Any] { return "a list" }
+        if v is [String: Any] { return "an object" }
+        if let n = v as? NSNumber { return n.stringValue }
+        return "\(v)"
+    }
+}

@@ -21,19 +21,14 @@ public final class MappedFile: @unchecked Sendable {
     /// Start of the mapping (nil for an empty file, which cannot be mapped).
     public let base: UnsafeMutableRawPointer?
 
-    /// Maps `path`. Throws `FormatError.io` when it cannot be opened or mapped (e.g. a directory).
+    /// Maps `path`. Throws `FormatError.io` when it cannot be opened or mapped (a folder, a FIFO, …).
     /// Cost: one open/fstat/mmap; no bytes are read.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw FormatError.io(path: path, reason: String(cString: strerror(errno))) }
+        // Opened without blocking and checked to be a regular file (a FIFO must not hang).
+        let (fd, fileSize) = try RegularFile.open(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw FormatError.io(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw FormatError.io(path: path, reason: "not a regular file")
-        }
-        size = Int(st.st_size)
+        size = fileSize
         if size == 0 { base = nil; return }
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw FormatError.io(path: path, reason: "mmap failed: " + String(cString: strerror(errno)))

@@ -144,6 +144,16 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
             throw FormatError.tensorBytes(path: path, tensor: name, shape: [r.storage.count], dtype: r.storage.dtype.rawValue,
                                           expected: need, found: b.count)
         }
+        // A view with zero or overlapping strides (torch's expand) reads few stored elements
+        // many times; materialising it costs its full size. Bound that by what the file holds,
+        // so a small file cannot make `convert` allocate gigabytes.
+        let elements = r.shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).overflow ? Int.max : $0 * max($1, 0) }
+        let limit = max(16 * r.storage.count, 4 * file.size / max(item, 1), 1 << 20)
+        guard elements <= limit else {
+            throw FormatError.malformed(path: path, offset: nil,
+                                        what: "tensor '\(name)' is a view of \(r.shape) = \(elements == Int.max ? "overflowing" : String(elements)) elements (stride \(r.strides)) over a storage of \(r.storage.count); expanding it would take far more memory than the file holds",
+                                        hint: "save the tensor contiguous (tensor.contiguous().clone()) before torch.save")
+        }
         // Highest element reached: offset + Σ (size_i - 1)·stride_i (all non-negative).
         if r.shape.reduce(1, *) > 0 {
             var last = r.offset
@@ -162,16 +172,16 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         return b
     }
 
-    /// Storage element indices of `r` in row-major order of its shape.
-    private static func gatherIndices(_ r: TensorRef) -> [Int] {
+    /// Calls `body(k, i)` for each element k of `r` in row-major order of its shape, with its
+    /// storage element index i (no index array: a large view costs no extra memory).
+    private static func forEachIndex(_ r: TensorRef, _ body: (Int, Int) -> Void) {
         let n = r.shape.reduce(1, *)
-        var out = [Int](repeating: 0, count: n)
-        if n == 0 { return out }
+        if n == 0 { return }
         let rank = r.shape.count
         var idx = [Int](repeating: 0, count: rank)
         var src = r.offset
         for k in 0..<n {
-            out[k] = src
+            body(k, src)
             var d = rank - 1
             while d >= 0 {
                 idx[d] += 1
@@ -182,7 +192,6 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
                 d -= 1
             }
         }
-        return out
     }
 
     /// A floating-point tensor as Float32 (contiguous). Contiguous aligned F32 views borrow the
@@ -202,7 +211,8 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         }
         let out = Tensor(zeros: r.shape)
         let dst = out.storage.base
-        for (k, i) in PyTorchCheckpoint.gatherIndices(r).enumerated() { dst[k] = loadFloat(p, r.storage.dtype, i) }
+        let dtype = r.storage.dtype
+        PyTorchCheckpoint.forEachIndex(r) { k, i in dst[k] = loadFloat(p, dtype, i) }
         return out
     }
 
@@ -215,7 +225,10 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         }
         let b = try storageBytes(r, name)
         guard let p = b.baseAddress else { return [] }
-        return PyTorchCheckpoint.gatherIndices(r).map { loadInt(p, r.storage.dtype, $0) }
+        var out = [Int](repeating: 0, count: r.shape.reduce(1, *))
+        let dtype = r.storage.dtype
+        PyTorchCheckpoint.forEachIndex(r) { k, i in out[k] = loadInt(p, dtype, i) }
+        return out
     }
 
     /// Every floating-point tensor as Float32 in pickle order; integer tensors are skipped on

@@ -52,7 +52,9 @@ public struct ZipArchive: @unchecked Sendable {
         // ZIP64: any field saturated, or a locator right before the end record.
         if eocd >= 20, b.le32(eocd - 20) == 0x0706_4B50 {
             let z64 = b.le64u(eocd - 20 + 8)
-            guard z64 <= UInt64(size - 56) else {
+            // The record is 56 bytes; a file shorter than that cannot hold it (and size - 56 would
+            // go negative).
+            guard size >= 56, z64 <= UInt64(size - 56) else {
                 throw FormatError.malformed(path: path, offset: eocd - 20, what: "ZIP64 locator points past the end (\(z64))", hint: "the file is truncated")
             }
             let r = Int(z64)

@@ -5,6 +5,7 @@
 // What it is not: the weights (SpikeBERT.init checks those against this config) or the tokenizer.
 
 import Foundation
+import Formats
 
 /// Hyper-parameters of a BERT encoder. Example values: all-MiniLM-L6-v2.
 public struct BERTConfig: Sendable, Equatable {
@@ -37,6 +38,9 @@ public struct BERTConfig: Sendable, Equatable {
 
     public var headSize: Int { hiddenSize / heads }
 
+    /// The most timesteps any caller may ask for (config `T`, `--timesteps`, a session file).
+    public static let maxTimesteps = 64
+
     public init(vocabSize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int,
                 maxPositions: Int = 512, typeVocabSize: Int = 2, layerNormEps: Float = 1e-12,
                 activation: Activation = .gelu, numLabels: Int? = nil, labels: [String] = [],
@@ -59,18 +63,23 @@ public struct BERTConfig: Sendable, Equatable {
     /// Reads `config.json`. Throws `ModelError.invalidConfig` naming the file and key.
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelError.invalidConfig(file: url.path, key: "(file)", reason: "cannot be read (\(error.localizedDescription))",
+        do { data = try RegularFile.read(url.path, maxBytes: 16 << 20, what: "a config.json") } catch let e as FormatError {
+            throw ModelError.invalidConfig(file: url.path, key: "(file)", reason: "cannot be read: \(e.ioReason)",
                                            hint: "a BERT directory holds config.json beside model.safetensors")
         }
-        try self.init(json: data, file: url.lastPathComponent)
+        try self.init(json: data, file: url.path)
     }
 
     /// Parses the JSON text of an HF BERT `config.json`.
     public init(json: Data, file: String = "config.json") throws {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: json) } catch {
-            throw ModelError.invalidConfig(file: file, key: "(file)", reason: "is not valid JSON (\(error.localizedDescription))",
+            // Foundation's message has no position; our own parser says where it broke.
+            var detail = "is not valid JSON"
+            do { _ = try json.withUnsafeBytes { try JSONValue.parse($0, path: file) } } catch let e as FormatError {
+                if case let .json(_, offset, reason) = e { detail = "is not valid JSON at byte offset \(offset): \(reason)" }
+            } catch {}
+            throw ModelError.invalidConfig(file: file, key: "(file)", reason: detail,
                                            hint: "check the file is an HF config.json")
         }
         guard let dict = object as? [String: Any] else {
@@ -82,20 +91,30 @@ public struct BERTConfig: Sendable, Equatable {
 
     /// Parses an already-decoded config dictionary.
     public init(dictionary d: [String: Any], file: String = "config.json") throws {
-        func int(_ key: String, default def: Int? = nil, min lo: Int = 1) throws -> Int {
+        // Upper bounds keep a hostile config from allocating before the weights are checked
+        // against it: far above any released BERT (BERT-large: 24 layers, 1024 wide, 16 heads).
+        func int(_ key: String, default def: Int? = nil, min lo: Int = 1, max hi: Int = 1 << 20) throws -> Int {
             guard let v = d[key] else {
                 if let def { return def }
                 throw ModelError.invalidConfig(file: file, key: key, reason: "is missing",
                                                hint: "every BERT config.json has it; is this a BERT model?")
             }
-            guard let n = v as? Int, n >= lo else {
-                throw ModelError.invalidConfig(file: file, key: key, reason: "is \(v), expected an integer ≥ \(lo)",
+            if let s = v as? String {
+                throw ModelError.invalidConfig(file: file, key: key, reason: "is the string \"\(s)\", expected an integer",
+                                               hint: "write the number without quotes")
+            }
+            guard let num = v as? NSNumber, !JSONDescribe.isBool(v), let n = Int(exactly: num.doubleValue) else {
+                throw ModelError.invalidConfig(file: file, key: key, reason: "is \(JSONDescribe.value(v)), expected an integer",
+                                               hint: "fix the value in the file")
+            }
+            guard n >= lo, n <= hi else {
+                throw ModelError.invalidConfig(file: file, key: key, reason: "is \(n), expected \(lo)…\(hi)",
                                                hint: "fix the value in the file")
             }
             return n
         }
-        let hidden = try int("hidden_size")
-        let heads = try int("num_attention_heads")
+        let hidden = try int("hidden_size", max: 1 << 16)
+        let heads = try int("num_attention_heads", max: 1024)
         guard hidden % heads == 0 else {
             throw ModelError.invalidConfig(file: file, key: "num_attention_heads",
                                            reason: "is \(heads), which does not divide hidden_size \(hidden)",
@@ -136,11 +155,11 @@ public struct BERTConfig: Sendable, Equatable {
             }
             bits = b
         }
-        self.init(vocabSize: try int("vocab_size"), hiddenSize: hidden, layers: try int("num_hidden_layers"),
-                  heads: heads, intermediateSize: try int("intermediate_size"),
-                  maxPositions: try int("max_position_embeddings", default: 512),
-                  typeVocabSize: try int("type_vocab_size", default: 2),
+        self.init(vocabSize: try int("vocab_size", max: 1 << 22), hiddenSize: hidden, layers: try int("num_hidden_layers", max: 1024),
+                  heads: heads, intermediateSize: try int("intermediate_size", max: 1 << 18),
+                  maxPositions: try int("max_position_embeddings", default: 512, max: 1 << 20),
+                  typeVocabSize: try int("type_vocab_size", default: 2, max: 1 << 16),
                   layerNormEps: eps, activation: act, numLabels: numLabels, labels: labels,
-                  steps: try int("T", default: 4), inputBits: bits)
+                  steps: try int("T", default: 4, max: BERTConfig.maxTimesteps), inputBits: bits)
     }
 }

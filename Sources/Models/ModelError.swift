@@ -27,6 +27,16 @@ public enum ModelError: Error, CustomStringConvertible, Equatable, Sendable {
     case badInput(reason: String, hint: String)
     /// A feature this model does not implement.
     case unsupported(what: String, hint: String)
+    /// `error` raised while building a model from the checkpoint file `path` (names the file).
+    indirect case inCheckpoint(path: String, error: ModelError)
+
+    /// This error, naming the checkpoint file it came from (unless it already names a file).
+    public func locating(_ path: String) -> ModelError {
+        switch self {
+        case .invalidConfig, .inCheckpoint: return self
+        default: return .inCheckpoint(path: path, error: self)
+        }
+    }
 
     public var description: String {
         switch self {
@@ -54,6 +64,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(reason). Hint: \(hint)"
         case let .unsupported(what, hint):
             return "\(what) is not supported. Hint: \(hint)"
+        case let .inCheckpoint(path, error):
+            return "\(path): \(error.description)"
         }
     }
 

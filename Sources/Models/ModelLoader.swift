@@ -19,6 +19,10 @@ public enum ModelLoader {
     /// - Throws: `FormatError` for unreadable files, `ModelError` for unknown layouts or bad shapes.
     public static func load(path: String) throws -> LoadedModel {
         let ws = try Checkpoint.load(path)
+        do { return try build(ws) } catch let e as ModelError { throw e.locating(ws.path) }
+    }
+
+    private static func build(_ ws: WeightSet) throws -> LoadedModel {
         let arch = try Architecture.detect(names: ws.names)
         switch arch {
         case .spikegpt:
@@ -29,12 +33,5 @@ public enum ModelLoader {
         case .spikebert:
             return LoadedModel(model: try loadBERT(ws), weightsPath: ws.path, architecture: arch, metadata: ws.metadata)
         }
-    }
-
-    /// config.json beside the weights file, parsed, or nil.
-    public static func configJSON(besideWeights path: String) -> [String: Any]? {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
-        guard let d = try? Data(contentsOf: dir.appendingPathComponent("config.json")) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
     }
 }

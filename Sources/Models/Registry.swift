@@ -41,6 +41,22 @@ public struct ModelRun: Sendable {
     public init(logits: [[Float]], classLogits: [Float]? = nil, hidden: [[Float]], steps: Int) {
         self.logits = logits; self.classLogits = classLogits; self.hidden = hidden; self.steps = steps
     }
+
+    /// A warning when the outputs hold NaN or ±Inf (NaN/Inf weights load fine, then poison every
+    /// number after them), or nil when all are finite.
+    public var nonFiniteWarning: String? {
+        var parts: [String] = []
+        func count(_ name: String, _ rows: [[Float]]) {
+            let n = rows.reduce(0) { $0 + $1.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+            if n > 0 { parts.append("\(n) in \(name)") }
+        }
+        count("logits", logits)
+        count("class logits", classLogits.map { [$0] } ?? [])
+        count("hidden states", hidden)
+        guard !parts.isEmpty else { return nil }
+        return "the forward produced non-finite values (NaN/Inf): " + parts.joined(separator: ", ")
+            + "; the numbers shown are not meaningful. Hint: check the checkpoint for NaN/Inf weights (e.g. torch.isfinite in PyTorch), or lower k / T if values overflow"
+    }
 }
 
 public struct ModelSummary: Sendable, Equatable, Codable {

@@ -127,7 +127,7 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
     public var timesteps: Int? {
         get { bert.steps }
         set {
-            guard let t = newValue, t >= 1, t != bert.steps else { return }
+            guard let t = newValue, t >= 1, t <= BERTConfig.maxTimesteps, t != bert.steps else { return }
             unique()
             bert.steps = t
             if let input = calibrationInput, !isCalibrated {

@@ -1,28 +1,40 @@
-// Signals: the Swift face of the C-level signal flag in CNCursesW/shim.h. SIGINT, SIGTERM and
-// SIGHUP only set a flag (async-signal-safe); the run loop polls it, restores the terminal and
-// re-raises. An atexit hook restores the terminal if the process exits with curses active.
-// Not general signal handling. IMPORTANT: this must stay the only Swift file that calls the
-// `ss_signal_*` / `ss_set_curses_active` helpers: their state is a `static` in the header, and
-// each object file that uses it gets its own copy.
-import CNCursesW
+// Signals: the Swift face of CTerminal's process-wide signal state (one C translation unit, so
+// one copy of it). SIGINT, SIGTERM and SIGHUP only set a flag (async-signal-safe); the run loop
+// polls it, restores the terminal and re-raises. Fatal signals (a Swift trap is SIGILL or
+// SIGTRAP) restore the tty in the handler before the process dies, and an atexit hook restores
+// it if the process exits with curses active. Not general signal handling.
+import CTerminal
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 enum Signals {
-    /// Installs the flag-setting handlers (before curses starts, so ncurses keeps them) and the
-    /// atexit restore hook (once per process).
-    static func install() { ss_signal_install() }
+    /// Saves the tty state and installs the handlers (before curses starts, so ncurses keeps
+    /// them), plus the atexit restore hook (once per process).
+    static func install() {
+        ss_term_install()
+        installAtExitOnce
+    }
+    private static let installAtExitOnce: Void = { atexit { ss_term_emergency_restore() } }()
     /// Default dispositions again (after the terminal is restored).
-    static func uninstall() { ss_signal_uninstall() }
+    static func uninstall() { ss_term_uninstall() }
     /// The signal number received since the last `clear`, or nil.
     static func pending() -> Int32? {
-        let s = ss_signal_pending()
+        let s = ss_term_pending_signal()
         return s == 0 ? nil : s
     }
-    static func clear() { ss_signal_clear() }
-    /// Tells the handler and the atexit hook whether endwin is needed.
-    static func setCursesActive(_ on: Bool) { ss_set_curses_active(on ? 1 : 0) }
+    static func clear() { ss_term_clear_signal() }
+    /// Tells the handlers and the atexit hook whether the terminal needs restoring.
+    static func setCursesActive(_ on: Bool) { ss_term_set_active(on ? 1 : 0) }
+    /// What the handlers write to put the terminal back (from terminfo where it has the strings).
+    static func setRestoreSequence(_ s: String) { ss_term_set_restore_sequence(s) }
+    /// True when the terminal's input is gone (closed window, killed tmux session, EIO).
+    static func inputLost() -> Bool { ss_term_input_lost() != 0 }
     /// Dies by `sig` with the default action (so the shell sees 128+sig).
     static func reraise(_ sig: Int32) -> Never {
-        ss_signal_reraise(sig)
+        ss_term_reraise(sig)
         // raise() returned: the signal is blocked or ignored; exit with the shell's convention.
         exit(128 + sig)
     }

@@ -53,6 +53,7 @@ public final class Terminal {
             throw TerminalError.cannotInitialise(term: environment["TERM"] ?? "(unset)")
         }
         screen = scr
+        Signals.setRestoreSequence(Terminal.restoreSequence())
         Signals.setCursesActive(true)
         cbreak()
         noecho()
@@ -78,6 +79,17 @@ public final class Terminal {
     }
 
     deinit { restore() }
+
+    /// What puts this terminal back when there is no time for endwin (a crash, a stuck loop):
+    /// mouse reporting off, keypad mode off, attributes reset, cursor shown, the alternate screen
+    /// left — from terminfo where it has the strings, xterm's otherwise.
+    static func restoreSequence() -> String {
+        func cap(_ name: String, _ fallback: String) -> String {
+            ss_tigetstr(name).map { String(cString: $0) } ?? fallback
+        }
+        return "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1003l\u{1B}[?1006l"
+            + cap("rmkx", "") + cap("sgr0", "\u{1B}[0m") + cap("cnorm", "\u{1B}[?25h") + cap("rmcup", "\u{1B}[?1049l")
+    }
 
     /// Leaves curses mode and restores the terminal's previous state. Safe to call twice.
     public func restore() {

@@ -16,6 +16,8 @@ public enum TerminalApp {
         case quit
         /// A signal (SIGINT from Ctrl-C, SIGTERM, SIGHUP) arrived; its number.
         case signal(Int32)
+        /// The terminal went away (window closed, tmux session killed): input reports hang-up.
+        case terminalLost
     }
 
     /// Runs `app` until it quits or a signal arrives.
@@ -69,7 +71,19 @@ public enum TerminalApp {
             }
             let left = clock.now.duration(to: nextTick)
             let waitMs = max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
-            if let event = terminal.readEvent(timeoutMilliseconds: waitMs) {
+            guard let event = terminal.readEvent(timeoutMilliseconds: waitMs) else {
+                // No key: a timeout, or input that is gone (then every read fails at once and the
+                // loop would spin with no one to see it).
+                if Signals.inputLost() { return Signals.pending().map { .signal($0) } ?? .terminalLost }
+                let now = clock.now
+                if now >= nextTick {
+                    app.tick()
+                    dirty = true
+                    nextTick = now + interval
+                }
+                continue
+            }
+            do {
                 switch event {
                 case .resize(let s):
                     size = s

@@ -12,6 +12,7 @@
 
 import Foundation
 import Engine
+import Formats
 
 /// Everything besides tensors needed to continue a run exactly.
 public struct TrainerState: Codable, Sendable, Equatable {
@@ -39,10 +40,11 @@ public struct CheckpointStore: Sendable {
     /// `<session>/checkpoints`, created if needed.
     public static func forSession(_ session: URL) throws -> CheckpointStore {
         let dir = session.appendingPathComponent("checkpoints")
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw TrainingError.badCheckpoint(path: dir.path, reason: "cannot create the directory (\(error.localizedDescription))",
-                                              hint: "check --session points somewhere writable")
+        do { try Folder.create(dir.path) } catch let e as FormatError {
+            throw TrainingError.badCheckpoint(path: dir.path, reason: e.ioReason, hint: "check --session points somewhere writable")
         }
+        // A run killed mid-write leaves hidden temporaries; clear those of dead writers.
+        AtomicWrite.removeStaleTemporaries(in: dir.path)
         return CheckpointStore(directory: dir)
     }
 
@@ -112,12 +114,14 @@ public struct CheckpointStore: Sendable {
         for (k, t) in mom {
             if k.hasPrefix("m.") { m[String(k.dropFirst(2))] = t.values } else if k.hasPrefix("v.") { v[String(k.dropFirst(2))] = t.values }
         }
-        guard let sd = try? Data(contentsOf: su) else {
-            throw TrainingError.badCheckpoint(path: su.path, reason: "missing", hint: "the checkpoint was never completed")
+        let sd: Data
+        do { sd = try RegularFile.read(su.path, maxBytes: 64 << 20, what: "a trainer state") } catch let e as FormatError {
+            throw TrainingError.badCheckpoint(path: su.path, reason: e.ioReason, hint: "the checkpoint was never completed; delete it (and fix 'latest') to resume from an earlier one")
         }
         let state: TrainerState
         do { state = try JSONDecoder().decode(TrainerState.self, from: sd) } catch {
-            throw TrainingError.badCheckpoint(path: su.path, reason: "not a trainer state (\(error))", hint: "written by a different version?")
+            throw TrainingError.badCheckpoint(path: su.path, reason: "is not a trainer state: \(JSONDecodeErrors.describe(error, data: sd, path: su.path))",
+                                              hint: "the file is corrupt or was written by a different version; delete this checkpoint to resume from an earlier one")
         }
         return Loaded(name: name, weights: w, metadata: meta, m: m, v: v,
                       optimizerStep: Int(ometa["step"] ?? "") ?? state.optimizerStep, state: state)

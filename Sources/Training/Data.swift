@@ -87,34 +87,74 @@ public struct CharVocabulary: Sendable, Equatable {
     }
 }
 
-/// Train and validation tokens of a language-model corpus.
+/// Train and validation tokens of a language-model corpus, held as 16-bit ids in one array (a
+/// char vocabulary never needs more): 2 bytes per character, so a 200 MB corpus takes ~400 MB
+/// (the file itself is memory-mapped while it is encoded, never copied into a String).
 public struct LMData: Sendable {
-    public var train: [Int]
-    public var validation: [Int]
+    /// Every token; the first `cut` are the training split, the rest validation.
+    public let tokens: [UInt16]
+    public let cut: Int
     public var vocabSize: Int
 
+    public var train: ArraySlice<UInt16> { tokens[..<cut] }
+    public var validation: ArraySlice<UInt16> { tokens[cut...] }
+
     /// Splits `tokens` into the first (1 − valFraction) for training and the rest for validation.
-    public init(tokens: [Int], vocabSize: Int, valFraction: Double = 0.1) {
-        let cut = tokens.count - Int(Double(tokens.count) * valFraction)
-        train = Array(tokens[..<cut]); validation = Array(tokens[cut...])
+    public init(tokens: [UInt16], vocabSize: Int, valFraction: Double = 0.1) {
+        self.tokens = tokens
+        cut = tokens.count - Int(Double(tokens.count) * valFraction)
         self.vocabSize = vocabSize
     }
 
-    /// Reads a UTF-8 text file (or a folder of .txt files, via `Formats.TextCorpus`) and makes
-    /// its char vocabulary (or uses `vocabulary`).
+    /// Same, from ids as Ints (each must fit in 16 bits).
+    public init(tokens: [Int], vocabSize: Int, valFraction: Double = 0.1) {
+        self.init(tokens: tokens.map { UInt16(truncatingIfNeeded: $0) }, vocabSize: vocabSize, valFraction: valFraction)
+    }
+
+    /// Reads a UTF-8 text file (or a folder of .txt files, via `Formats.TextCorpus.scan`) and makes
+    /// its char vocabulary (or uses `vocabulary`). Two streaming passes over the mapped files: the
+    /// distinct characters, then the ids.
     public static func charCorpus(_ url: URL, vocabulary: CharVocabulary? = nil, valFraction: Double = 0.1) throws -> (LMData, CharVocabulary) {
+        let path = url.path
         // Throws Formats' `CorpusError` (file, offset and hint) for unreadable or non-UTF-8 input.
-        let text = try TextCorpus.load(path: url.path).text
-        let vocab = vocabulary ?? CharVocabulary(building: text)
-        let ids = try vocab.encode(text, source: url.path)
+        let vocab: CharVocabulary
+        if let vocabulary { vocab = vocabulary } else {
+            var seen = Set<UInt32>()
+            var ascii = [Bool](repeating: false, count: 128)
+            try TextCorpus.scan(path: path) { s, _, _ in if s < 128 { ascii[Int(s)] = true } else { seen.insert(s) } }
+            for (i, on) in ascii.enumerated() where on { seen.insert(UInt32(i)) }
+            vocab = CharVocabulary(chars: seen.compactMap { Unicode.Scalar($0).map { String($0) } }.sorted())
+        }
+        guard vocab.count <= 65536 else {
+            throw TrainingError.badData(path: path, reason: "\(vocab.count) distinct characters; a char vocabulary holds at most 65536",
+                                        hint: "this corpus is not character text a char-level model can learn; clean it or use a smaller corpus")
+        }
+        // scalar → id: a flat table for the BMP, a dictionary above it.
+        var bmp = [UInt16](repeating: 0, count: 65536), bmpKnown = [Bool](repeating: false, count: 65536)
+        var astral: [UInt32: UInt16] = [:]
+        for (i, c) in vocab.chars.enumerated() {
+            let scalars = Array(c.unicodeScalars)
+            guard scalars.count == 1 else { continue }  // not a single character: never matched
+            let v = scalars[0].value
+            if v < 65536 { bmp[Int(v)] = UInt16(i); bmpKnown[Int(v)] = true } else { astral[v] = UInt16(i) }
+        }
+        var ids: [UInt16] = []
+        ids.reserveCapacity(try FileSize.total(of: path))
+        try TextCorpus.scan(path: path) { s, file, offset in
+            if s < 65536, bmpKnown[Int(s)] { ids.append(bmp[Int(s)]); return }
+            if let id = astral[s] { ids.append(id); return }
+            throw TrainingError.badData(path: file, reason: "character \(String(reflecting: String(Unicode.Scalar(s) ?? "?"))) at byte offset \(offset) is not in the vocabulary of \(vocab.count) chars",
+                                        hint: "train a vocabulary that covers this text, or remove the character")
+        }
         guard ids.count >= 64 else {
-            throw TrainingError.badData(path: url.path, reason: "only \(ids.count) characters", hint: "a corpus needs at least a few thousand characters")
+            throw TrainingError.badData(path: path, reason: "only \(ids.count) characters", hint: "a corpus needs at least a few thousand characters")
         }
         return (LMData(tokens: ids, vocabSize: vocab.count, valFraction: valFraction), vocab)
     }
 
     /// B windows of N+1 tokens at uniformly drawn positions of the training split.
     public func sample(batch B: Int, context N: Int, rng: inout SeededRNG) throws -> TrainingBatch {
+        let train = self.train
         guard train.count > N + 1 else {
             throw TrainingError.badConfig(field: "context", value: "\(N)", reason: "the training split has only \(train.count) tokens",
                                           hint: "use a smaller --context or a bigger corpus")
@@ -122,8 +162,8 @@ public struct LMData: Sendable {
         var xs: [[Int]] = [], ys: [[Int]] = []
         for _ in 0..<B {
             let start = Int(rng.next() % UInt64(train.count - N - 1))
-            xs.append(Array(train[start..<(start + N)]))
-            ys.append(Array(train[(start + 1)...(start + N)]))
+            xs.append(tokens[start..<(start + N)].map(Int.init))
+            ys.append(tokens[(start + 1)...(start + N)].map(Int.init))
         }
         return .lm(inputs: xs, targets: ys)
     }
@@ -131,12 +171,13 @@ public struct LMData: Sendable {
     /// Consecutive validation windows (deterministic), at most `maxBatches` batches of B.
     public func validationBatches(batch B: Int, context N: Int, maxBatches: Int) -> [TrainingBatch] {
         var out: [TrainingBatch] = []
-        var start = 0
+        var start = cut
+        let end = tokens.count
         while out.count < maxBatches {
             var xs: [[Int]] = [], ys: [[Int]] = []
-            while xs.count < B && start + N + 1 <= validation.count {
-                xs.append(Array(validation[start..<(start + N)]))
-                ys.append(Array(validation[(start + 1)...(start + N)]))
+            while xs.count < B && start + N + 1 <= end {
+                xs.append(tokens[start..<(start + N)].map(Int.init))
+                ys.append(tokens[(start + 1)...(start + N)].map(Int.init))
                 start += N
             }
             if xs.isEmpty { break }
@@ -147,6 +188,18 @@ public struct LMData: Sendable {
     }
 }
 
+/// Bytes in a corpus path (a file, or a folder's .txt files): an upper bound on its characters.
+enum FileSize {
+    static func total(of path: String) throws -> Int {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return 0 }
+        let files = isDir.boolValue
+            ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.lowercased().hasSuffix(".txt") }.map { path + "/" + $0 }
+            : [path]
+        return files.reduce(0) { $0 + (((try? FileManager.default.attributesOfItem(atPath: $1))?[.size] as? Int) ?? 0) + 1 }
+    }
+}
+
 /// Encoded classification rows: ids padded with `pad` or cropped to `length`.
 public struct ClassificationData: Sendable {
     public var train: [(ids: [Int], label: Int)]
@@ -154,26 +207,30 @@ public struct ClassificationData: Sendable {
     public var labels: [String]
     public var length: Int
 
-    /// Rows (text, label) of a GLUE-style TSV with a header naming `sentence` and `label`
-    /// columns (SST-2 layout). Labels are sorted to give class indices.
-    public static func glue(_ url: URL, encode: (String) throws -> [Int], pad: Int, length: Int,
+    /// Labelled rows of a GLUE TSV file, read by `Formats.GLUEFile` (the one GLUE reader: CRLF,
+    /// BOM, every task's layout, line numbers in errors). The task comes from `task`, else the
+    /// folder name, else SST-2's layout (sentence, label). Classes are the file's distinct labels,
+    /// sorted. The last 10% of rows (at least one) are the validation split.
+    /// - Throws: `GLUEError` for a file GLUE cannot read; `TrainingError.badData` for a test
+    ///   file (no labels), a regression task, or fewer than 2 rows (one to train, one to validate).
+    public static func glue(_ url: URL, task: GLUETask? = nil, encode: (String) throws -> [Int], pad: Int, length: Int,
                             valFraction: Double = 0.1) throws -> ClassificationData {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw TrainingError.badData(path: url.path, reason: "cannot read as UTF-8 text", hint: "give a GLUE TSV file (SST-2 columns: sentence, label)")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        guard !lines.isEmpty else { throw TrainingError.badData(path: url.path, reason: "empty file", hint: "the first line names the columns") }
-        let header = lines.removeFirst().split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        guard let si = header.firstIndex(of: "sentence"), let li = header.firstIndex(of: "label") else {
-            throw TrainingError.badData(path: url.path, reason: "header \(header) has no 'sentence' and 'label' columns", hint: "use the SST-2 layout: sentence<TAB>label")
+        let file = try GLUEFile.load(path: url.path, task: task ?? GLUETask.recognise(path: url.path) ?? .sst2)
+        guard !file.task.isRegression else {
+            throw TrainingError.badData(path: url.path, reason: "\(file.task.rawValue) is a regression task (similarity scores)",
+                                        hint: "train a classifier on a labelled classification task such as SST-2")
         }
         var rows: [(String, String)] = []
-        for (n, line) in lines.enumerated() {
-            let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard cols.count > max(si, li) else {
-                throw TrainingError.badData(path: "\(url.path):\(n + 2)", reason: "\(cols.count) columns, header has \(header.count)", hint: "fields are separated by tabs")
+        for r in file.rows {
+            guard let label = r.label else {
+                throw TrainingError.badData(path: "\(url.path):\(r.line)", reason: "the row has no label (a GLUE test file?)",
+                                            hint: "train on train.tsv, whose rows carry labels")
             }
-            rows.append((cols[si], cols[li]))
+            rows.append((r.textPair.map { r.text + " " + $0 } ?? r.text, label))
+        }
+        guard rows.count >= 2 else {
+            throw TrainingError.badData(path: url.path, reason: "only \(rows.count) labelled row",
+                                        hint: "training needs at least 2 rows: one to train on and one to validate")
         }
         let labels = Set(rows.map { $0.1 }).sorted()
         var encoded: [(ids: [Int], label: Int)] = []
@@ -182,7 +239,7 @@ public struct ClassificationData: Sendable {
             while ids.count < length { ids.append(pad) }
             encoded.append((ids, labels.firstIndex(of: l)!))
         }
-        let cut = encoded.count - max(1, Int(Double(encoded.count) * valFraction))
+        let cut = encoded.count - min(encoded.count - 1, max(1, Int(Double(encoded.count) * valFraction)))
         return ClassificationData(train: Array(encoded[..<cut]), validation: Array(encoded[cut...]), labels: labels, length: length)
     }
 

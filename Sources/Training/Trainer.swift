@@ -244,7 +244,7 @@ public final class Trainer {
             for b in d.validationBatches(batch: config.batch, context: config.context, maxBatches: config.evalBatches) {
                 r.add(try model.evaluate(b))
             }
-            sample = Array(d.validation.prefix(min(config.context, 64)))
+            sample = d.validation.prefix(min(config.context, 64)).map(Int.init)
         case let .classification(d):
             for b in d.validationBatches(batch: config.batch, maxBatches: config.evalBatches) { r.add(try model.evaluate(b)) }
             sample = d.validation.first?.ids ?? []

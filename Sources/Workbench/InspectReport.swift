@@ -96,9 +96,11 @@ public struct InspectReport: Encodable, Sendable {
     public var generated: Generated?
     /// GIF runs: divergence from the float model and the exact bits spent.
     public var gif: [String: Double]?
+    /// Problems with the numbers (non-finite outputs); absent when there are none.
+    public var warnings: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case model, input, steps, logits, classLogits = "class_logits", probabilities, prediction, hidden, sites, energy, generated, gif
+        case model, input, steps, logits, classLogits = "class_logits", probabilities, prediction, hidden, sites, energy, generated, gif, warnings
     }
 
     /// Builds the report of one run. `traces: false` omits the per-step arrays (`--no-traces`).
@@ -150,6 +152,7 @@ public struct InspectReport: Encodable, Sendable {
         let e = Energy.estimate(uses: m.linearUses, trace: trace, rows: rowsRun, residualSites: residual)
         energy = EnergyInfo(mac: e.mac, ac: e.ac, pj: e.pj, densePJ: e.densePJ)
         self.generated = generated
+        warnings = run.nonFiniteWarning.map { [$0] }
     }
 
     /// Pretty or compact JSON (compact by default: traces can be large).

@@ -41,7 +41,8 @@ public struct SessionFile: Codable, Sendable, Equatable {
 
     /// Writes `DIR/session.json` atomically, creating DIR.
     public func save(in dir: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Folder.create(dir)
+        AtomicWrite.removeStaleTemporaries(in: dir)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try enc.encode(self)
@@ -50,15 +51,43 @@ public struct SessionFile: Codable, Sendable, Equatable {
         return p
     }
 
-    /// Reads `DIR/session.json`. Throws a message naming the file on a missing or broken file.
+    /// Reads `DIR/session.json` and checks every field (a session file is user input).
+    /// - Throws: `ModelError.badInput` naming the file and the field that is wrong.
     public static func load(from dir: String) throws -> SessionFile {
         let p = path(in: dir)
-        guard let data = FileManager.default.contents(atPath: p) else {
-            throw ModelError.badInput(reason: "no session at \(p)", hint: "save one with `s` in the workbench, or start without --session")
+        let data: Data
+        do { data = try RegularFile.read(p, maxBytes: 64 << 20, what: "a session file") } catch let e as FormatError {
+            throw ModelError.badInput(reason: "cannot read the session \(p): \(e.ioReason)",
+                                      hint: "save one with `s` in the workbench, or start without --session")
         }
-        do { return try JSONDecoder().decode(SessionFile.self, from: data) } catch {
-            throw ModelError.badInput(reason: "\(p) is not a valid session file (\(error))", hint: "fix or delete it; a new one is written by `s`")
+        let file: SessionFile
+        do { file = try JSONDecoder().decode(SessionFile.self, from: data) } catch {
+            throw ModelError.badInput(reason: "\(p) is not a valid session file: \(JSONDecodeErrors.describe(error, data: data, path: p))",
+                                      hint: "fix or delete it; a new one is written by `s`")
         }
+        if let problem = file.problem() {
+            throw ModelError.badInput(reason: "\(p): \(problem)", hint: "fix or delete it; a new one is written by `s`")
+        }
+        return file
+    }
+
+    /// The first field that no session written by `s` could hold, or nil.
+    func problem() -> String? {
+        if version != 1 { return "field 'version' is \(version); this spikescope reads version 1" }
+        if let t = timesteps, !(1...BERTConfig.maxTimesteps).contains(t) {
+            return "field 'timesteps' is \(t), expected 1…\(BERTConfig.maxTimesteps)"
+        }
+        for (field, table) in [("k", k), ("thresholdScale", thresholdScale)] {
+            for (site, v) in table.sorted(by: { $0.key < $1.key }) where !(v.isFinite && v > 0 && v <= 1e6) {
+                return "field '\(field).\(site)' is \(v), expected a number in (0, 1e6]"
+            }
+        }
+        let c = cursor
+        for (name, v) in [("site", c.site), ("step", c.step), ("token", c.token), ("neuronOffset", c.neuronOffset), ("neuron", c.neuron)] where v < 0 {
+            return "field 'cursor.\(name)' is \(v), expected 0 or more"
+        }
+        if case .example(_, let row, _) = input, row < 0 { return "field 'input.example.row' is \(row), expected 0 or more" }
+        return nil
     }
 
     /// Applies the saved controls and view to a workbench whose model is already loaded.
@@ -75,7 +104,7 @@ extension Workbench {
         mutate { model, state in
             model.neuron = neuron
             state.neuron = model.neuron
-            if let t = timesteps { model.timesteps = t; state.timesteps = model.timesteps }
+            if let t = timesteps, (1...BERTConfig.maxTimesteps).contains(t) { model.timesteps = t; state.timesteps = model.timesteps }
             for (i, name) in state.siteNames.enumerated() {
                 if let kv = k[name] { model.setFrequency(kv, site: name); state.k[i] = kv }
                 if let ts = thresholdScale[name], ts != 1 {
@@ -85,7 +114,15 @@ extension Workbench {
             }
             state.allSites = allSites
             state.input = input
-            state.cursor = cursor
+            // Indices from a file never reach an array unchecked: clamp to this model (steps and
+            // tokens are clamped again to the trace once it is computed).
+            var c = cursor
+            c.site = clamp(c.site, 0, max(state.siteNames.count - 1, 0))
+            c.neuron = clamp(c.neuron, 0, max(state.summary.width - 1, 0))
+            c.neuronOffset = clamp(c.neuronOffset, 0, max(state.summary.width - 1, 0))
+            c.step = clamp(c.step, 0, 1 << 20)
+            c.token = clamp(c.token, 0, 1 << 20)
+            state.cursor = c
         }
         schedule()
     }
@@ -95,7 +132,7 @@ extension Workbench {
 public enum TraceExport {
     public static func write(_ s: WorkbenchState, model: any InspectableModel, to dir: String) throws -> String {
         guard let run = s.run else { throw ModelError.badInput(reason: "nothing to export yet", hint: "run an input first (Enter)") }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Folder.create(dir)
         let stamp = Int(Date().timeIntervalSince1970)
         let text: String? = { if case .prompt(let p) = s.input { return p }; if case .example(_, _, let r) = s.input { return r.text }; return nil }()
         let report = InspectReport(model: model, path: s.modelPath,

@@ -363,6 +363,7 @@ public final class Workbench: @unchecked Sendable {
                     state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
                     state.error = nil
                     state.status = String(format: "computed in %.0f ms", ms)
+                    if r.run.nonFiniteWarning != nil { state.status += " · WARNING: NaN/Inf in the outputs (bad weights?)" }
                     state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
                     state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))
                     curveInput = r

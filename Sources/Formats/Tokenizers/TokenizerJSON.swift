@@ -45,8 +45,8 @@ extension HFTokenizer {
     /// - Cost: one pass over the file; the GPT-NeoX 20B file (50k merges) loads in well under a second.
     public static func load(jsonFile path: String) throws -> HFTokenizer {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TokenizerError.unreadable(file: path, reason: error.localizedDescription)
+        do { data = try RegularFile.read(path, maxBytes: 1 << 30, what: "a tokenizer.json") } catch let e as FormatError {
+            throw TokenizerError.unreadable(file: path, reason: e.ioReason)
         }
         return try load(jsonData: data, file: path)
     }
@@ -78,7 +78,14 @@ extension HFTokenizer {
             }
         }
 
-        // model
+        // model: its type first, so that an unsupported kind (Unigram's vocab is a list of
+        // [piece, score]) is named as such rather than as a malformed vocab.
+        var modelType = try r.optionalString(modelJSON["type"], "model.type")
+        if modelType == nil { modelType = modelJSON["merges"] != nil ? "BPE" : (modelJSON["continuing_subword_prefix"] != nil ? "WordPiece" : nil) }
+        guard modelType == "BPE" || modelType == "WordPiece" else {
+            throw TokenizerError.unsupported(file: file, component: "model", type: modelType ?? "(missing)",
+                                             hint: "spikescope reads BPE and WordPiece models; Unigram and WordLevel tokenizers are not supported.")
+        }
         let rawVocab = try r.object(modelJSON["vocab"], "model.vocab")
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(rawVocab.count)
@@ -92,8 +99,6 @@ extension HFTokenizer {
         for a in added where a.id < 0 || a.id >= Int(Int32.max) {
             throw TokenizerError.badField(file: file, path: "added_tokens (\(a.content))", expected: "an id between 0 and 2^31-1")
         }
-        var modelType = try r.optionalString(modelJSON["type"], "model.type")
-        if modelType == nil { modelType = modelJSON["merges"] != nil ? "BPE" : (modelJSON["continuing_subword_prefix"] != nil ? "WordPiece" : nil) }
         let model: TokenModel
         switch modelType {
         case "BPE":

@@ -25,8 +25,8 @@ public enum TokenizerLoader {
         }
         if isDir.boolValue { return try load(path: try find(besideModel: path), unknownCharacter: unknownCharacter, lowercase: lowercase) }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TokenizerError.unreadable(file: path, reason: error.localizedDescription)
+        do { data = try RegularFile.read(path, maxBytes: 1 << 30, what: "a tokenizer file") } catch let e as FormatError {
+            throw TokenizerError.unreadable(file: path, reason: e.ioReason)
         }
         if data.isEmpty { throw TokenizerError.unknownFormat(file: path, reason: "the file is empty") }
         let bytes = [UInt8](data.prefix(4))

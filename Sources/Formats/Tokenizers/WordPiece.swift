@@ -49,8 +49,8 @@ extension HFTokenizer {
     /// - Throws: `TokenizerError` if the file cannot be read, is not UTF-8 or has no `[UNK]`.
     public static func wordPiece(vocabFile path: String, lowercase: Bool = true) throws -> HFTokenizer {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TokenizerError.unreadable(file: path, reason: error.localizedDescription)
+        do { data = try RegularFile.read(path, maxBytes: 256 << 20, what: "a vocab.txt") } catch let e as FormatError {
+            throw TokenizerError.unreadable(file: path, reason: e.ioReason)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.unknownFormat(file: path, reason: "vocab.txt is not valid UTF-8")

@@ -43,7 +43,7 @@ struct BenchGenerate: ParsableCommand {
     @Flag(name: .customLong("reference-torch"), help: "Also run the official PyTorch recurrent code (python3) on the same weights.")
     var referenceTorch = false
     @Option(name: .customLong("torch-repo"), help: "The official SpikeGPT repository: checkout, src folder, or bare git dir.")
-    var torchRepo: String = "/work/.mirror/ridgerchu+SpikeGPT/repo"
+    var torchRepo: String?
     @Option(name: .customLong("torch-script"), help: "Path of bench_spikegpt_torch.py (default: Tests/Reference in the source tree).")
     var torchScript: String?
 
@@ -235,6 +235,9 @@ struct BenchGenerate: ParsableCommand {
             .appendingPathComponent("Tests/Reference/bench_spikegpt_torch.py").path
         guard FileManager.default.fileExists(atPath: script) else {
             throw CLIError("the PyTorch reference script is not at \(script). Hint: give --torch-script PATH")
+        }
+        guard let torchRepo else {
+            throw CLIError("--reference-torch needs the official SpikeGPT code. Hint: give --torch-repo (a checkout or bare git dir of ridgerchu/SpikeGPT)")
         }
         guard FileManager.default.fileExists(atPath: torchRepo) else {
             throw CLIError("the official SpikeGPT repository is not at \(torchRepo). Hint: give --torch-repo (a checkout or bare git dir of ridgerchu/SpikeGPT)")

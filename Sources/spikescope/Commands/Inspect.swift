@@ -85,6 +85,7 @@ struct Inspect: ParsableCommand {
 
         // Input.
         var info = InspectReport.InputInfo(text: nil, textPair: nil, label: nil, tokens: [], typeIds: [])
+        var origin: String? = nil  // where the input came from, for errors about it
         if let tokens {
             let ids = try tokens.split(separator: ",").map { s -> Int in
                 guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
@@ -101,6 +102,7 @@ struct Inspect: ParsableCommand {
                 throw ValidationError("--glue: row \(r) is out of range; \(spec.path) has \(file.rows.count) data rows (0…\(file.rows.count - 1))")
             }
             let row = file.rows[r]
+            origin = "\(spec.path) row \(r) (line \(row.line))"
             let enc = try opened.codec.encode(row.text, row.textPair)
             info = .init(text: row.text, textPair: row.textPair, label: row.label, tokens: enc.ids, typeIds: enc.typeIds)
         } else {
@@ -175,7 +177,10 @@ struct Inspect: ParsableCommand {
         // in (as the workbench shows it), so `steps`, `logits` and the site arrays run over both.
         let probe = Probe()
         let typeIds = info.typeIds.isEmpty ? [] : info.typeIds + Array(repeating: 0, count: continuation.count)
-        let run = try m.run(ModelInput(ids: info.tokens + continuation, typeIds: typeIds), probe: probe)
+        let run: ModelRun
+        do { run = try m.run(ModelInput(ids: info.tokens + continuation, typeIds: typeIds), probe: probe) } catch let e as ModelError where origin != nil {
+            throw CLIError("\(origin!): \(e)")
+        }
         var report = InspectReport(model: m, path: opened.loaded.weightsPath, input: info, run: run, trace: probe.trace,
                                    traces: !noTraces, generated: generated)
         if let r = generatedRate { report.generated?.tokensPerSecond = r }
@@ -187,6 +192,7 @@ struct Inspect: ParsableCommand {
         }
         FileHandle.standardOutput.write(try report.json(pretty: pretty))
         FileHandle.standardOutput.write(Data("\n".utf8))
+        for w in report.warnings ?? [] { FileHandle.standardError.write(Data("spikescope inspect: warning: \(w)\n".utf8)) }
     }
 }
 

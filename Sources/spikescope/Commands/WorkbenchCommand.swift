@@ -45,8 +45,15 @@ struct WorkbenchCommand: ParsableCommand {
         }
         // --glue without --model: a GLUE row wants a classifier, so open the embedded SpikeBERT.
         let wantsClassifier = classifier || (model == nil && saved?.model == nil && glue != nil)
-        let opened = try DefaultModels.open(model: model ?? saved?.model, tokenizer: tokenizer ?? saved?.tokenizer,
+        let opened: OpenedModel
+        do {
+            opened = try DefaultModels.open(model: model ?? saved?.model, tokenizer: tokenizer ?? saved?.tokenizer,
                                             classifier: wantsClassifier)
+        } catch where model == nil && (saved?.model != nil || (tokenizer == nil && saved?.tokenizer != nil)) {
+            // The path came from the session file: say so, or the user hunts for a flag they never gave.
+            throw CLIError("the model or tokenizer named in \(SessionFile.path(in: session ?? ".")) cannot be opened: \(error) "
+                           + "Give --model (and --tokenizer) to override it, or fix the session file")
+        }
         var ui = WorkbenchUI()
         ui.sessionPath = session
         var input: InputSource = .prompt(prompt ?? DefaultModels.defaultPrompt)
