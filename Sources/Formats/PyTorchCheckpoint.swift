@@ -147,9 +147,8 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         // A view with zero or overlapping strides (torch's expand) reads few stored elements
         // many times; materialising it costs its full size. Bound that by what the file holds,
         // so a small file cannot make `convert` allocate gigabytes.
-        let elements = r.shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).overflow ? Int.max : $0 * max($1, 0) }
-        let limit = max(16 * r.storage.count, 4 * file.size / max(item, 1), 1 << 20)
-        guard elements <= limit else {
+        let elements = PyTorchCheckpoint.elementCount(r.shape)
+        guard elements <= materialisationBudget / 4 else {
             throw FormatError.malformed(path: path, offset: nil,
                                         what: "tensor '\(name)' is a view of \(r.shape) = \(elements == Int.max ? "overflowing" : String(elements)) elements (stride \(r.strides)) over a storage of \(r.storage.count); expanding it would take far more memory than the file holds",
                                         hint: "save the tensor contiguous (tensor.contiguous().clone()) before torch.save")
@@ -231,9 +230,40 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
         return out
     }
 
+    /// Elements of a shape, Int.max when the product overflows.
+    static func elementCount(_ shape: [Int]) -> Int {
+        shape.reduce(1) { acc, s in
+            let (p, o) = acc.multipliedReportingOverflow(by: max(s, 0))
+            return o ? Int.max : p
+        }
+    }
+
+    /// Bytes that loading may allocate beyond the mapping: 4× the file plus 64 MiB. Generous for
+    /// real checkpoints (bf16 → f32 doubles, tied weights copy once) and a wall for a small file
+    /// whose views repeat one storage many times over.
+    var materialisationBudget: Int { 4 * file.size + (64 << 20) }
+
     /// Every floating-point tensor as Float32 in pickle order; integer tensors are skipped on
     /// purpose and listed in `skipped`.
+    /// - Throws: `FormatError.malformed` before allocating anything when the tensors would need
+    ///   more memory than `materialisationBudget` (views that repeat their storage, such as
+    ///   torch's expand, or many tensors over one shared storage).
     public func weights() throws -> WeightSet {
+        var needed = 0
+        for (name, r) in entries where r.storage.dtype.isFloat {
+            let n = PyTorchCheckpoint.elementCount(r.shape)
+            let borrowed = r.storage.dtype == .f32 && (n == 1 || r.strides == Tensor.contiguousStrides(r.shape))
+                && !sharedStorages.contains(r.storage.key)
+            if borrowed { continue }
+            let (bytes, o1) = n.multipliedReportingOverflow(by: 4)
+            let (sum, o2) = needed.addingReportingOverflow(bytes)
+            needed = (o1 || o2) ? Int.max : sum
+            if needed > materialisationBudget {
+                throw FormatError.malformed(path: path, offset: nil,
+                                            what: "its tensors would take more than \(materialisationBudget >> 20) MiB in memory (4× the file + 64 MiB) once views and shared storages are expanded; '\(name)' \(r.shape) passes the limit",
+                                            hint: "the file repeats a small storage through views (torch's expand) or shared storages; save contiguous clones")
+            }
+        }
         var names: [String] = [], tensors: [String: Tensor] = [:], skipped: [WeightSet.Skipped] = []
         for (name, r) in entries where tensors[name] == nil {
             if r.storage.dtype.isFloat {
