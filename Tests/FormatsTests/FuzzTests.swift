@@ -104,7 +104,11 @@ struct Mutator {
     }
 
     @Test func torchZipSurvivesMutations() throws {
-        let seeds = [Fixture.bytes("small.pth"), Fixture.bytes("mixed.pth")]
+        // Small seeds too: the tail of a ZIP64 file (46 bytes of locator + end record crashed the
+        // reader once), and the hostile view fixtures.
+        let z64 = Fixture.bytes("zip64.pth")
+        let seeds = [Fixture.bytes("small.pth"), Fixture.bytes("mixed.pth"), z64, Array(z64.suffix(46)), Array(z64.suffix(98)),
+                     Fixture.bytes("broadcast.pth"), Fixture.bytes("repeated.pth")]
         var m = Mutator(rng: SeededRNG(seed: 0x21F))
         var accepted = 0, refused = 0
         for i in 0..<Self.rounds {
@@ -113,5 +117,29 @@ struct Mutator {
         }
         print("fuzz torch zip: \(Self.rounds) executions, \(accepted) accepted, \(refused) refused with FormatError, 0 crashes")
         #expect(accepted + refused == Self.rounds)
+    }
+
+    /// GLUE TSVs of every task, mutated: a result or a GLUEError, never a crash.
+    @Test func glueReaderSurvivesMutations() throws {
+        let root = TokenizerFixtures.packageRoot.appendingPathComponent("Examples/glue")
+        let sst2 = Array((try? Data(contentsOf: root.appendingPathComponent("SST-2/dev.tsv"))) ?? Data()).prefix(4000)
+        let seeds: [(GLUETask, [UInt8])] = [
+            (.sst2, Array(sst2)),
+            (.mrpc, Array("\u{FEFF}Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\r\n1\t1\t2\ta b\tc d\r\n0\t3\t4\te\tf\r\n".utf8)),
+            (.stsb, Array("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tg\tf\t2012\t1\ts\ts\ta\tb\t3.800\n".utf8)),
+            (.cola, Array("gj04\t1\t\tThe sailors rode the breeze.\ngj04\t0\t*\tThe more we study.\n".utf8)),
+            (.mnli, Array(("index\tpromptID\tpairID\tgenre\ts1b\ts2b\ts1p\ts2p\tsentence1\tsentence2\tlabel1\tgold_label\n"
+                           + "0\t1\t2\tg\ta\tb\tc\td\tx y\tz\tneutral\tneutral\n").utf8)),
+        ]
+        #expect(!seeds[0].1.isEmpty)
+        var m = Mutator(rng: SeededRNG(seed: 0x61BE))
+        var accepted = 0, refused = 0
+        for i in 0..<Self.rounds {
+            let (task, seed) = seeds[i % seeds.count]
+            let input = m.mutate(seed)
+            do { _ = try GLUEFile.parse(Data(input), path: "fuzz.tsv", task: task); accepted += 1 } catch is GLUEError { refused += 1 }
+        }
+        print("fuzz GLUE: \(Self.rounds) executions, \(accepted) accepted, \(refused) refused with GLUEError, 0 crashes")
+        #expect(accepted + refused == Self.rounds && accepted > 0 && refused > 0)
     }
 }
