@@ -306,4 +306,16 @@ enum HostileCLI {
         HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.bert, "--glue", dir + "/SST-2/dev.tsv:1", "--no-traces"]),
                                  mentioning: ["dev.tsv row 1 (line 3)"])
     }
+
+    /// A session whose model path no longer exists says the path came from the session file.
+    @Test func aSessionNamingAMissingModelSaysSo() throws {
+        let dir = try HostileCLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let session = #"{"version": 1, "model": "/nonexistent/gone.safetensors", "input": {"prompt": {"_0": "hi"}}, "neuron": "lif", "k": {}, "thresholdScale": {}, "allSites": false, "cursor": {"site": 0, "step": 0, "token": 0, "neuronOffset": 0, "neuron": 0, "focus": "sites"}, "notes": ""}"#
+        try session.write(toFile: dir + "/session.json", atomically: true, encoding: .utf8)
+        HostileCLI.expectRefused(try HostileCLI.run(["--session", dir]), mentioning: ["session.json", "/nonexistent/gone.safetensors", "--model"])
+        // A broken one names the field in words, not a DecodingError.
+        try session.replacingOccurrences(of: #""site": 0"#, with: #""site": -4"#).write(toFile: dir + "/session.json", atomically: true, encoding: .utf8)
+        HostileCLI.expectRefused(try HostileCLI.run(["--session", dir]), mentioning: ["session.json", "cursor.site", "-4"])
+    }
 }
