@@ -1,24 +1,11 @@
-// Registry: the one interface the workbench and the CLI use for every model family, and the
-// architecture detection that picks a family from a checkpoint's tensor names.
+// Registry: the one per-run interface the workbench and the CLI use for every model family.
 //
-// What it is: `InspectableModel` (run an input with a probe; turn the live controls) and
-// `Architecture.detect(names:)`. What it is not: file reading (Formats) or statistics (Workbench).
+// What it is: `InspectableModel` (run an input with a probe; turn the live controls; generate
+// when the family can) and the values it trades in. What it is not: detection and loading
+// (Family.swift: `ModelFamily`, `ModelRegistry`), file reading (Formats) or statistics (Workbench).
 
 import Engine
 import Neurons
-
-public enum Architecture: String, Sendable, Codable, CaseIterable {
-    case spikegpt, spikebert
-
-    /// Picks the family from tensor names; lists the first names when none fits.
-    public static func detect<S: Sequence>(names: S) throws -> Architecture where S.Element == String {
-        let set = Set(names)
-        if set.contains("emb.weight") && set.contains("blocks.0.att.key.weight") { return .spikegpt }
-        if set.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) { return .spikebert }
-        throw ModelError.unknownLayout(names: set.sorted(),
-            hint: "spikescope reads SpikeGPT/RWKV-4 (emb.weight, blocks.N.att.*) and BERT/SpikeLM (embeddings.word_embeddings.weight, encoder.layer.N.*) checkpoints")
-    }
-}
 
 /// What a model is given to run.
 public struct ModelInput: Sendable, Equatable {
@@ -60,15 +47,15 @@ public struct ModelRun: Sendable {
 }
 
 public struct ModelSummary: Sendable, Equatable, Codable {
-    public var arch: Architecture
+    public var family: FamilyTraits
     public var layers: Int
     public var width: Int
     public var vocab: Int
     public var classes: Int
     public var timesteps: Int?
     public var labels: [String]
-    public init(arch: Architecture, layers: Int, width: Int, vocab: Int, classes: Int = 0, timesteps: Int? = nil, labels: [String] = []) {
-        self.arch = arch; self.layers = layers; self.width = width; self.vocab = vocab
+    public init(family: FamilyTraits, layers: Int, width: Int, vocab: Int, classes: Int = 0, timesteps: Int? = nil, labels: [String] = []) {
+        self.family = family; self.layers = layers; self.width = width; self.vocab = vocab
         self.classes = classes; self.timesteps = timesteps; self.labels = labels
     }
 }
@@ -116,100 +103,28 @@ public protocol InspectableModel: Sendable {
     /// GIF allocation: the fraction of salient channels given more steps (0 = uniform); nil when
     /// the model is not GIF-coded.
     var gifOutlierFraction: Double? { get set }
+    /// Continues `prompt` by `count` sampled tokens from a fresh state, recording prompt and
+    /// continuation into `probe`; returns the new tokens and the run over the prompt (its
+    /// `steps` count both). nil when the family does not generate (`traits.generates` false).
+    func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)?
 }
 
 extension InspectableModel {
+    public func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)? { nil }
+    /// The spiking sites whose spikes also feed the residual stream (energy model).
+    public var residualSites: [String] { summary.family.residualSpikes ? siteNames : [] }
+    /// Refuses a neuron kind this model cannot run, listing those it can.
+    public func checkNeuron(_ kind: NeuronKind) throws {
+        guard neuronChoices.contains(kind) else {
+            throw ModelError.unsupported(what: "neuron '\(kind.rawValue)' on \(summary.family.displayName)",
+                                         hint: "\(summary.family.displayName) runs \(neuronChoices.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
     public var needsPreparation: Bool { false }
     public mutating func prepare(for input: ModelInput) throws {}
     public var neuronChoices: [NeuronKind] { [neuron] }
     public var gifOutlierFraction: Double? {
         get { nil }
         set { }
-    }
-}
-
-extension SpikeGPT: InspectableModel {
-    public func copy() -> any InspectableModel { self }  // a value type: copying is enough
-
-    public var summary: ModelSummary {
-        ModelSummary(arch: .spikegpt, layers: config.layers, width: config.width, vocab: config.vocab, classes: config.classes)
-    }
-
-    public var neuron: NeuronKind {
-        get { controls.neuron }
-        set { controls.neuron = (newValue == .none || newValue == .gif) ? newValue : .lif }
-    }
-
-    public func frequency(site: String) -> Float {
-        if controls.neuron == .gif { return controls.gifSettings.k }  // one k for every GIF site
-        return siteNames.firstIndex(of: site).map { controls.lif[$0].k } ?? 2
-    }
-
-    public mutating func setFrequency(_ k: Float, site: String?) {
-        if controls.neuron == .gif {
-            controls.gifSettings.k = k
-            controls.gif?.base.k = k
-            return
-        }
-        for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].k = k }
-    }
-
-    /// GIF mode needs a plan calibrated on an input.
-    public var needsPreparation: Bool { controls.neuron == .gif && controls.gif == nil }
-
-    public mutating func prepare(for input: ModelInput) throws {
-        guard needsPreparation else { return }
-        let g = controls.gifSettings
-        controls.gif = try calibrateGIF(prompts: [input.ids], base: g.base, bits: g.bits, outlierFraction: g.outlierFraction)
-    }
-
-    public mutating func scaleThreshold(by factor: Float, site: String?) {
-        if controls.neuron == .gif { setFrequency(controls.gifSettings.k * factor, site: nil); return }
-        for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].vThreshold *= factor }
-    }
-
-    public var neuronChoices: [NeuronKind] { [.lif, .gif, .none] }
-
-    public var gifOutlierFraction: Double? {
-        get { controls.neuron == .gif ? controls.gifSettings.outlierFraction : nil }
-        set { if let p = newValue { setGIFOutlierFraction(p) } }
-    }
-
-    /// Switches GIF allocation between uniform and saliency-based (Optimal Brain Spiking) at the
-    /// same budget; the plan is recalibrated on the next input.
-    public mutating func setGIFOutlierFraction(_ p: Double) {
-        controls.gifSettings.outlierFraction = p
-        controls.gif = nil
-    }
-
-    public var timesteps: Int? {
-        get { nil }
-        set { }
-    }
-
-    public func run(_ input: ModelInput, probe: Probe?) throws -> ModelRun {
-        var st = initialState()
-        let out = try forward(tokens: input.ids, state: &st, probe: probe)
-        let V = config.vocab, C = config.width, T = input.ids.count
-        let l = out.logits.values, h = out.hidden.values
-        var cls: [Float]? = nil
-        if config.classes > 0 { cls = try classify(tokens: input.ids).logits }
-        return ModelRun(logits: (0..<T).map { Array(l[($0 * V)..<(($0 + 1) * V)]) }, classLogits: cls,
-                        hidden: (0..<T).map { Array(h[($0 * C)..<(($0 + 1) * C)]) }, steps: T)
-    }
-
-    public var linearUses: [LinearUse] {
-        let C = config.width, F = config.ffnWidth
-        var uses: [LinearUse] = []
-        for i in 0..<config.layers {
-            let p = "blocks.\(i)."
-            for n in ["att.key", "att.value", "att.receptance", "att.output", "ffn.receptance"] {
-                uses.append(LinearUse(name: p + n, inputSite: nil, inFeatures: C, outFeatures: C))
-            }
-            uses.append(LinearUse(name: p + "ffn.key", inputSite: nil, inFeatures: C, outFeatures: F))
-            uses.append(LinearUse(name: p + "ffn.value", inputSite: nil, inFeatures: F, outFeatures: C))
-        }
-        uses.append(LinearUse(name: "head", inputSite: nil, inFeatures: C, outFeatures: config.vocab))
-        return uses
     }
 }

@@ -3,6 +3,9 @@
 // bar list them, so help can never disagree with behaviour. Not the dispatch itself: the
 // workbench app decides what each action does. Bindings are issue 7's, plus Esc/Home/End.
 
+import Models
+import Neurons
+
 /// One action's keys and its texts.
 public struct KeyBinding: Hashable, Sendable {
     public var keys: [KeyEvent]
@@ -32,6 +35,14 @@ public struct KeyBinding: Hashable, Sendable {
 }
 
 public struct KeyMap: Hashable, Sendable {
+    /// The registered families that step through timesteps, by name ("SpikeBERT").
+    static let timestepFamilies = ModelRegistry.standard.families.filter { $0.traits.steps == .timesteps }
+        .map(\.traits.displayName).joined(separator: " and ")
+    /// "SpikeGPT: LIF, GIF, none; SpikeBERT: elastic, …" from the registered families.
+    static let neuronsByFamily = ModelRegistry.standard.families.map { f in
+        f.traits.displayName + ": " + f.neuronKinds.map { [.lif, .gif].contains($0) ? $0.rawValue.uppercased() : $0.rawValue }.joined(separator: ", ")
+    }.joined(separator: "; ")
+
     // Application.
     public var quit = KeyBinding([.char("q")], label: "quit", description: "Quit spikescope.", group: "General")
     public var help = KeyBinding([.char("?"), .function(1)], label: "help", description: "Show or hide this help.", group: "General")
@@ -39,8 +50,8 @@ public struct KeyMap: Hashable, Sendable {
     public var focusNext = KeyBinding([.tab], label: "focus", description: "Move focus to the next panel.", group: "General")
     public var focusPrevious = KeyBinding([.backTab], label: "focus back", description: "Move focus to the previous panel.", group: "General")
     // Navigation.
-    public var stepBack = KeyBinding([.left], label: "step", description: "Previous step (token, or timestep for SpikeBERT).", group: "Navigate")
-    public var stepForward = KeyBinding([.right], label: "step", description: "Next step (token, or timestep for SpikeBERT).", group: "Navigate")
+    public var stepBack = KeyBinding([.left], label: "step", description: "Previous step (token, or timestep for \(KeyMap.timestepFamilies)).", group: "Navigate")
+    public var stepForward = KeyBinding([.right], label: "step", description: "Next step (token, or timestep for \(KeyMap.timestepFamilies)).", group: "Navigate")
     public var firstStep = KeyBinding([.home], label: "first", description: "Go to the first step.", group: "Navigate")
     public var lastStep = KeyBinding([.end], label: "last", description: "Go to the last step.", group: "Navigate")
     public var tokenPrevious = KeyBinding([.char("[")], label: "token", description: "Move the token cursor left.", group: "Navigate")
@@ -55,7 +66,7 @@ public struct KeyMap: Hashable, Sendable {
     public var allSites = KeyBinding([.char("a")], label: "all sites", description: "Toggle whether +/- apply to all sites.", group: "Controls")
     public var thresholdDown = KeyBinding([.char("<"), .char(",")], label: "thr-", description: "Lower the firing threshold.", group: "Controls", keyText: "<")
     public var thresholdUp = KeyBinding([.char(">"), .char(".")], label: "thr+", description: "Raise the firing threshold.", group: "Controls", keyText: ">")
-    public var neuronCycle = KeyBinding([.char("i")], label: "neuron", description: "Cycle the neuron at the sites (SpikeGPT: LIF, GIF, none; SpikeBERT: elastic, binary, signed, none).", group: "Controls")
+    public var neuronCycle = KeyBinding([.char("i")], label: "neuron", description: "Cycle the neuron at the sites (\(KeyMap.neuronsByFamily)).", group: "Controls")
     public var allocation = KeyBinding([.char("o")], label: "alloc", description: "GIF: switch between uniform and saliency-based (Optimal Brain Spiking) timesteps at the same bits.", group: "Controls")
     public var timesteps = KeyBinding((1...8).map { .char(Character(String($0))) }, label: "T", description: "Set the number of timesteps T (1-8).", group: "Controls", keyText: "1-8")
     // Input.

@@ -107,7 +107,7 @@ public struct InspectReport: Encodable, Sendable {
     public init(model m: any InspectableModel, path: String?, input: InputInfo, run: ModelRun, trace: Trace,
                 traces: Bool, generated: Generated? = nil) {
         let s = m.summary
-        model = ModelInfo(arch: s.arch.rawValue, layers: s.layers, width: s.width, vocab: s.vocab,
+        model = ModelInfo(arch: s.family.id, layers: s.layers, width: s.width, vocab: s.vocab,
                           classes: s.classes > 0 ? s.classes : nil, timesteps: s.timesteps,
                           labels: s.labels.isEmpty ? nil : s.labels, neuron: m.neuron.rawValue)
         self.input = input
@@ -148,8 +148,7 @@ public struct InspectReport: Encodable, Sendable {
         }
         sites = siteInfos
         let rowsRun = run.hidden.count
-        let residual = s.arch == .spikegpt ? m.siteNames : []
-        let e = Energy.estimate(uses: m.linearUses, trace: trace, rows: rowsRun, residualSites: residual)
+        let e = Energy.estimate(uses: m.linearUses, trace: trace, rows: rowsRun, residualSites: m.residualSites)
         energy = EnergyInfo(mac: e.mac, ac: e.ac, pj: e.pj, densePJ: e.densePJ)
         self.generated = generated
         warnings = run.nonFiniteWarning.map { [$0] }

@@ -101,8 +101,8 @@ public struct WorkbenchState: Sendable {
     public var selectedTrace: SiteTrace? { selectedSite.flatMap { trace[$0] } }
     public var selectedStats: SiteStatistics? { cursor.site < stats.count ? stats[cursor.site] : nil }
     /// Steps in the trace (tokens or timesteps) and tokens per step (1 or L).
-    public var stepCount: Int { summary.arch == .spikebert ? (timesteps ?? 1) : ids.count + generatedCount }
-    public var tokenCount: Int { summary.arch == .spikebert ? ids.count : ids.count + generatedCount }
+    public var stepCount: Int { summary.family.steps == .timesteps ? (timesteps ?? 1) : ids.count + generatedCount }
+    public var tokenCount: Int { summary.family.steps == .timesteps ? ids.count : ids.count + generatedCount }
 }
 
 /// Progress of the background trainer, as the training panel shows it.
@@ -229,10 +229,10 @@ public final class Workbench: @unchecked Sendable {
         switch command {
         case .step(let d):
             state.cursor.step = clamp(state.cursor.step + d, 0, max(state.stepCount - 1, 0))
-            if state.summary.arch == .spikegpt { state.cursor.token = state.cursor.step }
+            if state.summary.family.steps == .tokens { state.cursor.token = state.cursor.step }
         case .token(let d):
             state.cursor.token = clamp(state.cursor.token + d, 0, max(state.tokenCount - 1, 0))
-            if state.summary.arch == .spikegpt { state.cursor.step = state.cursor.token }
+            if state.summary.family.steps == .tokens { state.cursor.step = state.cursor.token }
         case .site(let d):
             state.cursor.site = clamp(state.cursor.site + d, 0, max(sites - 1, 0))
             rerun = true  // the frequency curve follows the selected site
@@ -265,13 +265,13 @@ public final class Workbench: @unchecked Sendable {
             }
             rerun = true
         case .timesteps(let T):
-            if state.summary.arch == .spikebert {
+            if model.timesteps != nil {
                 model.timesteps = T
                 state.timesteps = model.timesteps
                 state.cursor.step = min(state.cursor.step, T - 1)
                 rerun = true
             } else {
-                state.status = "timesteps apply to SpikeBERT; SpikeGPT's steps are its tokens"
+                state.status = "timesteps apply to models that run T timesteps; \(state.summary.family.displayName)'s steps are its tokens"
             }
         case .neuron(let kind):
             setNeuronLocked(kind)
@@ -433,20 +433,18 @@ public final class Workbench: @unchecked Sendable {
             let probe = Probe()
             var run: ModelRun
             var generated: [Int] = []
-            if generate > 0, let gpt = model as? SpikeGPT {
-                var st = gpt.initialState()
-                var sampler = Sampler()
-                generated = try gpt.generate(prompt: enc.ids, count: generate, sampler: &sampler, state: &st, probe: probe)
-                run = try gpt.run(ModelInput(ids: enc.ids, typeIds: enc.typeIds), probe: nil)
+            let input = ModelInput(ids: enc.ids, typeIds: enc.typeIds)
+            var sampler = Sampler()
+            if generate > 0, let g = try model.generate(prompt: input, count: generate, sampler: &sampler, probe: probe) {
+                generated = g.tokens
+                run = g.run
             } else {
-                run = try model.run(ModelInput(ids: enc.ids, typeIds: enc.typeIds), probe: probe)
+                run = try model.run(input, probe: probe)
             }
             let trace = probe.trace
             let stats = trace.sites.map { SiteStatistics($0) }
-            let residual = model.summary.arch == .spikegpt ? model.siteNames : []
             let energy = Energy.estimate(uses: model.linearUses, trace: trace, rows: enc.ids.count + generated.count,
-                                         residualSites: residual)
-            run.steps = model.summary.arch == .spikegpt ? enc.ids.count + generated.count : run.steps
+                                         residualSites: model.residualSites)
             let toks = enc.tokens + generated.map { codec.decode([$0]) }
             return .success(Result(ids: enc.ids, typeIds: enc.typeIds, tokens: toks, generated: generated,
                                    generatedText: codec.decode(generated), run: run, trace: trace, stats: stats,

@@ -105,10 +105,10 @@ struct Mutator {
 
     @Test func torchZipSurvivesMutations() throws {
         // Small seeds too: the tail of a ZIP64 file (46 bytes of locator + end record crashed the
-        // reader once), and the hostile view fixtures.
+        // reader once), and a legal broadcast view (repeated.pth has its own test: its accepted mutants allocate up to the 64 MiB budget each).
         let z64 = Fixture.bytes("zip64.pth")
         let seeds = [Fixture.bytes("small.pth"), Fixture.bytes("mixed.pth"), z64, Array(z64.suffix(46)), Array(z64.suffix(98)),
-                     Fixture.bytes("broadcast.pth"), Fixture.bytes("repeated.pth")]
+                     Fixture.bytes("broadcast.pth")]
         var m = Mutator(rng: SeededRNG(seed: 0x21F))
         var accepted = 0, refused = 0
         for i in 0..<Self.rounds {

@@ -28,7 +28,7 @@ enum FixedTrace {
 
     static func gptState() -> WorkbenchState {
         let sites = [site("blocks.0.att.lif", neuron: .lif, seed: 1), site("blocks.0.ffn.lif", neuron: .lif, seed: 4)]
-        var st = WorkbenchState(summary: ModelSummary(arch: .spikegpt, layers: 1, width: 6, vocab: 12),
+        var st = WorkbenchState(summary: ModelSummary(family: SpikeGPTFamily.traits, layers: 1, width: 6, vocab: 12),
                                 modelPath: "/models/tiny.safetensors", siteNames: sites.map(\.name),
                                 input: .prompt("spikes!"), neuron: .lif, timesteps: nil, k: [2, 2.5],
                                 thresholdScale: [1, 1], generateCount: 3)
@@ -48,7 +48,7 @@ enum FixedTrace {
         let sites = [site("encoder.layer.0.attention.self.query", neuron: .elastic, seed: 2, layout: [2, 5]),
                      site("encoder.layer.0.intermediate.dense", neuron: .elastic, seed: 3, layout: [2, 5])]
         let row = ExampleRow(text: "a warm, funny film", textPair: nil, label: "1")
-        var st = WorkbenchState(summary: ModelSummary(arch: .spikebert, layers: 1, width: 6, vocab: 30, classes: 2, timesteps: 2, labels: ["0", "1"]),
+        var st = WorkbenchState(summary: ModelSummary(family: SpikeBERTFamily.traits, layers: 1, width: 6, vocab: 30, classes: 2, timesteps: 2, labels: ["0", "1"]),
                                 modelPath: "/models/bert", siteNames: sites.map(\.name),
                                 input: .example(file: "SST-2/dev.tsv", row: 4, row), neuron: .elastic, timesteps: 2,
                                 k: [2, 2], thresholdScale: [1, 1], generateCount: 0)

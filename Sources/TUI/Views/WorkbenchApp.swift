@@ -174,7 +174,7 @@ public struct WorkbenchApp: TerminalApplication {
         let first = WorkbenchScreen.firstVisibleColumn(cursor: cursor, columns: cols.count, width: raster.width)
         let column = first + x - raster.x
         if column < cols.count, let cursor {
-            workbench.apply(state.summary.arch == .spikebert ? .token(column - cursor) : .step(column - cursor))
+            workbench.apply(state.summary.family.steps == .timesteps ? .token(column - cursor) : .step(column - cursor))
         }
         workbench.apply(.selectNeuron(state.cursor.neuronOffset + y - raster.y))
     }

@@ -50,7 +50,7 @@ public enum WorkbenchScreen {
 
     static func header(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
         let m = s.summary
-        let arch = m.arch == .spikegpt ? "SpikeGPT" : "SpikeBERT"
+        let arch = m.family.displayName
         var l1: [Span] = [Span(" spikescope ", style: Style(fg: .black, bg: .cyan, .bold)),
                           Span(" \(arch) \(m.layers)×\(m.width) V=\(m.vocab)", style: .bold)]
         if let p = s.modelPath { l1.append(Span("  " + URL(fileURLWithPath: p).lastPathComponent, style: .dim)) }
@@ -71,11 +71,11 @@ public enum WorkbenchScreen {
         Line(l1).render(in: Rect(x: r.x, y: r.y, width: r.width, height: 1), into: &buf, ellipsis: caps.glyphs.ellipsis)
 
         var l2: [Span] = []
-        let stepName = m.arch == .spikegpt ? "token" : "τ"
+        let stepName = m.family.steps == .tokens ? "token" : "τ"
         l2.append(Span(" step ", style: .dim))
         l2.append(Span("\(min(s.cursor.step + 1, max(s.stepCount, 1)))/\(s.stepCount)", style: .bold))
         l2.append(Span(" (\(stepName))", style: .dim))
-        if m.arch == .spikebert {
+        if m.family.steps == .timesteps {
             l2.append(Span("  token ", style: .dim)); l2.append(Span("\(s.cursor.token + 1)/\(s.tokenCount)", style: .bold))
         }
         if let site = s.selectedSite { l2.append(Span("  site ", style: .dim)); l2.append(Span(site, style: Style(fg: .cyan))) }
@@ -162,16 +162,13 @@ public enum WorkbenchScreen {
     }
 
     /// Columns of the raster/heatmap: which rows of the trace are shown, and which is the cursor.
-    /// SpikeGPT: every step (token). SpikeBERT: the tokens of the current timestep τ.
+    /// Steps that are tokens: every step. Timesteps (or a site traced as [substeps, tokens], such
+    /// as GIF on a token-stepped model): the tokens of the current step τ.
     static func columns(_ s: WorkbenchState, site: SiteTrace) -> (rows: [Int], cursor: Int?) {
-        if s.summary.arch == .spikebert || site.layout.count == 2 {
+        if s.summary.family.steps == .timesteps || site.layout.count == 2 {
             let L = site.layout.count == 2 ? site.layout[1] : max(s.tokenCount, 1)
             let T = max(site.steps / max(L, 1), 1)
             let tau = min(s.cursor.step, T - 1)
-            if site.neuron == .gif && s.summary.arch == .spikegpt {
-                // GIF on SpikeGPT: layout [substeps, tokens]; show tokens at the first substep… all substeps summed is the count.
-                return ((0..<L).map { tau * L + $0 }, s.cursor.token)
-            }
             return ((0..<L).map { tau * L + $0 }, s.cursor.token)
         }
         return (Array(0..<site.steps), s.cursor.step)
@@ -310,7 +307,9 @@ public enum WorkbenchScreen {
         for (i, t) in s.tokenStrings.enumerated() {
             // WordPiece tokens read best spaced ("##" joins); byte-level BPE marks spaces with "Ġ".
             var shown = t.replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "Ġ", with: " ")
-            if s.summary.arch == .spikebert { shown = shown.hasPrefix("##") ? String(shown.dropFirst(2)) : (i == 0 ? shown : " " + shown) }
+            if let join = s.summary.family.continuationPrefix {
+                shown = shown.hasPrefix(join) ? String(shown.dropFirst(join.count)) : (i == 0 ? shown : " " + shown)
+            }
             var st: Style = i >= promptCount ? Style(fg: .green) : .plain
             if i == s.cursor.token { st = .reverse }
             spans.append(Span(shown, style: st))

@@ -82,7 +82,7 @@ struct BenchBERT: ParsableCommand {
         if let threads { ss_threads_set(Int32(threads)) }
         let loaded = try ModelLoader.load(path: model)
         guard let wrapped = loaded.model as? SpikeBERTModel else {
-            throw ValidationError("'\(model)' is a \(loaded.architecture.rawValue) checkpoint, not a BERT. Hint: point --model at a BERT folder with config.json.")
+            throw ValidationError("'\(model)' is a \(loaded.family.traits.displayName) checkpoint, not a BERT. Hint: point --model at a BERT folder with config.json.")
         }
         let bert = try wrapped.model.clone(tensors: wrapped.tensors)
         if let neuron { bert.neuron = NeuronKind(rawValue: neuron)! }

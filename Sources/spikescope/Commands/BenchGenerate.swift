@@ -72,7 +72,7 @@ struct BenchGenerate: ParsableCommand {
         if let model {
             let loaded = try ModelLoader.load(path: model)
             guard let gpt = loaded.model as? SpikeGPT else {
-                throw CLIError("\(model) is a \(loaded.architecture.rawValue) model; bench generate needs SpikeGPT. Hint: give a SpikeGPT checkpoint")
+                throw CLIError("\(model) is a \(loaded.family.traits.displayName) model; bench generate needs SpikeGPT. Hint: give a SpikeGPT checkpoint")
             }
             return (gpt, loaded.weightsPath)
         }

@@ -80,7 +80,10 @@ struct Inspect: ParsableCommand {
         let opened = try DefaultModels.open(model: model, tokenizer: tokenizer)
         var m = opened.loaded.model
         if let T = timesteps { m.timesteps = T }
-        if let n = neuron.flatMap(NeuronKind.init(rawValue:)) { m.neuron = n }
+        if let n = neuron.flatMap(NeuronKind.init(rawValue:)) {
+            try m.checkNeuron(n)  // a kind the family cannot run is refused, not silently replaced
+            m.neuron = n
+        }
         if let k { m.setFrequency(k, site: nil) }
 
         // Input.
@@ -155,7 +158,7 @@ struct Inspect: ParsableCommand {
         var continuation: [Int] = []
         if generate > 0 {
             guard let gpt = m as? SpikeGPT else {
-                throw ValidationError("--generate needs a language model (SpikeGPT); this is a \(m.summary.arch.rawValue)")
+                throw ValidationError("--generate needs a language model (SpikeGPT); this is a \(m.summary.family.displayName)")
             }
             // The fast recurrent runner (no per-token allocation; bf16 optional) picks the tokens;
             // the traced pass below then runs prompt + continuation.

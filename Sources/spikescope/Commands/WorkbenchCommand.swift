@@ -69,7 +69,7 @@ struct WorkbenchCommand: ParsableCommand {
                 input = .example(file: spec.path, row: ui.exampleIndex, ui.examples[ui.exampleIndex])
             }
         }
-        let gen = opened.loaded.architecture == .spikegpt ? generate : 0
+        let gen = opened.loaded.family.traits.generates ? generate : 0
         let wb = Workbench(model: opened.loaded.model, codec: opened.codec, input: input,
                            modelPath: opened.loaded.weightsPath, generate: gen)
         if let saved { saved.apply(to: wb) }

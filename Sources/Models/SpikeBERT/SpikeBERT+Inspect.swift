@@ -78,7 +78,7 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
 
     public var summary: ModelSummary {
         let c = bert.config
-        return ModelSummary(arch: .spikebert, layers: c.layers, width: c.hiddenSize, vocab: c.vocabSize,
+        return ModelSummary(family: SpikeBERTFamily.traits, layers: c.layers, width: c.hiddenSize, vocab: c.vocabSize,
                             classes: bert.hasClassifier ? (c.numLabels ?? c.labels.count) : 0,
                             timesteps: bert.steps, labels: c.labels)
     }
@@ -93,7 +93,7 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
         }
     }
 
-    public var neuronChoices: [NeuronKind] { [.elastic, .binary, .signed, .gif, .none] }
+    public var neuronChoices: [NeuronKind] { SpikeBERTFamily().neuronKinds }
 
     public func frequency(site: String) -> Float {
         if bert.neuron == .gif { return gifSettings.k }  // one k for every GIF site

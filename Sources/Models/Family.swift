@@ -1,0 +1,79 @@
+// Family: the one seam through which a model family enters spikescope. A family says how to
+// recognise its checkpoints, loads them into an `InspectableModel`, and describes itself
+// (`FamilyTraits`) to every caller above Models — the workbench, the TUI, the report, the
+// commands — which never name a family. The built-in list is `ModelRegistry.standard`: adding a
+// family is one folder under Sources/Models and one line there.
+// What it is not: the per-run interface (InspectableModel, in Registry.swift) or file reading.
+
+import Engine
+import Formats
+import Neurons
+
+/// What the steps of a family's trace are.
+public enum StepAxis: String, Sendable, Codable, Equatable {
+    /// One step per token (recurrent models such as SpikeGPT): step and token move together.
+    case tokens
+    /// T timesteps over the whole sequence (SpikeLM-style): step τ, and a separate token cursor.
+    case timesteps
+}
+
+/// How a family describes itself to callers that must not know it.
+public struct FamilyTraits: Sendable, Equatable, Codable {
+    /// Short id written into reports and checkpoints ("spikegpt").
+    public var id: String
+    /// Name on screen ("SpikeGPT").
+    public var displayName: String
+    public var steps: StepAxis
+    /// Whether it continues a prompt (next-token logits).
+    public var generates: Bool
+    /// Token pieces that continue the previous word start with this (WordPiece "##"); nil when
+    /// tokens are shown as they are.
+    public var continuationPrefix: String?
+    /// Whether spikes of every site also feed the residual stream (energy: those additions count).
+    public var residualSpikes: Bool
+
+    public init(id: String, displayName: String, steps: StepAxis, generates: Bool,
+                continuationPrefix: String? = nil, residualSpikes: Bool = false) {
+        self.id = id; self.displayName = displayName; self.steps = steps; self.generates = generates
+        self.continuationPrefix = continuationPrefix; self.residualSpikes = residualSpikes
+    }
+}
+
+/// A model family: recognises, loads and describes its checkpoints.
+public protocol ModelFamily: Sendable {
+    var traits: FamilyTraits { get }
+    /// Neuron kinds it runs, in the order the workbench cycles through them.
+    var neuronKinds: [NeuronKind] { get }
+    /// What it looks for in a checkpoint, for "unknown layout" errors ("emb.weight, blocks.N.att.*").
+    var signature: String { get }
+    /// Whether these tensor names are this family's.
+    func recognises(_ names: Set<String>) -> Bool
+    /// Builds the model from a checkpoint this family recognised (`weights.path` locates files
+    /// beside it, such as config.json).
+    func load(_ weights: WeightSet) throws -> any InspectableModel
+}
+
+/// A list of families, tried in order.
+public struct ModelRegistry: Sendable {
+    public var families: [any ModelFamily]
+
+    public init(families: [any ModelFamily]) { self.families = families }
+
+    /// The families spikescope ships: one line each.
+    public static let standard = ModelRegistry(families: [
+        SpikeGPTFamily(),
+        SpikeBERTFamily(),
+    ])
+
+    /// The family whose checkpoints have these names.
+    /// - Throws: `ModelError.unknownLayout` listing what each family looks for.
+    public func detect<S: Sequence>(names: S) throws -> any ModelFamily where S.Element == String {
+        let set = Set(names)
+        if let f = families.first(where: { $0.recognises(set) }) { return f }
+        let wanted = families.map { "\($0.traits.displayName) (\($0.signature))" }.joined(separator: " and ")
+        throw ModelError.unknownLayout(names: set.sorted(), hint: "spikescope reads \(wanted) checkpoints")
+    }
+
+    /// The family with this id ("spikegpt"), or nil.
+    public func family(id: String) -> (any ModelFamily)? { families.first { $0.traits.id == id } }
+}

@@ -1,0 +1,118 @@
+// SpikeGPT as a family: how its checkpoints are recognised and loaded (`SpikeGPTFamily`, the one
+// line in `ModelRegistry.standard`), and SpikeGPT behind the workbench's `InspectableModel`.
+// What it is not: the model itself (SpikeGPT.swift) or its fast runner (SpikeGPT+Fast.swift).
+
+import Engine
+import Formats
+import Neurons
+
+public struct SpikeGPTFamily: ModelFamily {
+    public init() {}
+    public static let traits = FamilyTraits(id: "spikegpt", displayName: "SpikeGPT", steps: .tokens, generates: true,
+                                            residualSpikes: true)
+    public var traits: FamilyTraits { Self.traits }
+    public var neuronKinds: [NeuronKind] { [.lif, .gif, .none] }
+    public var signature: String { "SpikeGPT/RWKV-4: emb.weight, blocks.N.att.*" }
+    public func recognises(_ names: Set<String>) -> Bool { names.contains("emb.weight") && names.contains("blocks.0.att.key.weight") }
+
+    /// Sizes are inferred from the shapes; `binary_embedding` comes from the file's metadata.
+    public func load(_ ws: WeightSet) throws -> any InspectableModel {
+        var cfg = try SpikeGPT.inferConfig(ws.tensors)
+        if ws.metadata["binary_embedding"] == "true" { cfg.binaryEmbedding = true }
+        return try SpikeGPT(weights: ws.tensors, config: cfg)
+    }
+}
+
+extension SpikeGPT: InspectableModel {
+    public func copy() -> any InspectableModel { self }  // a value type: copying is enough
+
+    public var summary: ModelSummary {
+        ModelSummary(family: SpikeGPTFamily.traits, layers: config.layers, width: config.width, vocab: config.vocab, classes: config.classes)
+    }
+
+    public func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)? {
+        var st = initialState()
+        let tokens = try generate(prompt: prompt.ids, count: count, sampler: &sampler, state: &st, probe: probe)
+        var run = try self.run(ModelInput(ids: prompt.ids, typeIds: prompt.typeIds), probe: nil)
+        run.steps = prompt.ids.count + tokens.count
+        return (tokens, run)
+    }
+
+    public var neuron: NeuronKind {
+        get { controls.neuron }
+        set { controls.neuron = (newValue == .none || newValue == .gif) ? newValue : .lif }
+    }
+
+    public func frequency(site: String) -> Float {
+        if controls.neuron == .gif { return controls.gifSettings.k }  // one k for every GIF site
+        return siteNames.firstIndex(of: site).map { controls.lif[$0].k } ?? 2
+    }
+
+    public mutating func setFrequency(_ k: Float, site: String?) {
+        if controls.neuron == .gif {
+            controls.gifSettings.k = k
+            controls.gif?.base.k = k
+            return
+        }
+        for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].k = k }
+    }
+
+    /// GIF mode needs a plan calibrated on an input.
+    public var needsPreparation: Bool { controls.neuron == .gif && controls.gif == nil }
+
+    public mutating func prepare(for input: ModelInput) throws {
+        guard needsPreparation else { return }
+        let g = controls.gifSettings
+        controls.gif = try calibrateGIF(prompts: [input.ids], base: g.base, bits: g.bits, outlierFraction: g.outlierFraction)
+    }
+
+    public mutating func scaleThreshold(by factor: Float, site: String?) {
+        if controls.neuron == .gif { setFrequency(controls.gifSettings.k * factor, site: nil); return }
+        for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].vThreshold *= factor }
+    }
+
+    public var neuronChoices: [NeuronKind] { SpikeGPTFamily().neuronKinds }
+
+    public var gifOutlierFraction: Double? {
+        get { controls.neuron == .gif ? controls.gifSettings.outlierFraction : nil }
+        set { if let p = newValue { setGIFOutlierFraction(p) } }
+    }
+
+    /// Switches GIF allocation between uniform and saliency-based (Optimal Brain Spiking) at the
+    /// same budget; the plan is recalibrated on the next input.
+    public mutating func setGIFOutlierFraction(_ p: Double) {
+        controls.gifSettings.outlierFraction = p
+        controls.gif = nil
+    }
+
+    public var timesteps: Int? {
+        get { nil }
+        set { }
+    }
+
+    public func run(_ input: ModelInput, probe: Probe?) throws -> ModelRun {
+        var st = initialState()
+        let out = try forward(tokens: input.ids, state: &st, probe: probe)
+        let V = config.vocab, C = config.width, T = input.ids.count
+        let l = out.logits.values, h = out.hidden.values
+        var cls: [Float]? = nil
+        if config.classes > 0 { cls = try classify(tokens: input.ids).logits }
+        return ModelRun(logits: (0..<T).map { Array(l[($0 * V)..<(($0 + 1) * V)]) }, classLogits: cls,
+                        hidden: (0..<T).map { Array(h[($0 * C)..<(($0 + 1) * C)]) }, steps: T)
+    }
+
+    public var linearUses: [LinearUse] {
+        let C = config.width, F = config.ffnWidth
+        var uses: [LinearUse] = []
+        for i in 0..<config.layers {
+            let p = "blocks.\(i)."
+            for n in ["att.key", "att.value", "att.receptance", "att.output", "ffn.receptance"] {
+                uses.append(LinearUse(name: p + n, inputSite: nil, inFeatures: C, outFeatures: C))
+            }
+            uses.append(LinearUse(name: p + "ffn.key", inputSite: nil, inFeatures: C, outFeatures: F))
+            uses.append(LinearUse(name: p + "ffn.value", inputSite: nil, inFeatures: F, outFeatures: C))
+        }
+        uses.append(LinearUse(name: "head", inputSite: nil, inFeatures: C, outFeatures: config.vocab))
+        return uses
+    }
+}
