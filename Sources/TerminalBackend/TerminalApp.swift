@@ -48,7 +48,7 @@ public enum TerminalApp {
         return reason
     }
 
-    /// By-value convenience: `try TerminalApp.run(app: DemoApp())`.
+    /// By-value convenience: `try TerminalApp.run(app: someApp)`.
     @discardableResult
     public static func run<A: TerminalApplication>(app: A, reraiseSignals: Bool = true) throws -> ExitReason {
         var a = app

@@ -48,21 +48,11 @@ public enum BERTVocabularyBuilder {
         return specials + seen.sorted { Array($0.unicodeScalars.map(\.value)).lexicographicallyPrecedes($1.unicodeScalars.map(\.value)) }
     }
 
-    /// The `sentence` column of a GLUE TSV (SST-2 layout: a header naming `sentence`).
+    /// The sentences of a GLUE TSV (both sentences of a pair task), read by `Formats.GLUEFile`,
+    /// the one GLUE reader: the task from the folder name, else SST-2's layout.
     public static func sentences(glue url: URL) throws -> [String] {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw TrainingError.badData(path: url.path, reason: "cannot read as UTF-8 text", hint: "give a GLUE TSV file (SST-2 columns: sentence, label)")
-        }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        guard !lines.isEmpty else { throw TrainingError.badData(path: url.path, reason: "empty file", hint: "the first line names the columns") }
-        let header = lines.removeFirst().split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        guard let si = header.firstIndex(of: "sentence") else {
-            throw TrainingError.badData(path: url.path, reason: "header \(header) has no 'sentence' column", hint: "use the SST-2 layout: sentence<TAB>label")
-        }
-        return lines.compactMap { line in
-            let cols = line.split(separator: "\t", omittingEmptySubsequences: false)
-            return cols.count > si ? String(cols[si]) : nil
-        }
+        let file = try GLUEFile.load(path: url.path, task: GLUETask.recognise(path: url.path) ?? .sst2)
+        return file.rows.flatMap { [$0.text] + ($0.textPair.map { [$0] } ?? []) }
     }
 
     /// Writes `vocab` as vocab.txt (atomically).

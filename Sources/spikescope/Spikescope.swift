@@ -7,7 +7,7 @@ struct Spikescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spikescope",
         abstract: "A terminal workbench for looking inside spiking language models.",
-        subcommands: [WorkbenchCommand.self, Inspect.self, Tokenize.self, Train.self, Bench.self, Convert.self, TUIDemo.self],
+        subcommands: [WorkbenchCommand.self, Inspect.self, Tokenize.self, Train.self, Bench.self, Convert.self],
         defaultSubcommand: WorkbenchCommand.self)
 }
 

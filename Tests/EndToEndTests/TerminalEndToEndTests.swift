@@ -1,0 +1,95 @@
+// End-to-end tests of the terminal backend, on the real workbench (the tiny SpikeGPT fixture) in
+// a tmux pane: resizing to 3×2 and back, an ASCII locale, no terminal, an unknown TERM, and wide
+// characters in the prompt field. Signals and crashes: HostileEndToEndTests.
+import Foundation
+import Testing
+
+@Suite(.serialized)  // never skipped: without tmux the harness throws HarnessError.noTmux
+struct TerminalEndToEndTests {
+    static let model = Harness.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/spikegpt/tiny.safetensors").path
+
+    /// Starts the workbench in a fresh pane and returns once it is typed (not yet drawn).
+    func startWorkbench(prefix: String = "", width: Int = 100, height: Int = 30,
+                        environment: [String: String] = [:]) throws -> TmuxSession {
+        let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
+        let s = try TmuxSession(width: width, height: height, environment: environment)
+        s.typeLine("\(prefix)\(TmuxSession.shellQuote(bin)) --model \(TmuxSession.shellQuote(Self.model)) --prompt 'The quick brown fox'; echo EXIT=$?")
+        return s
+    }
+
+    @Test func resizeToTooSmallAndBack() throws {
+        let s = try startWorkbench()
+        defer { s.kill() }
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        s.resize(width: 20, height: 6)
+        #expect(s.waitFor("too small") != nil, "no too-small message at 20×6:\n\(s.capture())")
+        s.resize(width: 3, height: 2)
+        Thread.sleep(forTimeInterval: 0.3)
+        s.resize(width: 100, height: 30)
+        let back = s.waitFor("step 1/")
+        #expect(back != nil && back?.contains("too small") == false, "did not restore the screen:\n\(s.capture())")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0", "\(s.capture())")
+    }
+
+    @Test func noColorAndASCIILocaleStillDraw() throws {
+        let s = try startWorkbench(environment: ["NO_COLOR": "1", "LANG": "C", "LC_ALL": "C"])
+        defer { s.kill() }
+        let screen = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        // ASCII glyph set: '+' corners and '|' borders, no box drawing.
+        #expect(screen.contains("+ sites") && !screen.contains("┌"), "\(screen)")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0")
+    }
+
+    @Test func notATerminalIsAnErrorNotACrash() throws {
+        let bin = try #require(Harness.binary)
+        // stdin is /dev/null in Harness.run.
+        let (status, _) = Harness.run(bin, ["--model", Self.model])
+        #expect(status == 2)  // the workbench's exit code for errors it explains
+    }
+
+    @Test func unknownTermIsAnErrorAndLeavesTheTerminalAlone() throws {
+        let bin = try #require(Harness.binary)
+        let s = try TmuxSession(width: 100, height: 30)
+        defer { s.kill() }
+        s.typeLine("TERM=no-such-terminal \(TmuxSession.shellQuote(bin)) --model \(TmuxSession.shellQuote(Self.model)); echo EXIT=$?")
+        #expect(s.waitForOutput("EXIT") == "2", "\(s.capture())")
+        #expect(s.capture().contains("terminal of type 'no-such-terminal'"), "error names the TERM value:\n\(s.capture())")
+        expectTerminalRestored(s)
+    }
+
+    @Test func wideCharactersInThePromptKeepThePanelsInPlace() throws {
+        let s = try startWorkbench()
+        defer { s.kill() }
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        s.send("p")
+        _ = try #require(s.waitFor("prompt>"))
+        s.tmuxCommand(["send-keys", "-t", s.name, "-l", "漢字é🙂x"])
+        let screen = try #require(s.waitFor("fox漢字é🙂x"), "typed text not shown:\n\(s.capture())")
+        // Display width: every scalar here is 1 column except 漢, 字 and 🙂 (2 each).
+        func columns(_ l: Substring) -> Int {
+            l.unicodeScalars.reduce(0) { $0 + ([0x6F22, 0x5B57, 0x1F642].contains($1.value) ? 2 : 1) }
+        }
+        let rows = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        let promptRow = try #require(rows.firstIndex { $0.contains("prompt>") })
+        #expect(columns(rows[promptRow].prefix { _ in true }) <= 100)
+        // The panels' bottom border right above the prompt still spans the full width.
+        let border = rows[promptRow - 1]
+        #expect(border.hasPrefix("└") && border.hasSuffix("┘") && columns(border) == 100, "panels moved:\n\(screen)")
+        s.send("Enter")
+        #expect(s.waitFor { $0.contains("prompt The quick brown fox漢字é🙂x") } != nil, "\(s.capture())")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0")
+    }
+
+    /// After the program ended: the tty is back in canonical mode with echo (curses had turned
+    /// both off) and the workbench screen is gone (rmcup).
+    func expectTerminalRestored(_ s: TmuxSession, sourceLocation: SourceLocation = #_sourceLocation) {
+        s.typeLine("stty -a | grep -qw -e -icanon -e -echo && echo TTY=RAW || echo TTY=COOKED")
+        let tty = s.waitForOutput("TTY")
+        #expect(tty == "COOKED", "terminal not restored:\n\(s.capture())", sourceLocation: sourceLocation)
+        #expect(!s.capture().contains("sites · firing rate"), "workbench screen left behind (no rmcup)",
+                sourceLocation: sourceLocation)
+    }
+}
