@@ -5,22 +5,11 @@ import Foundation
 import Testing
 
 enum CLI {
-    /// Runs spikescope with `args`; returns (status, stdout, stderr).
-    static func run(_ args: [String]) throws -> (Int32, String, String) {
-        let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = args
-        let dir = FileManager.default.temporaryDirectory
-        let outURL = dir.appendingPathComponent("cli-out-\(UUID().uuidString)"), errURL = dir.appendingPathComponent("cli-err-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
+    /// Runs spikescope with `args`; returns (status, stdout, stderr). A run still going after
+    /// `timeout` seconds is killed and reported as status -1 (a hang fails, it does not stall).
+    static func run(_ args: [String], timeout: Double = 120) throws -> (Int32, String, String) {
+        let r = try HostileCLI.run(args, timeout: timeout)
+        return (r.hung ? -1 : r.status, r.out, r.err)
     }
 
     static func fixture(_ rel: String) -> String { Harness.packageRoot.appendingPathComponent("Tests/" + rel).path }

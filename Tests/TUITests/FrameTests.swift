@@ -8,20 +8,9 @@ import Models
 import Formats
 
 @Suite struct FrameTests {
-    static func app() throws -> WorkbenchApp {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../ModelsTests/Fixtures/spikegpt")
-        let model = try SpikeGPT(weights: Checkpoint.load(dir.appendingPathComponent("tiny.safetensors").standardized.path).tensors)
-        let tok = try TokenizerLoader.load(path: dir.appendingPathComponent("tiny.vocab.json").standardized.path)
-        let wb = Workbench(model: model, codec: Opener.codec(tok, modelPath: "tiny"), input: .prompt("spikes"))
-        _ = wb.runAndWait()
-        var a = WorkbenchApp(workbench: wb)
-        a.tick()
-        return a
-    }
-
     @Test(arguments: [(1, 1), (2, 1), (20, 6), (59, 16), (79, 24), (80, 23), (0, 0), (3, 40)])
     func tooSmallNeverTrapsAndSaysSo(width: Int, height: Int) throws {
-        var app = try Self.app()
+        var app = try WorkbenchAppTests().app()
         let need = app.minimumSize
         let buf = Frame.render(&app, size: Size(width: width, height: height), caps: .full)
         #expect(buf.width == width && buf.height == height)
@@ -33,7 +22,7 @@ import Formats
     }
 
     @Test func tooSmallSnapshot() throws {
-        var app = try Self.app()
+        var app = try WorkbenchAppTests().app()
         Snapshot.check(Frame.render(&app, size: Size(width: 20, height: 6), caps: .full), named: "workbench_too_small_20x6")
     }
 }
