@@ -24,6 +24,8 @@ let package = Package(
                 swiftSettings: optimised),
         .target(name: "Models", dependencies: ["CKernels", "Engine", "Neurons", "Formats"], swiftSettings: optimised),
         .target(name: "Training", dependencies: ["Engine", "Neurons", "Formats", "Models"], swiftSettings: optimised),
+        // Paper reproductions (ablations) that name their families by design; benches and tests use them.
+        .target(name: "Experiments", dependencies: ["Engine", "Neurons", "Formats", "Models", "Training"], swiftSettings: optimised),
         .target(name: "Workbench", dependencies: ["Engine", "Neurons", "Formats", "Models", "Training"],
                 swiftSettings: optimised),
         .target(name: "TUI", dependencies: ["Workbench"]),
@@ -32,7 +34,7 @@ let package = Package(
         .target(name: "CTerminal"),
         .target(name: "TerminalBackend", dependencies: ["CNCursesW", "CTerminal", "TUI"]),
         .executableTarget(name: "spikescope", dependencies: [
-            "Engine", "Neurons", "Formats", "Models", "Training", "Workbench", "TUI", "TerminalBackend",
+            "Engine", "Neurons", "Formats", "Models", "Training", "Experiments", "Workbench", "TUI", "TerminalBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Resources")], swiftSettings: optimised),
 
@@ -42,7 +44,7 @@ let package = Package(
         .testTarget(name: "NeuronsTests", dependencies: ["Neurons", "Engine"]),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Neurons", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Formats", "Engine"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "Models", "Formats", "Engine"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Models", "Formats", "Engine"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Workbench", "Models", "Formats"], resources: [.copy("Snapshots")]),
         .testTarget(name: "EndToEndTests", dependencies: []),

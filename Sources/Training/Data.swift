@@ -11,22 +11,7 @@
 import Foundation
 import Engine
 import Formats
-
-/// One batch in whatever form the model trains on.
-public enum TrainingBatch {
-    /// inputs[b] = window[0..<N], targets[b] = window[1...N].
-    case lm(inputs: [[Int]], targets: [[Int]])
-    /// Token ids (padded/cropped to one length) and the class index of each row.
-    case classification(inputs: [[Int]], labels: [Int])
-
-    /// Tokens processed by one forward pass (for tokens/s).
-    public var tokenCount: Int {
-        switch self {
-        case let .lm(inputs, _): return inputs.reduce(0) { $0 + $1.count }
-        case let .classification(inputs, _): return inputs.reduce(0) { $0 + $1.count }
-        }
-    }
-}
+import Models
 
 /// Characters ↔ ids, ids in order of the sorted distinct Unicode scalars of the corpus.
 /// JSON layout (SpikeGPT's char vocab): an object id → char, e.g. {"0": "\n", "1": " "}.

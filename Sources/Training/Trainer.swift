@@ -12,14 +12,15 @@ import Models
 
 /// What to build and how to train it. Example values in comments: the tiny test run.
 public struct TrainerConfig: Codable, Sendable, Equatable {
-    /// "spikegpt" (LM or classification) — "spikebert" once its training form exists.
-    public var arch = "spikegpt"
-    public var variant: SpikeGPTVariant = .spikegpt
+    /// The family trained (`FamilyTraits.id`), recorded with the checkpoint.
+    public var arch = ""
+    /// A family's variant of its model, when it has several (SpikeGPT's Table 5 ablations).
+    public var variant = ""
     public var layers = 2               // 2
     public var width = 64               // 64
     public var vocab = 0                // set from the data
     public var classes = 0              // > 0: classification
-    public var timesteps: Int?          // SpikeBERT only
+    public var timesteps: Int?          // families that run T timesteps
     public var steps = 120              // 120
     public var batch = 8                // 8
     public var context = 32             // 32

@@ -76,6 +76,7 @@ final class BackgroundTraining: @unchecked Sendable {
             let vocab = try CharVocabulary.read(URL(fileURLWithPath: vocabPath))
             let (data, _) = try LMData.charCorpus(URL(fileURLWithPath: corpus), vocabulary: vocab)
             var cfg = TrainerConfig()
+            cfg.arch = gpt.summary.family.id; cfg.variant = SpikeGPTVariant.spikegpt.rawValue
             cfg.layers = config.layers; cfg.width = config.width; cfg.vocab = config.vocab
             cfg.steps = BackgroundTraining.steps; cfg.batch = 8; cfg.context = 64; cfg.lr = 5e-4
             cfg.checkpointEvery = BackgroundTraining.checkpointEvery; cfg.evalEvery = 100; cfg.evalBatches = 2

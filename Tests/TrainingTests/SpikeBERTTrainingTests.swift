@@ -8,6 +8,7 @@ import Neurons
 import Formats
 import Models
 @testable import Training
+import Experiments
 
 @Suite(.serialized) struct SpikeBERTTrainerTests {
     /// A toy SST-2-like file: label 1 iff the sentence holds "good" (seeded, 80 rows) + dev rows.

@@ -35,7 +35,7 @@ enum Fixture {
     }
 
     static func model(_ c: TrainerConfig) throws -> SpikeGPTTrainable {
-        try SpikeGPTTrainable(config: SpikeGPTConfig(layers: c.layers, width: c.width, vocab: c.vocab), variant: c.variant, seed: c.seed)
+        try SpikeGPTTrainable(config: SpikeGPTConfig(layers: c.layers, width: c.width, vocab: c.vocab), variant: SpikeGPTVariant(rawValue: c.variant) ?? .spikegpt, seed: c.seed)
     }
 }
 

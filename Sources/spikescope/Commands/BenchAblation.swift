@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Training
+import Experiments
 
 struct BenchAblation: ParsableCommand {
     static let configuration = CommandConfiguration(

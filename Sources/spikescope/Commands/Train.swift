@@ -85,7 +85,7 @@ struct Train: ParsableCommand {
         let existing = resume && FileManager.default.fileExists(atPath: vocabURL.path) ? try CharVocabulary.read(vocabURL) : nil
 
         var cfg = TrainerConfig()
-        cfg.arch = arch; cfg.variant = SpikeGPTVariant(rawValue: variant)!
+        cfg.arch = arch; cfg.variant = variant
         cfg.layers = layers; cfg.width = width; cfg.steps = steps; cfg.batch = batch; cfg.context = context
         cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
         cfg.seed = seed; cfg.dropout = dropout
@@ -110,7 +110,7 @@ struct Train: ParsableCommand {
 
         let model = try SpikeGPTTrainable(
             config: SpikeGPTConfig(layers: layers, width: width, vocab: vocab.count, classes: cfg.classes),
-            variant: cfg.variant, seed: seed)
+            variant: SpikeGPTVariant(rawValue: variant)!, seed: seed)
         model.graph.dropout = dropout
         let store = try CheckpointStore.forSession(sessionURL)
         let trainer = try Trainer(model: model, data: data, config: cfg, checkpoints: store)

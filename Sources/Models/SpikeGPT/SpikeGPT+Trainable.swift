@@ -1,55 +1,13 @@
-// TrainableModel: what the trainer needs from a model, and SpikeGPT's adapter to it.
-//
-// What it is: a protocol (named parameters as Variables, a training loss on a batch, an
-// evaluation, export in checkpoint layout) so the trainer is model-agnostic — SpikeBERT's
-// training form plugs in by conforming; and `SpikeGPTTrainable`, which trains `SpikeGPTGraph`
-// as a char/token language model or with its NLU head (`classLogits`).
-// What it is not: the models' maths (Models/SpikeGPT+Training.swift).
+// SpikeGPT's training form for the trainer: `SpikeGPTGraph` (SpikeGPT+Training.swift) as a
+// char/token language model (`.lm` batches) or with its NLU head (`.classification` batches).
 
-import Foundation
 import Engine
 import Neurons
-import Models
-
-/// Sums over an evaluation pass; the trainer turns them into mean loss, BPC and accuracy.
-public struct EvalResult: Sendable, Equatable {
-    /// Σ of per-token (LM) or per-row (classification) cross-entropy, in nats.
-    public var lossSum: Double = 0
-    /// Tokens (LM) or rows (classification) counted.
-    public var count = 0
-    /// Rows classified correctly (classification only).
-    public var correct = 0
-    public init() {}
-    public mutating func add(_ o: EvalResult) { lossSum += o.lossSum; count += o.count; correct += o.correct }
-    public var meanLoss: Double { count == 0 ? .nan : lossSum / Double(count) }
-}
-
-/// A model the `Trainer` can optimise. Implementations are used from one thread at a time.
-public protocol TrainableModel: AnyObject {
-    /// Architecture tag written into checkpoint metadata ("spikegpt", "spikebert").
-    var arch: String { get }
-    /// Trainable parameters by checkpoint name.
-    var parameters: [String: Variable] { get }
-    /// Scalar training loss of `batch` (graph recorded; dropout etc. drawn from `rng`).
-    func loss(_ batch: TrainingBatch, rng: inout SeededRNG) throws -> Variable
-    /// Loss sums (and accuracy counts) of `batch` without recording a graph.
-    func evaluate(_ batch: TrainingBatch) throws -> EvalResult
-    /// Current weights in checkpoint layout.
-    func exportWeights() throws -> [String: Tensor]
-    /// String metadata for the checkpoint (`arch`, config, variant…).
-    var metadata: [String: String] { get }
-    /// Firing rate per spiking site on one token sequence; empty when not cheap or not defined.
-    func firingRates(sample: [Int]) throws -> [String: Double]
-}
-
-extension TrainableModel {
-    public func firingRates(sample: [Int]) throws -> [String: Double] { [:] }
-}
 
 /// SpikeGPT as a language model (`.lm` batches) or a classifier (`.classification` batches).
 public final class SpikeGPTTrainable: TrainableModel {
     public let graph: SpikeGPTGraph
-    public var arch: String { "spikegpt" }
+    public var arch: String { SpikeGPTFamily.traits.id }
     public var parameters: [String: Variable] { graph.parameters }
 
     public init(graph: SpikeGPTGraph) { self.graph = graph }
@@ -94,7 +52,7 @@ public final class SpikeGPTTrainable: TrainableModel {
 
     public var metadata: [String: String] {
         let c = graph.config
-        return ["arch": "spikegpt", "variant": graph.variant.rawValue, "layers": "\(c.layers)", "width": "\(c.width)",
+        return ["arch": SpikeGPTFamily.traits.id, "variant": graph.variant.rawValue, "layers": "\(c.layers)", "width": "\(c.width)",
                 "ffn_width": "\(c.ffnWidth)", "vocab": "\(c.vocab)", "classes": "\(c.classes)"]
     }
 

@@ -4,13 +4,15 @@
 // FFN only) and SpikeGPT (LIF after both sub-blocks), each trained with the same config, seed,
 // data order and number of steps, compared on validation bits per character. And the hook for
 // SpikeLM's neuron ablation (elastic bi-spiking vs ±1 vs {0,1}, at T = 1 and T = 4: accuracy),
-// trained with SpikeBERT's training form (SpikeBERTTrainable.swift) on a GLUE file.
+// trained with SpikeBERT's training form (Models/SpikeBERT/SpikeBERT+Trainable.swift) on a GLUE file.
 // What it is not: the papers' scale (they train on enwik8 for days); orderings may differ here.
 
 import Foundation
 import Engine
 import Models
 import Formats
+import Neurons
+import Training
 
 public struct AblationRow: Sendable, Codable, Equatable {
     public var variant: String
@@ -29,7 +31,8 @@ public enum SpikeGPTAblation {
         var rows: [AblationRow] = []
         for v in variants {
             var c = config
-            c.variant = v
+            c.arch = SpikeGPTFamily.traits.id
+            c.variant = v.rawValue
             c.evalEvery = 0
             c.checkpointEvery = 0
             let model = try SpikeGPTTrainable(config: SpikeGPTConfig(layers: c.layers, width: c.width, vocab: data.vocabSize),
@@ -86,5 +89,40 @@ public enum SpikeLMAblation {
         let tokenizer = try HFTokenizer.wordPiece(vocabFile: vocabURL.path)
         let data = try SpikeBERTData.glue(train: train, dev: dev, tokenizer: tokenizer, length: config.context)
         return try SpikeBERTAblation.run(data: data, vocabSize: vocab.count, config: config, progress: progress)
+    }
+}
+
+/// SpikeLM's neuron ablation on SpikeBERT: one classifier per (neuron, T) cell, each with the same
+/// config, seed, data order and steps; accuracy on the validation rows.
+public enum SpikeBERTAblation {
+    /// Trains every cell. `config.layers/width/context/batch/steps/lr/seed` apply to every cell;
+    /// heads = max(1, width/32), FFN = 4·width, `config.dropout` is the word dropout.
+    public static func run(data: ClassificationData, vocabSize: Int, config: TrainerConfig,
+                           cells: [(neuron: String, timesteps: Int)] = SpikeLMAblation.cells,
+                           progress: (SpikeLMAblation.Row) -> Void = { _ in }) throws -> [SpikeLMAblation.Row] {
+        var rows: [SpikeLMAblation.Row] = []
+        for cell in cells {
+            guard let neuron = NeuronKind(rawValue: cell.neuron) else {
+                throw TrainingError.badConfig(field: "neuron", value: cell.neuron, reason: "is not a SpikeBERT neuron", hint: "use elastic, signed or binary")
+            }
+            var c = config
+            c.arch = SpikeBERTFamily.traits.id; c.timesteps = cell.timesteps; c.classes = data.labels.count
+            c.evalEvery = 0; c.checkpointEvery = 0; c.evalBatches = Int.max
+            let bc = BERTConfig(vocabSize: vocabSize, hiddenSize: c.width, layers: c.layers, heads: max(1, c.width / 32),
+                                intermediateSize: 4 * c.width, maxPositions: max(c.context, 64), numLabels: data.labels.count,
+                                labels: data.labels, steps: cell.timesteps)
+            let model = try SpikeBERTTrainable(config: bc, neuron: neuron, seed: c.seed)
+            model.wordDropout = c.dropout
+            let trainer = try Trainer(model: model, data: .classification(data), config: c)
+            let t0 = Date()
+            try trainer.run()
+            let (r, _) = try trainer.evaluate()
+            let row = SpikeLMAblation.Row(neuron: cell.neuron, timesteps: cell.timesteps,
+                                          accuracy: Double(r.correct) / Double(max(r.count, 1)), valLoss: r.meanLoss,
+                                          seconds: Date().timeIntervalSince(t0))
+            rows.append(row)
+            progress(row)
+        }
+        return rows
     }
 }
