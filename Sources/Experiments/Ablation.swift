@@ -87,7 +87,7 @@ public enum SpikeLMAblation {
         let vocabURL = dir.appendingPathComponent("vocab.txt")
         try BERTVocabularyBuilder.write(vocab, to: vocabURL)
         let tokenizer = try HFTokenizer.wordPiece(vocabFile: vocabURL.path)
-        let data = try SpikeBERTData.glue(train: train, dev: dev, tokenizer: tokenizer, length: config.context)
+        let data = try ClassificationData.glue(train: train, dev: dev, tokenizer: tokenizer, length: config.context)
         return try SpikeBERTAblation.run(data: data, vocabSize: vocab.count, config: config, progress: progress)
     }
 }

@@ -51,6 +51,14 @@ public protocol ModelFamily: Sendable {
     /// Builds the model from a checkpoint this family recognised (`weights.path` locates files
     /// beside it, such as config.json).
     func load(_ weights: WeightSet) throws -> any InspectableModel
+    /// Its training form holding `model`'s current weights, to continue training them (the
+    /// workbench's background training); nil when the family has no training form here.
+    /// Called on the training thread: the result is not shared.
+    func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)?
+}
+
+extension ModelFamily {
+    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? { nil }
 }
 
 /// A list of families, tried in order.

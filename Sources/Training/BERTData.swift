@@ -79,7 +79,7 @@ public func spikeBERTConfigJSON(_ c: BERTConfig, neuron: NeuronKind) throws -> D
 
 /// GLUE classification data tokenized with a BERT vocab.txt: `[CLS] words [SEP]`, cropped to
 /// `length` (keeping [SEP]) and padded with [PAD] = 0.
-public enum SpikeBERTData {
+extension ClassificationData {
     /// - Parameters:
     ///   - train: rows to train on (all of them when `dev` is given).
     ///   - dev: held-out rows used as the validation set; nil → the last 10% of `train`.

@@ -32,6 +32,10 @@ enum DefaultModels {
     /// The embedded SpikeBERT classifier's folder and its held-out SST-2-format examples.
     static var bertPath: String? { find(bertFolder) }
     static var bertExamples: String? { find(bertFolder + "/dev.tsv") }
+    /// What the defaults were trained on, shipped with them, for background training (`b`): the
+    /// generated corpus and the SST-2-format training rows.
+    static var corpus: String? { find("corpus/tiny-english.txt") }
+    static var glueTrain: String? { find(bertFolder + "/train.tsv") }
 
     /// Opens `model` (or the embedded SpikeGPT when nil; the embedded SpikeBERT when `classifier`).
     static func open(model: String?, tokenizer: String?, classifier: Bool = false) throws -> OpenedModel {

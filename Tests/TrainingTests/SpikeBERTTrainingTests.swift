@@ -38,7 +38,7 @@ import Experiments
         let vurl = dir.appendingPathComponent("vocab.txt")
         try BERTVocabularyBuilder.write(vocab, to: vurl)
         let tok = try HFTokenizer.wordPiece(vocabFile: vurl.path)
-        return (try SpikeBERTData.glue(train: t, dev: d, tokenizer: tok, length: length), vocab.count, dir)
+        return (try ClassificationData.glue(train: t, dev: d, tokenizer: tok, length: length), vocab.count, dir)
     }
 
     static func bertConfig(vocab: Int, steps: Int = 4) -> BERTConfig {

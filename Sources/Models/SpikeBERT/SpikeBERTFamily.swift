@@ -25,4 +25,12 @@ public struct SpikeBERTFamily: ModelFamily {
         let bert = try SpikeBERT(config: config, weights: ws.tensors)
         return SpikeBERTModel(bert, tensors: ws.tensors)
     }
+
+    /// The classifier's training form from the open model's weights and α; it trains elastic
+    /// bi-spikes (or the float model when the neuron is `none`).
+    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? {
+        guard let bert = model as? SpikeBERTModel else { return nil }
+        return SpikeBERTTrainable(graph: try SpikeBERTGraph(config: bert.model.config, weights: bert.tensors,
+                                                            neuron: bert.neuron == .none ? .none : .elastic))
+    }
 }

@@ -21,6 +21,11 @@ public struct SpikeGPTFamily: ModelFamily {
         if ws.metadata["binary_embedding"] == "true" { cfg.binaryEmbedding = true }
         return try SpikeGPT(weights: ws.tensors, config: cfg)
     }
+
+    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? {
+        guard let gpt = model as? SpikeGPT else { return nil }
+        return SpikeGPTTrainable(graph: try SpikeGPTGraph(weights: gpt.weights, config: gpt.config))
+    }
 }
 
 extension SpikeGPT: InspectableModel {

@@ -157,7 +157,7 @@ struct Train: ParsableCommand {
         let devURL = trainURL.deletingLastPathComponent().appendingPathComponent("dev.tsv")
         let dev = devURL.standardizedFileURL.path != trainURL.standardizedFileURL.path
             && FileManager.default.fileExists(atPath: devURL.path) ? devURL : nil
-        let data = try SpikeBERTData.glue(train: trainURL, dev: dev, tokenizer: tokenizer, length: context)
+        let data = try ClassificationData.glue(train: trainURL, dev: dev, tokenizer: tokenizer, length: context)
         let T = timesteps ?? 4
         let kind = NeuronKind(rawValue: neuron)!
         let bc = BERTConfig(vocabSize: tokenizer.vocabSize, hiddenSize: width, layers: layers, heads: heads ?? max(1, width / 32),

@@ -85,8 +85,9 @@ struct WorkbenchCommand: ParsableCommand {
                 let p = try TraceExport.write(state, model: wb.currentModel(), to: sessionDir + "/traces")
                 return "exported \(p) (+ CSV per site)"
             },
-            toggleTraining: BackgroundTraining.toggle(workbench: wb, sessionDir: sessionDir, corpus: corpus, vocabPath: tokPath,
-                                                      glueTrain: glueFile.flatMap(BackgroundTraining.trainFile(besideExamples:))),
+            toggleTraining: BackgroundTraining.toggle(workbench: wb, sessionDir: sessionDir, corpus: corpus ?? DefaultModels.corpus,
+                                                      vocabPath: tokPath,
+                                                      glueTrain: glueFile.flatMap(BackgroundTraining.trainFile(besideExamples:)) ?? DefaultModels.glueTrain),
             trainingStatus: BackgroundTraining.status,
             reloadCheckpoint: { wb in BackgroundTraining.reload(workbench: wb, sessionDir: sessionDir) })
         var app = WorkbenchApp(workbench: wb, ui: ui, hooks: hooks)
