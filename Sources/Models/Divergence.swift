@@ -20,6 +20,14 @@ public func meanKL(_ p: Tensor, _ q: Tensor) -> Double {
     return total / Double(max(T, 1))
 }
 
+/// The same over logit rows ([T][V] as `ModelRun.logits` holds them).
+public func meanKL(_ p: [[Float]], _ q: [[Float]]) -> Double {
+    let V = p.first?.count ?? 0
+    guard let a = try? Tensor(shape: [p.count, V], values: p.flatMap { $0 }),
+          let b = try? Tensor(shape: [q.count, V], values: q.flatMap { $0 }), p.count == q.count else { return .nan }
+    return meanKL(a, b)
+}
+
 /// Mean over rows of the cosine similarity of two [R][C] tables.
 public func meanCosine(_ a: [[Float]], _ b: [[Float]]) -> Double {
     var total = 0.0

@@ -107,10 +107,29 @@ public protocol InspectableModel: Sendable {
     /// continuation into `probe`; returns the new tokens and the run over the prompt (its
     /// `steps` count both). nil when the family does not generate (`traits.generates` false).
     func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)?
+    /// GIF coding (levels, k, bit budget, outlier share) for families that run GIF; nil for the
+    /// others. Setting it drops a calibrated plan (the next `prepare` makes a new one).
+    var gifCoding: GIFSettings? { get set }
+    /// Exact average bits per activation of the calibrated GIF plan, when there is one.
+    var gifAverageBits: Double? { get }
+    /// A fast batch-1 next-token stepper over fresh state (bf16 weights when `bf16`), for
+    /// `inspect --generate`; nil when the family has none.
+    func tokenStepper(bf16: Bool) throws -> (any TokenStepper)?
+}
+
+/// Feeds tokens one at a time and returns the next-token logits after each.
+public protocol TokenStepper: AnyObject {
+    func nextLogits(after token: Int) throws -> [Float]
 }
 
 extension InspectableModel {
     public func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)? { nil }
+    public var gifCoding: GIFSettings? {
+        get { nil }
+        set { }
+    }
+    public var gifAverageBits: Double? { nil }
+    public func tokenStepper(bf16: Bool) throws -> (any TokenStepper)? { nil }
     /// The spiking sites whose spikes also feed the residual stream (energy model).
     public var residualSites: [String] { summary.family.residualSpikes ? siteNames : [] }
     /// Refuses a neuron kind this model cannot run, listing those it can.

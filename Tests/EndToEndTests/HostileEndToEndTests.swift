@@ -318,4 +318,13 @@ enum HostileCLI {
         try session.replacingOccurrences(of: #""site": 0"#, with: #""site": -4"#).write(toFile: dir + "/session.json", atomically: true, encoding: .utf8)
         HostileCLI.expectRefused(try HostileCLI.run(["--session", dir]), mentioning: ["session.json", "cursor.site", "-4"])
     }
+
+    /// A neuron kind the family cannot run is refused with the kinds it can (it used to run LIF
+    /// silently for `elastic` on SpikeGPT, and ignore `lif` on SpikeBERT).
+    @Test func unsupportedNeuronKindsAreRefused() throws {
+        HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.tiny, "--prompt", "abc", "--neuron", "elastic"]),
+                                 mentioning: ["'elastic' on SpikeGPT", "lif, gif, none"])
+        HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.bert, "--prompt", "good", "--neuron", "lif"]),
+                                 mentioning: ["'lif' on SpikeBERT", "elastic, binary, signed, gif, none"])
+    }
 }

@@ -95,6 +95,17 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
 
     public var neuronChoices: [NeuronKind] { SpikeBERTFamily().neuronKinds }
 
+    public var gifCoding: GIFSettings? {
+        get { gifSettings }
+        set {
+            guard let g = newValue else { return }
+            gifSettings = g
+            if bert.gifPlan != nil { unique(); bert.gifPlan = nil }
+        }
+    }
+
+    public var gifAverageBits: Double? { bert.gifPlan?.averageBits }
+
     public func frequency(site: String) -> Float {
         if bert.neuron == .gif { return gifSettings.k }  // one k for every GIF site
         return (try? bert.control(site: site).k) ?? 2

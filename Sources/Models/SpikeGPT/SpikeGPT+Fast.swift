@@ -439,3 +439,7 @@ public final class SpikeGPTRunner {
         }
     }
 }
+
+extension SpikeGPTRunner: TokenStepper {
+    public func nextLogits(after token: Int) throws -> [Float] { Array(try step(token: token)) }
+}

@@ -78,6 +78,17 @@ extension SpikeGPT: InspectableModel {
 
     public var neuronChoices: [NeuronKind] { SpikeGPTFamily().neuronKinds }
 
+    public var gifCoding: GIFSettings? {
+        get { controls.gifSettings }
+        set { if let g = newValue { controls.gifSettings = g; controls.gif = nil } }
+    }
+
+    public var gifAverageBits: Double? { controls.gif?.averageBits }
+
+    public func tokenStepper(bf16: Bool) throws -> (any TokenStepper)? {
+        try SpikeGPTRunner(model: self, options: .init(weights: bf16 ? .bf16 : .f32))
+    }
+
     public var gifOutlierFraction: Double? {
         get { controls.neuron == .gif ? controls.gifSettings.outlierFraction : nil }
         set { if let p = newValue { setGIFOutlierFraction(p) } }

@@ -67,7 +67,7 @@ struct Inspect: ParsableCommand {
         if generate < 0 { throw ValidationError("--generate must be ≥ 0") }
         if !(0...100).contains(outliers) { throw ValidationError("--outliers is a percentage in 0…100, got \(outliers)") }
         if levels < 1 { throw ValidationError("--levels must be ≥ 1") }
-        if SpikeGPTRunner.WeightFormat(rawValue: weights) == nil {
+        if !["f32", "bf16"].contains(weights) {
             throw ValidationError("The value '\(weights)' is invalid for '--weights'. Use f32 or bf16.")
         }
     }
@@ -117,39 +117,27 @@ struct Inspect: ParsableCommand {
             throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "give a non-empty --prompt or --tokens")
         }
 
-        // GIF: calibrate on the input itself, then run coded; compare with the float model.
+        // GIF: calibrate on the input itself, then run coded; compare with the float model
+        // (next-token KL for a family that generates, hidden-state cosine otherwise).
         var gifNote: [String: Double] = [:]
-        if m.neuron == .gif {
-            var settings = GIFSettings()
+        if m.neuron == .gif, var settings = m.gifCoding {
             settings.levels = levels
             settings.k = k ?? 2
             settings.bits = bits ?? settings.base.bitsPerActivation * 2
             settings.outlierFraction = outliers / 100
             let input = ModelInput(ids: info.tokens, typeIds: info.typeIds)
-            if var gpt = m as? SpikeGPT {
-                gpt.controls.gifSettings = settings
-                gpt.controls.gif = nil
-                gpt.neuron = .none
-                var s0 = gpt.initialState()
-                let float = try gpt.forward(tokens: info.tokens, state: &s0).logits
-                gpt.neuron = .gif
-                try gpt.prepare(for: input)
-                var s1 = gpt.initialState()
-                let coded = try gpt.forward(tokens: info.tokens, state: &s1).logits
-                gifNote["kl_to_float"] = meanKL(float, coded)
-                gifNote["average_bits"] = gpt.controls.gif?.averageBits ?? 0
-                m = gpt
-            } else if var bert = m as? SpikeBERTModel {
-                bert.gifSettings = settings
-                bert.neuron = .none
-                let float = try bert.run(input, probe: nil).hidden
-                bert.neuron = .gif
-                try bert.prepare(for: input)
-                let coded = try bert.run(input, probe: nil).hidden
-                gifNote["cosine_to_float"] = meanCosine(float, coded)
-                gifNote["average_bits"] = bert.model.gifPlan?.averageBits ?? 0
-                m = bert
+            m.gifCoding = settings
+            m.neuron = .none
+            let float = try m.run(input, probe: nil)
+            m.neuron = .gif
+            try m.prepare(for: input)
+            let coded = try m.run(input, probe: nil)
+            if m.summary.family.generates {
+                gifNote["kl_to_float"] = meanKL(float.logits, coded.logits)
+            } else {
+                gifNote["cosine_to_float"] = meanCosine(float.hidden, coded.hidden)
             }
+            gifNote["average_bits"] = m.gifAverageBits ?? 0
             gifNote["budget_bits"] = settings.bits
         }
 
@@ -157,20 +145,19 @@ struct Inspect: ParsableCommand {
         var generatedRate: Double? = nil
         var continuation: [Int] = []
         if generate > 0 {
-            guard let gpt = m as? SpikeGPT else {
-                throw ValidationError("--generate needs a language model (SpikeGPT); this is a \(m.summary.family.displayName)")
+            // The family's fast stepper (SpikeGPT: the recurrent runner, no per-token allocation,
+            // bf16 optional) picks the tokens; the traced pass below then runs prompt + continuation.
+            guard m.summary.family.generates, let runner = try m.tokenStepper(bf16: weights == "bf16") else {
+                throw ValidationError("--generate needs a model that generates; \(m.summary.family.displayName) does not")
             }
-            // The fast recurrent runner (no per-token allocation; bf16 optional) picks the tokens;
-            // the traced pass below then runs prompt + continuation.
-            let runner = try SpikeGPTRunner(model: gpt, options: .init(weights: SpikeGPTRunner.WeightFormat(rawValue: weights)!))
             var sampler = Sampler(SamplerConfig(temperature: temperature, topP: topP, seed: seed))
             var logits: [Float] = []
-            for t in info.tokens { logits = Array(try runner.step(token: t)) }
+            for t in info.tokens { logits = try runner.nextLogits(after: t) }
             let t0 = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<generate {
                 let next = sampler.sample(logits[...])
                 continuation.append(next)
-                logits = Array(try runner.step(token: next))
+                logits = try runner.nextLogits(after: next)
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             generatedRate = Double(generate) / max(seconds, 1e-9)
