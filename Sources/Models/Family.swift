@@ -39,6 +39,37 @@ public struct FamilyTraits: Sendable, Equatable, Codable {
     }
 }
 
+/// How a family's training data is tokenized when it trains from scratch here.
+public enum TrainingVocabulary: String, Sendable, Equatable {
+    /// One token per character, the vocabulary built from the corpus (a char-level LM).
+    case characters
+    /// Whole words of the training rows as a WordPiece vocab.txt ([PAD] [UNK] [CLS] [SEP] [MASK] first).
+    case words
+}
+
+/// What to build when a family trains from scratch. Fields a family does not use are ignored.
+public struct TrainingSpec: Sendable, Equatable {
+    public var layers: Int
+    public var width: Int
+    public var vocab: Int
+    /// Classes of a classification head; 0 trains a language model.
+    public var classes: Int = 0
+    public var labels: [String] = []
+    /// Tokens per training row (classification: the padded length).
+    public var context: Int
+    public var heads: Int?
+    public var timesteps: Int?
+    public var neuron: NeuronKind?
+    /// One of `ModelFamily.trainingVariants`; nil = the family's own model.
+    public var variant: String?
+    /// The family's dropout (after blocks, or word dropout).
+    public var dropout: Float = 0
+    public var seed: UInt64 = 1
+    public init(layers: Int, width: Int, vocab: Int, context: Int) {
+        self.layers = layers; self.width = width; self.vocab = vocab; self.context = context
+    }
+}
+
 /// A model family: recognises, loads and describes its checkpoints.
 public protocol ModelFamily: Sendable {
     var traits: FamilyTraits { get }
@@ -55,10 +86,26 @@ public protocol ModelFamily: Sendable {
     /// workbench's background training); nil when the family has no training form here.
     /// Called on the training thread: the result is not shared.
     func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)?
+    /// How it tokenizes training data from scratch; nil when it cannot train from scratch here.
+    var trainingVocabulary: TrainingVocabulary? { get }
+    /// Neuron kinds its training form can learn with (empty: not chosen by the user).
+    var trainingNeurons: [NeuronKind] { get }
+    /// Named variants of its model for ablations (SpikeGPT's Table 5); empty when none.
+    var trainingVariants: [String] { get }
+    /// A freshly initialised training form; nil when the family has none.
+    func newTrainable(_ spec: TrainingSpec) throws -> (any TrainableModel)?
+    /// Files besides the weights that make a trained session loadable (name → bytes, e.g.
+    /// config.json); empty when the weights say everything.
+    func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]]
 }
 
 extension ModelFamily {
     public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? { nil }
+    public var trainingVocabulary: TrainingVocabulary? { nil }
+    public var trainingNeurons: [NeuronKind] { [] }
+    public var trainingVariants: [String] { [] }
+    public func newTrainable(_ spec: TrainingSpec) throws -> (any TrainableModel)? { nil }
+    public func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]] { [:] }
 }
 
 /// A list of families, tried in order.

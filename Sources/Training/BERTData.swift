@@ -59,24 +59,6 @@ public enum BERTVocabularyBuilder {
     }
 }
 
-/// HF-style config.json of a trained SpikeBERT classifier (with SpikeLM's `T` and `input_bits`).
-public func spikeBERTConfigJSON(_ c: BERTConfig, neuron: NeuronKind) throws -> Data {
-    var id2label: [String: String] = [:], label2id: [String: Int] = [:]
-    for (i, l) in c.labels.enumerated() { id2label["\(i)"] = l; label2id[l] = i }
-    let bits: Int = neuron == .signed ? 1 : neuron == .none ? 32 : 2
-    var obj: [String: Any] = [
-        "architectures": ["BertForSequenceClassification"], "model_type": "bert",
-        "vocab_size": c.vocabSize, "hidden_size": c.hiddenSize, "num_hidden_layers": c.layers,
-        "num_attention_heads": c.heads, "intermediate_size": c.intermediateSize,
-        "max_position_embeddings": c.maxPositions, "type_vocab_size": c.typeVocabSize,
-        "layer_norm_eps": Double("\(c.layerNormEps)") ?? 1e-12, "hidden_act": c.activation == .relu ? "relu" : "gelu",
-        "num_labels": c.numLabels ?? c.labels.count, "T": c.steps, "input_bits": bits,
-        "spikescope_neuron": neuron.rawValue,
-    ]
-    if !c.labels.isEmpty { obj["id2label"] = id2label; obj["label2id"] = label2id }
-    return try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])
-}
-
 /// GLUE classification data tokenized with a BERT vocab.txt: `[CLS] words [SEP]`, cropped to
 /// `length` (keeping [SEP]) and padded with [PAD] = 0.
 extension ClassificationData {

@@ -26,6 +26,20 @@ public struct SpikeGPTFamily: ModelFamily {
         guard let gpt = model as? SpikeGPT else { return nil }
         return SpikeGPTTrainable(graph: try SpikeGPTGraph(weights: gpt.weights, config: gpt.config))
     }
+
+    public var trainingVocabulary: TrainingVocabulary? { .characters }
+    public var trainingVariants: [String] { SpikeGPTVariant.allCases.map(\.rawValue) }
+
+    /// A char LM (or, with classes, the NLU head); dropout after each block.
+    public func newTrainable(_ spec: TrainingSpec) throws -> (any TrainableModel)? {
+        guard let variant = SpikeGPTVariant(rawValue: spec.variant ?? SpikeGPTVariant.spikegpt.rawValue) else {
+            throw ModelError.unsupported(what: "variant '\(spec.variant ?? "")'", hint: "one of \(trainingVariants.joined(separator: ", "))")
+        }
+        let model = try SpikeGPTTrainable(config: SpikeGPTConfig(layers: spec.layers, width: spec.width, vocab: spec.vocab, classes: spec.classes),
+                                          variant: variant, seed: spec.seed)
+        model.graph.dropout = spec.dropout
+        return model
+    }
 }
 
 extension SpikeGPT: InspectableModel {

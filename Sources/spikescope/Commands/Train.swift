@@ -47,25 +47,40 @@ struct Train: ParsableCommand {
     @Option(help: "Dropout after each block during training (spikebert: probability of replacing a word by [UNK]).") var dropout: Float = 0
     @Flag(help: "Print seconds per phase of a step (data, forward, backward, optimizer) at the end.") var timing = false
 
+    /// The family `--arch` names, among those that can train here.
+    var family: (any ModelFamily)? {
+        ModelRegistry.standard.family(id: arch).flatMap { $0.trainingVocabulary == nil ? nil : $0 }
+    }
+
     func validate() throws {
-        guard arch == "spikegpt" || arch == "spikebert" else {
-            throw ValidationError("The value '\(arch)' is invalid for '--arch <arch>'. Use spikegpt or spikebert.")
+        let trainable = ModelRegistry.standard.families.filter { $0.trainingVocabulary != nil }
+        guard let family else {
+            throw ValidationError("The value '\(arch)' is invalid for '--arch <arch>'. Use \(trainable.map(\.traits.id).joined(separator: " or ")).")
         }
+        let name = family.traits.displayName
         if corpus == nil && glue == nil { throw ValidationError("Give the data: --corpus PATH (language model) or --glue FILE (classification).") }
         if corpus != nil && glue != nil { throw ValidationError("--corpus and --glue conflict: train a language model or a classifier, not both.") }
-        if SpikeGPTVariant(rawValue: variant) == nil {
-            throw ValidationError("The value '\(variant)' is invalid for '--variant <variant>'. Use one of: \(SpikeGPTVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+        let variants = family.trainingVariants
+        if !variants.isEmpty, !variants.contains(variant) {
+            throw ValidationError("The value '\(variant)' is invalid for '--variant <variant>'. Use one of: \(variants.joined(separator: ", ")).")
         }
-        if arch == "spikebert" {
-            guard ["elastic", "signed", "binary", "none"].contains(neuron) else {
-                throw ValidationError("The value '\(neuron)' is invalid for '--neuron <neuron>'. Use elastic, signed, binary or none.")
-            }
-            if corpus != nil { throw ValidationError("--arch spikebert trains a classifier: give --glue FILE (SST-2 columns), not --corpus.") }
-            if let t = timesteps, t < 1 { throw ValidationError("The value '\(t)' is invalid for '--timesteps': it must be at least 1 (SpikeLM uses 1 or 4).") }
+        let neurons = family.trainingNeurons
+        if !neurons.isEmpty, !neurons.map(\.rawValue).contains(neuron) {
+            throw ValidationError("The value '\(neuron)' is invalid for '--neuron <neuron>'. \(name) trains \(neurons.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if family.trainingVocabulary == .words {
+            if corpus != nil { throw ValidationError("--arch \(arch) trains a classifier: give --glue FILE (SST-2 columns), not --corpus.") }
             let h = heads ?? max(1, width / 32)
             if h < 1 || width % h != 0 { throw ValidationError("The value '\(h)' is invalid for '--heads': it must divide --width \(width).") }
         }
-        if timesteps != nil && arch != "spikebert" { throw ValidationError("--timesteps applies to --arch spikebert only (SpikeGPT runs one step per token).") }
+        if let t = timesteps {
+            guard family.traits.steps == .timesteps else {
+                throw ValidationError("--timesteps applies to families that run T timesteps (\(name) runs one step per token).")
+            }
+            if !(1...BERTConfig.maxTimesteps).contains(t) {
+                throw ValidationError("The value '\(t)' is invalid for '--timesteps': it must be in 1…\(BERTConfig.maxTimesteps) (SpikeLM uses 1 or 4).")
+            }
+        }
         for (flag, v) in [("--steps", steps), ("--layers", layers), ("--width", width), ("--context", context), ("--batch", batch)] where v < 1 {
             throw ValidationError("The value '\(v)' is invalid for '\(flag)': it must be at least 1.")
         }
@@ -77,8 +92,17 @@ struct Train: ParsableCommand {
         try reportingErrors(prefix: "error", exitCode: 1) { try train() }
     }
 
+    /// What to build, from the flags (fields a family does not use are ignored by it).
+    func spec(vocab: Int, classes: Int, labels: [String]) -> TrainingSpec {
+        var s = TrainingSpec(layers: layers, width: width, vocab: vocab, context: context)
+        s.classes = classes; s.labels = labels; s.heads = heads; s.timesteps = timesteps
+        s.neuron = NeuronKind(rawValue: neuron); s.variant = variant; s.dropout = dropout; s.seed = seed
+        return s
+    }
+
     func train() throws {
-        if arch == "spikebert" { try trainBERT(); return }
+        guard let family else { throw ValidationError("--arch \(arch) cannot train here") }
+        if family.trainingVocabulary == .words { try trainWords(family); return }
         let sessionURL = URL(fileURLWithPath: session)
         try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
         let vocabURL = sessionURL.appendingPathComponent("vocab.json")
@@ -108,10 +132,9 @@ struct Train: ParsableCommand {
         cfg.vocab = vocab.count
         if existing == nil { try vocab.jsonData().write(to: vocabURL, options: .atomic) }
 
-        let model = try SpikeGPTTrainable(
-            config: SpikeGPTConfig(layers: layers, width: width, vocab: vocab.count, classes: cfg.classes),
-            variant: SpikeGPTVariant(rawValue: variant)!, seed: seed)
-        model.graph.dropout = dropout
+        guard let model = try family.newTrainable(spec(vocab: vocab.count, classes: cfg.classes, labels: [])) else {
+            throw ValidationError("--arch \(arch) has no training form")
+        }
         let store = try CheckpointStore.forSession(sessionURL)
         let trainer = try Trainer(model: model, data: data, config: cfg, checkpoints: store)
         if resume {
@@ -142,10 +165,11 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// `--arch spikebert`: a spiking BERT classifier from scratch with a WordPiece vocabulary built
-    /// from the training file. The session then holds model.safetensors, config.json and vocab.txt
-    /// (what `inspect --model <session>` opens). Validation = dev.tsv beside the file when present.
-    func trainBERT() throws {
+    /// A classifier from scratch with a WordPiece vocabulary built from the training file's words
+    /// (`TrainingVocabulary.words`). The session then holds model.safetensors, vocab.txt and the
+    /// family's loadable files (config.json), which `inspect --model <session>` opens.
+    /// Validation = dev.tsv beside the file when present.
+    func trainWords(_ family: any ModelFamily) throws {
         let sessionURL = URL(fileURLWithPath: session)
         try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
         let trainURL = URL(fileURLWithPath: glue!)
@@ -158,20 +182,18 @@ struct Train: ParsableCommand {
         let dev = devURL.standardizedFileURL.path != trainURL.standardizedFileURL.path
             && FileManager.default.fileExists(atPath: devURL.path) ? devURL : nil
         let data = try ClassificationData.glue(train: trainURL, dev: dev, tokenizer: tokenizer, length: context)
-        let T = timesteps ?? 4
-        let kind = NeuronKind(rawValue: neuron)!
-        let bc = BERTConfig(vocabSize: tokenizer.vocabSize, hiddenSize: width, layers: layers, heads: heads ?? max(1, width / 32),
-                            intermediateSize: 4 * width, maxPositions: max(context, 64), numLabels: data.labels.count,
-                            labels: data.labels, steps: T)
-        try spikeBERTConfigJSON(bc, neuron: kind).write(to: sessionURL.appendingPathComponent("config.json"), options: .atomic)
+        let spec = spec(vocab: tokenizer.vocabSize, classes: data.labels.count, labels: data.labels)
+        for (name, bytes) in try family.loadableFiles(spec) {
+            try AtomicWrite.write(to: sessionURL.appendingPathComponent(name).path) { try $0.write(bytes) }
+        }
 
         var cfg = TrainerConfig()
-        cfg.arch = arch; cfg.timesteps = T; cfg.classes = data.labels.count; cfg.vocab = tokenizer.vocabSize
+        cfg.arch = arch; cfg.timesteps = family.traits.steps == .timesteps ? (timesteps ?? 4) : nil
+        cfg.classes = data.labels.count; cfg.vocab = tokenizer.vocabSize
         cfg.layers = layers; cfg.width = width; cfg.steps = steps; cfg.batch = batch; cfg.context = context
         cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
         cfg.seed = seed; cfg.dropout = dropout
-        let model = try SpikeBERTTrainable(config: bc, neuron: kind, seed: seed)
-        model.wordDropout = dropout
+        guard let model = try family.newTrainable(spec) else { throw ValidationError("--arch \(arch) has no training form") }
         let store = try CheckpointStore.forSession(sessionURL)
         let trainer = try Trainer(model: model, data: .classification(data), config: cfg, checkpoints: store)
         if resume {
