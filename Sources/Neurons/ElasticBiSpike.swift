@@ -34,15 +34,8 @@ import Engine
 ///
 /// `s = clamp(round(m/α_t), −1, 1)`, `o = s·α_t`; with `recurrent`, `m_t = m_{t−1}·0.25·(α_{t−1} − o_{t−1}) + x_t`.
 public struct ElasticBiSpike: Sendable, Equatable {
-    /// Spike alphabet.
-    public enum Variant: String, Sendable, Codable, CaseIterable {
-        /// {−1, 0, +1}: the released elastic bi-spike (input_bits = 2).
-        case ternary
-        /// {0, +1}: fires when m/α > 1/2 (ablation: no negative spikes).
-        case binary
-        /// {−1, +1}: sign(m) (the released input_bits = 1); k does not change its firing.
-        case signed
-    }
+    /// Spike alphabet (Engine's `SpikeAlphabet`, the one shared vocabulary).
+    public typealias Variant = SpikeAlphabet
 
     /// Released clamp on α (`eps = 1e-5` in spiking.py).
     public static let alphaFloor: Float = 1e-5
@@ -74,13 +67,7 @@ public struct ElasticBiSpike: Sendable, Equatable {
     public var isCalibrated: Bool { alpha.count == steps }
 
     /// The probe's name for this variant.
-    public var kind: NeuronKind {
-        switch variant {
-        case .ternary: return .elastic
-        case .binary: return .binary
-        case .signed: return .signed
-        }
-    }
+    public var kind: NeuronKind { NeuronKind(alphabet: variant) }
 
     /// Round half to even, as torch.round does (0.5 → 0, 1.5 → 2, −0.5 → −0).
     @inline(__always)

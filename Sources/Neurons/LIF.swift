@@ -31,6 +31,14 @@ public struct LIFConfig: Sendable, Codable, Equatable {
 
     /// The threshold in force: (k / 2) · v_threshold.
     public var threshold: Float { k / 2 * vThreshold }
+
+    /// The charge step, the one place it is written (the neuron here, SpikeGPT's fast runner and
+    /// the fused training op all call it): h = v + (x − (v − v_r))/τ with decay_input, else
+    /// h = v − (v − v_r)/τ + x.
+    @inlinable @inline(__always)
+    public func charge(_ v: Float, _ x: Float) -> Float {
+        decayInput ? v + (x - (v - vReset)) / tau : v - (v - vReset) / tau + x
+    }
 }
 
 public struct LIF: Sendable {
@@ -53,12 +61,12 @@ public struct LIF: Sendable {
     /// potential h[C] (before reset — what the workbench draws).
     public mutating func step(_ x: UnsafePointer<Float>, spikes s: UnsafeMutablePointer<Float>,
                               charged h: UnsafeMutablePointer<Float>? = nil) {
-        let tau = config.tau, vr = config.vReset, th = config.threshold
-        let hard = config.hardReset, decay = config.decayInput
+        let cfg = config, vr = config.vReset, th = config.threshold
+        let hard = config.hardReset
         v.withUnsafeMutableBufferPointer { vp in
             for c in 0..<vp.count {
                 let vm = vp[c]
-                let hc = decay ? vm + (x[c] - (vm - vr)) / tau : vm - (vm - vr) / tau + x[c]
+                let hc = cfg.charge(vm, x[c])
                 let sc: Float = hc >= th ? 1 : 0
                 s[c] = sc
                 h?[c] = hc

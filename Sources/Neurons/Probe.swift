@@ -8,10 +8,32 @@
 //
 // Shape legend: S steps recorded, C width of the site.
 
+import Engine
+
+/// The neuron kinds users pick (the one vocabulary of the CLI, sessions and the workbench).
 public enum NeuronKind: String, Codable, Sendable, CaseIterable {
     case lif, elastic, gif, none
     /// {0,1} spikes with a fixed threshold (SpikeLM ablation), ±1 spikes (binary sign).
     case binary, signed
+
+    /// The spike alphabet of the amplitude (α) kinds; nil for LIF, GIF and none.
+    public var alphabet: SpikeAlphabet? {
+        switch self {
+        case .elastic: return .ternary
+        case .binary: return .binary
+        case .signed: return .signed
+        case .lif, .gif, .none: return nil
+        }
+    }
+
+    /// The kind whose spikes use `alphabet`.
+    public init(alphabet: SpikeAlphabet) {
+        switch alphabet {
+        case .ternary: self = .elastic
+        case .binary: self = .binary
+        case .signed: self = .signed
+        }
+    }
 }
 
 /// Everything recorded at one site. Arrays are row-major [S, C].

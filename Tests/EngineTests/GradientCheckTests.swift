@@ -173,7 +173,7 @@ private func away(_ shape: [Int], seed: UInt64, lo: Float = 0.2, positive: Bool 
     ///     F(m, α) = α·clamp(q, lo, 1) + α·c₀ (c₀ = round(q₀) − q₀ at the base point, inside the range;
     ///     0 outside) — its exact derivative is the LSQ gradient — match the backward (α's times k).
     /// Inputs keep q at least 0.05 from region edges (±1, 0) and from the rounding points ±0.5.
-    @Test(arguments: [SpikeQuantizer.ternary, .binary]) func elasticSpikeLSQGradient(kind: SpikeQuantizer) throws {
+    @Test(arguments: [SpikeAlphabet.ternary, .binary]) func elasticSpikeLSQGradient(kind: SpikeAlphabet) throws {
         let alpha: Float = 0.8
         let qs: [Float] = [-2.3, -1.2, -0.9, -0.7, -0.3, -0.1, 0.1, 0.3, 0.45, 0.6, 0.8, 0.95, 1.1, 1.9, 3.0, -0.2]
         let m = try Tensor(shape: [4, 4], values: qs.map { $0 * alpha })
@@ -222,7 +222,7 @@ private func away(_ shape: [Int], seed: UInt64, lo: Float = 0.2, positive: Bool 
         let m = rn([3, 4], 150)
         let w = rn([3, 4], 151)
         let mv = Variable(m, requiresGrad: true), av = Variable(Tensor([alpha]), requiresGrad: true)
-        let y = try mv.spike(alpha: av, kind: .sign)
+        let y = try mv.spike(alpha: av, kind: .signed)
         try y.backward(seed: w)
         let gm = try #require(mv.grad).values, ga = try #require(av.grad)
         #expect(ga.shape == [1])

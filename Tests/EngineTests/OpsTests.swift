@@ -224,7 +224,7 @@ private func rn(_ shape: [Int], _ seed: UInt64, _ std: Float = 1) -> Tensor { Gr
         #expect(y == [0, 1, 0, -1, 1, 0, -1, 1].map { $0 * alpha })
         let bin = Tensor(q.map { $0 * alpha }).spike(alpha: alpha, kind: .binary).values
         #expect(bin == [0, 1, 0, 0, 1, 0, 0, 1].map { $0 * alpha })
-        let sg = Tensor([-0.1, 0, 5]).spike(alpha: alpha, kind: .sign).values
+        let sg = Tensor([-0.1, 0, 5]).spike(alpha: alpha, kind: .signed).values
         #expect(sg == [-alpha, 0, alpha])
         // α is floored at 1e-5 (released code), so α = 0 does not divide by zero.
         let tiny = Tensor([1e-5, -1]).ternarySpike(alpha: 0).values

@@ -26,16 +26,23 @@ import Foundation
 /// The lower clamp on the spike amplitude α (released code: eps = 0.00001).
 public let spikeAlphaFloor: Float = 1e-5
 
-/// Which elastic quantiser `spike(alpha:kind:)` applies.
-public enum SpikeQuantizer: String, Sendable, CaseIterable {
-    case ternary, binary, sign
+/// The spike alphabet of an amplitude (α) neuron: the one vocabulary shared by the training
+/// quantiser here (`spike(alpha:kind:)`), the inference neuron (Neurons' `ElasticBiSpike`) and
+/// the neuron kinds users pick (`NeuronKind.alphabet`).
+public enum SpikeAlphabet: String, Sendable, Codable, CaseIterable {
+    /// {−1, 0, +1}: the released elastic bi-spike (input_bits = 2).
+    case ternary
+    /// {0, +1}: fires when m/α > 1/2 (ablation: no negative spikes).
+    case binary
+    /// {−1, +1}: sign(m) (the released input_bits = 1); k does not change its firing.
+    case signed
 
-    /// The quantised level s for q = m/α (and m for `sign`).
+    /// The quantised level s for q = m/α (and m for `signed`).
     @inline(__always) func level(_ q: Float) -> Float {
         switch self {
         case .ternary: return Swift.min(Swift.max(q.rounded(.toNearestOrEven), -1), 1)
         case .binary: return Swift.min(Swift.max(q.rounded(.toNearestOrEven), 0), 1)
-        case .sign: return q > 0 ? 1 : (q < 0 ? -1 : 0)
+        case .signed: return q > 0 ? 1 : (q < 0 ? -1 : 0)
         }
     }
 
@@ -50,7 +57,7 @@ public enum SpikeQuantizer: String, Sendable, CaseIterable {
             if q < 0 { return (0, 0) }
             if q > 1 { return (0, 1) }
             return (1, q.rounded(.toNearestOrEven) - q)
-        case .sign:
+        case .signed:
             return (q >= -1 && q <= 1 ? 1 : 0, q > 0 ? 1 : (q < 0 ? -1 : 0))
         }
     }
@@ -61,7 +68,7 @@ extension Tensor {
     public func heaviside() -> Tensor { map { $0 >= 0 ? 1 : 0 } }
 
     /// Elastic spike s·α' with s from `kind` (see the file header). Forward only.
-    public func spike(alpha: Float, kind: SpikeQuantizer = .ternary) -> Tensor {
+    public func spike(alpha: Float, kind: SpikeAlphabet = .ternary) -> Tensor {
         let a = Swift.max(alpha, spikeAlphaFloor)
         return map { kind.level($0 / a) * a }
     }
@@ -85,7 +92,7 @@ extension Variable {
 
     /// Elastic spike with a learnable one-element amplitude `alpha` (see the file header).
     /// Throws when `alpha` does not hold exactly one value.
-    public func spike(alpha: Variable, kind: SpikeQuantizer = .ternary) throws -> Variable {
+    public func spike(alpha: Variable, kind: SpikeAlphabet = .ternary) throws -> Variable {
         guard alpha.value.count == 1 else {
             throw EngineError.invalidShape(op: "spike(alpha:)", shape: alpha.shape,
                                            reason: "alpha must hold one value (one amplitude per site and timestep)")

@@ -187,7 +187,7 @@ extension SpikeBERT {
         let c = config
         let B = ids.count, L = ids[0].count, C = c.hiddenSize, I = c.intermediateSize
         let spiking = neuron != .none
-        let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary
+        let variant = neuron.alphabet ?? .ternary
         let T = spiking && neuron != .gif ? steps : 1  // GIF neurons carry their own steps
         let S = T * L, N = B * S, W = max(C, I)
         let layers = fast.prepared(weights, packed: spiking)

@@ -219,7 +219,7 @@ public final class SpikeBERTGraph {
     private func spikeSequence(_ x: Variable, site: String, recurrent: Bool, valid: [Bool]) throws -> Variable {
         guard neuron != .none else { return x }
         let T = x.shape[0]
-        let kind: SpikeQuantizer = neuron == .binary ? .binary : neuron == .signed ? .sign : .ternary
+        let kind = neuron.alphabet ?? .ternary
         let width = x.shape[x.shape.count - 1]
         var outs: [Variable] = []
         var m: Variable? = nil

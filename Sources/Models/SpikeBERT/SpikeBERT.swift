@@ -215,7 +215,7 @@ public final class SpikeBERT {
         try checkNeuron()
         let valid = (mask ?? [Int](repeating: 1, count: L)).map { $0 != 0 }
         let spiking = neuron != .none
-        let variant: ElasticBiSpike.Variant = neuron == .binary ? .binary : neuron == .signed ? .signed : .ternary
+        let variant = neuron.alphabet ?? .ternary
         let T = spiking && neuron != .gif ? steps : 1  // GIF neurons carry their own steps
         let rows = T * L
 

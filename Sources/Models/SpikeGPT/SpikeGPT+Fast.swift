@@ -428,11 +428,11 @@ public final class SpikeGPTRunner {
             return
         }
         let cfg = lif[site]
-        let tau = cfg.tau, vr = cfg.vReset, th = cfg.threshold
-        let hard = cfg.hardReset, decay = cfg.decayInput
+        let vr = cfg.vReset, th = cfg.threshold
+        let hard = cfg.hardReset
         for c in 0..<C {
             let v0 = vm[c], i = current[c]
-            let h = decay ? v0 + (i - (v0 - vr)) / tau : v0 - (v0 - vr) / tau + i
+            let h = cfg.charge(v0, i)
             let s: Float = h >= th ? 1 : 0
             vm[c] = hard ? (s > 0 ? vr : h) : h - s * th
             x[c] += s
