@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Neurons", dependencies: ["Engine"], swiftSettings: optimised),
         .target(name: "Formats", dependencies: ["Engine"],
                 swiftSettings: optimised),
-        .target(name: "Models", dependencies: ["CKernels", "Engine", "Neurons", "Formats"], swiftSettings: optimised),
+        .target(name: "Models", dependencies: ["Engine", "Neurons", "Formats"], swiftSettings: optimised),
         .target(name: "Training", dependencies: ["Engine", "Neurons", "Formats", "Models"], swiftSettings: optimised),
         // Paper reproductions (ablations) that name their families by design; benches and tests use them.
         .target(name: "Experiments", dependencies: ["Engine", "Neurons", "Formats", "Models", "Training"], swiftSettings: optimised),

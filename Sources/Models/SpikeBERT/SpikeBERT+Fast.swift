@@ -24,7 +24,6 @@
 // C hidden, I intermediate, H heads, d = C/H.
 
 import Foundation
-import CKernels
 import Engine
 import Neurons
 
@@ -83,8 +82,8 @@ final class BERTFastCache: @unchecked Sendable {
     }
 
     private func pack(_ l: FastLinear) -> UnsafePointer<Float> {
-        let p = keep(ss_events_packed_count(Int32(l.inF), Int32(l.outF)))
-        ss_events_pack_f32(Int32(l.inF), Int32(l.outF), l.w, Int32(l.ld), p)
+        let p = keep(Kernels.eventWeightsCount(inputs: l.inF, outputs: l.outF))
+        Kernels.packEventWeights(inputs: l.inF, outputs: l.outF, w: l.w, ldw: l.ld, into: p)
         return UnsafePointer(p)
     }
 
@@ -92,18 +91,18 @@ final class BERTFastCache: @unchecked Sendable {
     private func transpose(_ lw: LinearWeights, into dst: UnsafeMutablePointer<Float>, ld: Int) {
         let o = lw.outFeatures, i = lw.inFeatures
         if ld == o {
-            ss_transpose_f32(Int32(o), Int32(i), dst, ptr(lw.weight))
+            Kernels.transpose(rows: o, cols: i, into: dst, from: ptr(lw.weight))
             return
         }
         let t = TensorStorage(count: o * i)
-        ss_transpose_f32(Int32(o), Int32(i), t.base, ptr(lw.weight))
+        Kernels.transpose(rows: o, cols: i, into: t.base, from: ptr(lw.weight))
         for r in 0..<i { (dst + r * ld).update(from: t.base + r * o, count: o) }
     }
 
     /// W [In, Out] (row stride ld) packed once for the dense GEMM.
     private func packGEMM(_ w: UnsafePointer<Float>, inF: Int, outF: Int, ld: Int) -> UnsafePointer<Float> {
-        let p = keep(ss_gemm_packed_b_count(Int32(inF), Int32(outF)))
-        ss_gemm_pack_b_f32(0, Int32(inF), Int32(outF), w, Int32(ld), p)
+        let p = keep(Kernels.packedBCount(k: inF, n: outF))
+        Kernels.packB(transB: false, k: inF, n: outF, b: w, ldb: ld, into: p)
         return UnsafePointer(p)
     }
 
@@ -144,27 +143,8 @@ private struct Scratch {
     func free() { raw.deallocate() }
 }
 
-/// Runs body(i) for i in 0..<n on the CKernels pool (caller included); serial when `parallel` is false.
-func parallelFor(_ n: Int, parallel: Bool = true, _ body: (Int) -> Void) {
-    if n <= 0 { return }
-    if !parallel || n == 1 || ss_threads_get() <= 1 {
-        for i in 0..<n { body(i) }
-        return
-    }
-    withoutActuallyEscaping(body) { b in
-        let box = TaskBox(b)
-        let ctx = Unmanaged.passUnretained(box).toOpaque()
-        _ = ss_parallel_run(Int32(n), { ctx, t in
-            Unmanaged<TaskBox>.fromOpaque(ctx!).takeUnretainedValue().body(Int(t))
-        }, ctx)
-        withExtendedLifetime(box) {}
-    }
-}
-
-private final class TaskBox {
-    let body: (Int) -> Void
-    init(_ body: @escaping (Int) -> Void) { self.body = body }
-}
+/// Runs body(i) for i in 0..<n on the kernels' pool (caller included); serial when `parallel` is false.
+func parallelFor(_ n: Int, parallel: Bool = true, _ body: (Int) -> Void) { Kernels.parallelFor(n, parallel: parallel, body) }
 
 extension SpikeBERT {
     /// Firing rate below which a spike-input linear uses the event kernel instead of dense GEMM
@@ -199,7 +179,7 @@ extension SpikeBERT {
 
         let xs = Scratch(floats: N * C), qkvs = Scratch(floats: N * 3 * C), ctxs = Scratch(floats: N * C)
         let as_ = Scratch(floats: N * C), inters = Scratch(floats: N * I), spk = Scratch(floats: N * W)
-        let evs = Scratch(bytes: spiking ? ss_events_bytes(Int32(N), Int32(W)) : 64)
+        let evs = Scratch(bytes: spiking ? Kernels.eventsBytes(rows: N, inputs: W) : 64)
         defer { [xs, qkvs, ctxs, as_, inters, spk, evs].forEach { $0.free() } }
         let x = xs.f, qkv = qkvs.f, ctx = ctxs.f, a = as_.f, inter = inters.f, spikes = spk.f, ev = evs.raw
         // Worth waking the pool (~10-50 µs) for an elementwise pass: LayerNorm ~1 ns, GELU (erff) ~5-10 ns per value.
@@ -230,18 +210,18 @@ extension SpikeBERT {
         }
         // Events of `spikes` [N, inF] when sparse enough to pay, else nil (dense GEMM).
         func events(width inF: Int) -> Bool {
-            let nnz = ss_events_build(Int32(N), Int32(inF), spikes, Int32(inF), ev)
+            let nnz = Kernels.buildEvents(rows: N, inputs: inF, x: spikes, ldx: inF, into: ev)
             return Double(nnz) < eventRate * Double(N) * Double(inF)
         }
         // out[N, outF] (row stride ldo) = src·W + b, by events (already built) or dense GEMM.
         func product(_ lin: FastLinear, _ src: UnsafePointer<Float>, useEvents: Bool, _ out: UnsafeMutablePointer<Float>, ldo: Int) {
             if useEvents, let p = lin.packed {
-                ss_events_linear_f32(ev, Int32(lin.outF), p, out, Int32(ldo))
+                Kernels.eventsLinear(ev, outputs: lin.outF, packed: p, y: out, ldy: ldo)
             } else if let b = lin.gemmB {
-                ss_gemm_packed_b_f32(Int32(N), Int32(lin.outF), Int32(lin.inF), 1, src, Int32(lin.inF), b, 0, out, Int32(ldo))
+                Kernels.gemmPackedB(m: N, n: lin.outF, k: lin.inF, alpha: 1, a: src, lda: lin.inF, packedB: b, beta: 0, c: out, ldc: ldo)
             } else {
-                ss_gemm_f32(0, 0, Int32(N), Int32(lin.outF), Int32(lin.inF), 1, src, Int32(lin.inF), lin.w, Int32(lin.ld),
-                            0, out, Int32(ldo))
+                Kernels.gemm(transA: false, transB: false, m: N, n: lin.outF, k: lin.inF, alpha: 1, a: src, lda: lin.inF,
+                             b: lin.w, ldb: lin.ld, beta: 0, c: out, ldc: ldo)
             }
             addBias(out, rows: N, width: lin.outF, ld: ldo, lin.bias)
         }
@@ -282,7 +262,7 @@ extension SpikeBERT {
                 v.update(from: spikes, count: N * C)
             } else {
                 (q, k, v, stride) = (qkv, qkv + C, qkv + 2 * C, 3 * C)
-                ss_gemm_packed_b_f32(Int32(N), Int32(3 * C), Int32(C), 1, x, Int32(C), fl.qkvGemmB, 0, qkv, Int32(3 * C))
+                Kernels.gemmPackedB(m: N, n: 3 * C, k: C, alpha: 1, a: x, lda: C, packedB: fl.qkvGemmB, beta: 0, c: qkv, ldc: 3 * C)
                 addBias(qkv, rows: N, width: 3 * C, ld: 3 * C, fl.qkvBias)
             }
             fastAttention(q: q, k: k, v: v, stride: stride, out: ctx, sequences: B, steps: T, tokens: L, valid: valid)
@@ -356,8 +336,8 @@ extension SpikeBERT {
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: d * nk + nk) { tmp in
                     // CKernels attention.c: the loops of `attention` (reference order), 8 lanes wide.
                     let o = row0 * stride + h * d
-                    ss_attention_head_f32(Int32(L), Int32(d), kb.baseAddress!, Int32(nk), q + o, k + o, v + o, Int32(stride),
-                                          scale, out + row0 * C + h * d, Int32(C), tmp.baseAddress!)
+                    Kernels.attentionHead(l: L, d: d, keys: kb.baseAddress!, keyCount: nk, q: q + o, k: k + o, v: v + o, stride: stride,
+                                          scale: scale, out: out + row0 * C + h * d, ldo: C, scratch: tmp.baseAddress!)
                 }
             }
         }

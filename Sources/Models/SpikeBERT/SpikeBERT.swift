@@ -23,7 +23,6 @@
 // Shape legend: T timesteps, L tokens, C hidden, I intermediate, H heads, d = C/H, K labels.
 
 import Foundation
-import CKernels
 import Engine
 import Neurons
 
@@ -407,7 +406,7 @@ public final class SpikeBERT {
         case .gelu:
             // gelu(x) = 0.5·x·(1 + erf(x/√2)), erf by CKernels' vectorised polynomial (gelu.c, < 5e-7
             // from the true erf; libm's scalar erff was ~15% of a T = 4 MiniLM forward).
-            ss_gelu_erf_f32(count, y)
+            Kernels.geluErf(count, y)
         case .geluTanh:
             // gelu(x) ≈ 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))   (Hendrycks & Gimpel 2016)
             let s: Float = 0.79788456080286536       // √(2/π)

@@ -22,7 +22,6 @@
 import Foundation
 import Engine
 import Neurons
-import CKernels
 
 /// Fast recurrent SpikeGPT inference with preallocated buffers. Not thread-safe: one runner per thread.
 public final class SpikeGPTRunner {
@@ -54,9 +53,9 @@ public final class SpikeGPTRunner {
 
     /// A weight matrix as the kernels see it.
     struct Matrix {
-        var kind: Int32      // SS_GEMV_*
-        var rows: Int32      // n_out
-        var cols: Int32      // n_in
+        var kind: Kernels.GEMVJob.Kind
+        var rows: Int        // n_out
+        var cols: Int        // n_in
         var base: UnsafeRawPointer
     }
 
@@ -89,7 +88,7 @@ public final class SpikeGPTRunner {
     private let logitsBuf: UnsafeMutablePointer<Float> // [V]
     private let partial: UnsafeMutablePointer<Float>   // [C] second half of a sparse product (gemv.c)
     private let attShift, ffnShift, aa, bb, pp, lifAtt, lifFfn: UnsafeMutablePointer<Float>
-    private let jobs: UnsafeMutablePointer<ss_gemv_job>
+    private let jobs: UnsafeMutablePointer<Kernels.GEMVJob>
     /// Tokens consumed since the last reset.
     public private(set) var position = 0
 
@@ -127,11 +126,10 @@ public final class SpikeGPTRunner {
             let rows = c.shape[0], cols = c.shape[1]
             let src = UnsafePointer(c.storage.base + c.offset)
             let bf = options.weights == .bf16
-            let kind: Int32 = transposed ? Int32(bf ? SS_GEMV_SPARSE_BF16 : SS_GEMV_SPARSE_F32)
-                                         : Int32(bf ? SS_GEMV_BF16_PANEL : SS_GEMV_F32)
+            let kind: Kernels.GEMVJob.Kind = transposed ? (bf ? .sparseBF16 : .sparseF32) : (bf ? .bf16Panel : .f32)
             if !bf && !transposed {
                 keep.append(c.storage)
-                return Matrix(kind: kind, rows: Int32(rows), cols: Int32(cols), base: UnsafeRawPointer(src))
+                return Matrix(kind: kind, rows: rows, cols: cols, base: UnsafeRawPointer(src))
             }
             if bf && !transposed {
                 // bf16 in 32-output panels: one sequential stream per product (gemv.c).
@@ -139,13 +137,13 @@ public final class SpikeGPTRunner {
                     for e in 0..<(rows * cols) { d[e] = SpikeGPTRunner.bf16(src[e]) }
                     n = rows * cols
                 }
-                let count = ss_bf16_panel_count(Int32(rows), Int32(cols))
-                let raw = UnsafeMutableRawPointer.allocate(byteCount: Int(count) * 2, alignment: 64)
+                let count = Kernels.bf16PanelCount(nOut: rows, nIn: cols)
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64)
                 ownedBufs.append(raw)
                 rounded.withUnsafeBufferPointer {
-                    ss_bf16_panel_pack(Int32(rows), Int32(cols), raw.bindMemory(to: UInt16.self, capacity: Int(count)), $0.baseAddress)
+                    Kernels.packBF16Panels(nOut: rows, nIn: cols, into: raw.bindMemory(to: UInt16.self, capacity: count), from: $0.baseAddress)
                 }
-                return Matrix(kind: kind, rows: Int32(rows), cols: Int32(cols), base: UnsafeRawPointer(raw))
+                return Matrix(kind: kind, rows: rows, cols: cols, base: UnsafeRawPointer(raw))
             }
             let count = rows * cols
             let raw = UnsafeMutableRawPointer.allocate(byteCount: count * (bf ? 2 : 4), alignment: 64)
@@ -164,7 +162,7 @@ public final class SpikeGPTRunner {
                 for e in 0..<count { d[e] = src[srcIndex(e)] }
             }
             // For the transposed layout the kernel's n_out is still `rows` and n_in `cols`.
-            return Matrix(kind: kind, rows: Int32(rows), cols: Int32(cols), base: UnsafeRawPointer(raw))
+            return Matrix(kind: kind, rows: rows, cols: cols, base: UnsafeRawPointer(raw))
         }
 
         var ls: [LayerPtrs] = []
@@ -299,14 +297,14 @@ public final class SpikeGPTRunner {
                 sh[c] = ac
             }
             jobs[0] = job(L.attK, xk, k); jobs[1] = job(L.attV, xv, v); jobs[2] = job(L.attR, xr, r)
-            ss_gemv_batch(jobs, 3, Int32(options.threads))
+            Kernels.gemvBatch(jobs, count: 3, threads: options.threads)
             // WKV (stable running-max form, SEEDS.md §1), then y = σ(r) ⊙ wkv:
             //   ww = u + k;  p = max(pp, ww);  e1 = exp(pp − p);  e2 = exp(ww − p)
             //   wkv = (e1·aa + e2·v) / (e1·bb + e2)
             //   ww = pp + w;  p = max(ww, k);  aa = e1·aa + e2·v;  bb = e1·bb + e2;  pp = p  (e1, e2 anew)
-            ss_wkv_step(Int32(C), k, v, r, L.first, L.decay, aa + base, bb + base, pp + base, y)   // CKernels/rwkv.c
+            Kernels.wkvStep(c: C, k: k, v: v, r: r, u: L.first, w: L.decay, aa: aa + base, bb: bb + base, pp: pp + base, y: y)   // CKernels/rwkv.c
             jobs[0] = job(L.attO, y, o)
-            ss_gemv_batch(jobs, 1, Int32(options.threads))
+            Kernels.gemvBatch(jobs, count: 1, threads: options.threads)
             spike(o, site: 2 * i, membrane: lifAtt + base)
 
             // ---- ChannelMix
@@ -319,7 +317,7 @@ public final class SpikeGPTRunner {
                 fs[c] = ac
             }
             jobs[0] = job(L.ffnK, xk, kf); jobs[1] = job(L.ffnR, xr, r)
-            ss_gemv_batch(jobs, 2, Int32(options.threads))
+            Kernels.gemvBatch(jobs, count: 2, threads: options.threads)
             // kf = relu(kf)²
             var active = 0
             for j in 0..<F {
@@ -329,14 +327,14 @@ public final class SpikeGPTRunner {
             }
             ffnInputs += F; ffnActive += active
             jobs[0] = job(L.ffnV, kf, v)
-            ss_gemv_batch(jobs, 1, Int32(options.threads))
+            Kernels.gemvBatch(jobs, count: 1, threads: options.threads)
             // o = σ(r) ⊙ v
-            ss_sigmoid_mul(Int32(C), r, v, o)
+            Kernels.sigmoidMul(C, r: r, v: v, o: o)
             spike(o, site: 2 * i + 1, membrane: lifFfn + base)
         }
         layerNorm(a, x, lnOutW, lnOutB)
         jobs[0] = job(head, a, logitsBuf)
-        ss_gemv_batch(jobs, 1, Int32(options.threads))
+        Kernels.gemvBatch(jobs, count: 1, threads: options.threads)
         position += 1
         return UnsafeBufferPointer(start: logitsBuf, count: V)
     }
@@ -377,7 +375,7 @@ public final class SpikeGPTRunner {
         // either is the limit (on the benchmark VM the prefetching read is 10–25% faster).
         for r in 0..<(2 * repeats) {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            sink += ss_stream_read_f32(buf, n, Int32(threads), Int32(r % 2))
+            sink += Kernels.streamRead(buf, count: n, threads: threads, prefetch: r % 2 == 1)
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
             best = max(best, Double(n * 4) / dt)
         }
@@ -386,9 +384,9 @@ public final class SpikeGPTRunner {
 
     // MARK: pieces
 
-    @inline(__always) private func job(_ m: Matrix, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) -> ss_gemv_job {
-        ss_gemv_job(kind: m.kind, n_out: m.rows, n_in: m.cols, y: out, W: m.base, x: UnsafePointer(input),
-                    partial: m.kind == SS_GEMV_SPARSE_F32 || m.kind == SS_GEMV_SPARSE_BF16 ? partial : nil)
+    @inline(__always) private func job(_ m: Matrix, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) -> Kernels.GEMVJob {
+        Kernels.GEMVJob(kind: m.kind, nOut: m.rows, nIn: m.cols, y: out, w: m.base, x: UnsafePointer(input),
+                        partial: m.kind.isSparse ? partial : nil)
     }
 
     /// out = LayerNorm(inp)·w + b over C (eps 1e-5, biased variance). out may alias inp.

@@ -26,7 +26,6 @@
 import Foundation
 import Engine
 import Neurons
-import CKernels
 
 /// Sizes of a SpikeGPT model. Example values: the 216M release (n 18, C 768, V 50277).
 public struct SpikeGPTConfig: Sendable, Codable, Equatable {
@@ -400,7 +399,7 @@ func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
             withExtendedLifetime(wc) {
                 let wp = wc.storage.base + wc.offset
                 if T == 1 {
-                    ss_gemv_f32(Int32(nOut), Int32(nIn), yp.baseAddress!, wp, xp.baseAddress!)
+                    Kernels.gemv(nOut: nOut, nIn: nIn, y: yp.baseAddress!, w: wp, x: xp.baseAddress!)
                 } else {
                     Tensor.gemm(T, nOut, nIn, xp.baseAddress!, wp, true, yp.baseAddress!)
                 }

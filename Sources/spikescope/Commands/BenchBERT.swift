@@ -7,7 +7,7 @@
 // (the first call also calibrates α when the checkpoint has none).
 
 import ArgumentParser
-import CKernels
+import Engine
 import Foundation
 import Models
 import Neurons
@@ -79,7 +79,7 @@ struct BenchBERT: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ss_threads_set(Int32(threads)) }
+        if let threads { Kernels.threads = threads }
         let loaded = try ModelLoader.load(path: model)
         guard let wrapped = loaded.model as? SpikeBERTModel else {
             throw ValidationError("'\(model)' is a \(loaded.family.traits.displayName) checkpoint, not a BERT. Hint: point --model at a BERT folder with config.json.")
@@ -137,7 +137,7 @@ struct BenchBERT: ParsableCommand {
             ("float_tokens_per_s", fb.map { fmt(Double(batch * seq) / $0, 1) } ?? "null"),
             ("cost_vs_float", f1.map { fmt(s1 / $0, 3) } ?? "null"),
             ("batch_cost_vs_float", zip2(sb, fb).map { fmt($0 / $1, 3) } ?? "null"),
-            ("threads", "\(ss_threads_get())"),
+            ("threads", "\(Kernels.threads)"),
         ]
         if referenceHf {
             fields += [
@@ -174,7 +174,7 @@ struct BenchBERT: ParsableCommand {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script.path, dir.path, "--tokens", "\(tokens)", "--batch", "\(max(batch, 1))", "--seq", "\(seq)",
-                       "--runs", "\(runs)", "--batch-runs", "\(batchRuns)", "--threads", "\(ss_threads_get())"]
+                       "--runs", "\(runs)", "--batch-runs", "\(batchRuns)", "--threads", "\(Kernels.threads)"]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice

@@ -5,7 +5,6 @@
 // -O3 C kernel, but the numbers are only meaningful for release.
 
 import ArgumentParser
-import CKernels
 import Foundation
 import Engine
 import Formats
@@ -46,7 +45,7 @@ struct BenchGemm: ParsableCommand {
         for i in 0..<count { a[i] = rng.nextUniform() - 0.5; b[i] = rng.nextUniform() - 0.5 }
         let n32 = Int32(n)
         let seconds = benchBestSeconds(runs: runs, warmup: 2) {
-            ss_gemm_f32(0, 0, n32, n32, n32, 1, a, n32, b, n32, 0, c, n32)
+            Kernels.gemm(transA: false, transB: false, m: Int(n32), n: Int(n32), k: Int(n32), alpha: 1, a: a, lda: Int(n32), b: b, ldb: Int(n32), beta: 0, c: c, ldc: Int(n32))
         }
         let flops = 2 * Double(n) * Double(n) * Double(n)
         let gflops = flops / seconds / 1e9
@@ -55,8 +54,8 @@ struct BenchGemm: ParsableCommand {
             ("size", "\(n)"), ("gflops", fmt(gflops)), ("ms", fmt(seconds * 1e3, 3)),
             ("numpy_gflops", numpy.gflops.map { fmt($0) } ?? "null"),
             ("ratio", numpy.gflops.map { fmt(gflops / $0, 3) } ?? "null"),
-            ("threads", "\(ss_threads_get())"),
-            ("kernel", jsonString(String(cString: ss_gemm_kernel_name()))),
+            ("threads", "\(Kernels.threads)"),
+            ("kernel", jsonString(Kernels.gemmKernelName)),
         ]
         if let note = numpy.note { fields.append(("note", jsonString(note))) }
         print(jsonObject(fields))

@@ -4,7 +4,6 @@
 // Build with `swift build -c release` first.
 
 import ArgumentParser
-import CKernels
 import Engine
 import Foundation
 
@@ -64,7 +63,7 @@ struct BenchSpikeLinear: ParsableCommand {
             dense = min(dense, try seconds { try layer.forward(x, into: yd, path: .dense) })
             spike = min(spike, try seconds { try layer.forward(x, into: ys, path: .event) })
             repack = min(repack, try seconds {
-                ss_gemm_f32(0, 0, t32, o32, i32, 1, x.storage.base, i32, w.storage.base, o32, 0, yr.storage.base, o32)
+                Kernels.gemm(transA: false, transB: false, m: Int(t32), n: Int(o32), k: Int(i32), alpha: 1, a: x.storage.base, lda: Int(i32), b: w.storage.base, ldb: Int(o32), beta: 0, c: yr.storage.base, ldc: Int(o32))
             })
         }
         // Where the event path stops paying on this machine (and what SpikeLinear then uses).
@@ -81,7 +80,7 @@ struct BenchSpikeLinear: ParsableCommand {
             ("speedup", fmt(dense / spike, 2)), ("measured_rate", fmt(measured, 4)), ("tokens", "\(tokens)"),
             ("max_rel_diff", fmt(worst, 9)),
             ("dense_repack_ms", fmt(repack * 1e3, 3)), ("speedup_vs_repack", fmt(repack / spike, 2)),
-            ("break_even_rate", fmt(breakEven, 3)), ("threads", "\(ss_threads_get())"),
+            ("break_even_rate", fmt(breakEven, 3)), ("threads", "\(Kernels.threads)"),
         ]))
         if !common.json {
             FileHandle.standardError.write(Data(String(

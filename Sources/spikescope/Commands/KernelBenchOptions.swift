@@ -1,6 +1,6 @@
 // Options shared by the kernel benchmarks (`bench gemm`, `bench spike-linear`).
 import ArgumentParser
-import CKernels
+import Engine
 
 struct KernelBenchOptions: ParsableArguments {
     @Option(help: "Worker threads for our kernels (default: online CPUs). NumPy keeps its own setting.")
@@ -16,5 +16,5 @@ struct KernelBenchOptions: ParsableArguments {
     }
 
     /// Sets the kernels' thread count when --threads was given.
-    func applyThreads() { if let threads { ss_threads_set(Int32(threads)) } }
+    func applyThreads() { if let threads { Kernels.threads = threads } }
 }
