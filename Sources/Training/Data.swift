@@ -1,9 +1,8 @@
-// Training data: a char vocabulary, language-model windows from a token array, and
-// classification rows — each sampled from a seeded generator whose state is the data position.
+// Training data: language-model windows from a token array, and classification rows — each
+// sampled from a seeded generator whose state is the data position.
 //
-// What it is: `CharVocabulary` (built from a corpus; its JSON is SpikeGPT's id → char layout,
-// which `Formats.CharVocab` loads for inference), `LMData` (train/validation token
-// arrays and [B, context+1] windows), `ClassificationData` (encoded rows and labels).
+// What it is: `LMData` (train/validation token arrays and [B, context+1] windows, encoded with a
+// `Formats.CharVocab` built from the corpus), `ClassificationData` (encoded rows and labels).
 // What it is not: streaming; the corpus is read into memory (a few MB at most here).
 //
 // Shape legend: B batch, N context (tokens per training window).
@@ -12,65 +11,6 @@ import Foundation
 import Engine
 import Formats
 import Models
-
-/// Characters ↔ ids, ids in order of the sorted distinct Unicode scalars of the corpus.
-/// JSON layout (SpikeGPT's char vocab): an object id → char, e.g. {"0": "\n", "1": " "}.
-public struct CharVocabulary: Sendable, Equatable {
-    public let chars: [String]
-    private let index: [String: Int]
-
-    public init(chars: [String]) {
-        self.chars = chars
-        var idx: [String: Int] = [:]
-        for (i, c) in chars.enumerated() { idx[c] = i }
-        self.index = idx
-    }
-
-    /// The vocabulary of `text`: its distinct scalars, sorted.
-    public init(building text: String) {
-        self.init(chars: Set(text.unicodeScalars.map { String($0) }).sorted())
-    }
-
-    public var count: Int { chars.count }
-
-    public func encode(_ text: String, source: String = "text") throws -> [Int] {
-        var out: [Int] = []
-        out.reserveCapacity(text.utf8.count)
-        for (i, s) in text.unicodeScalars.enumerated() {
-            guard let id = index[String(s)] else {
-                throw TrainingError.badData(path: source, reason: "character \(String(reflecting: String(s))) at offset \(i) is not in the vocabulary of \(count) chars",
-                                            hint: "train a vocabulary that covers this text, or remove the character")
-            }
-            out.append(id)
-        }
-        return out
-    }
-
-    public func decode(_ ids: [Int]) -> String {
-        ids.map { $0 >= 0 && $0 < chars.count ? chars[$0] : "\u{FFFD}" }.joined()
-    }
-
-    public func jsonData() throws -> Data {
-        var obj: [String: String] = [:]
-        for (i, c) in chars.enumerated() { obj[String(i)] = c }
-        return try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-    }
-
-    public static func read(_ url: URL) throws -> CharVocabulary {
-        guard let data = try? Data(contentsOf: url),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: String] else {
-            throw TrainingError.badData(path: url.path, reason: "not a JSON object of id → char", hint: "the vocabulary is written by 'spikescope train'")
-        }
-        var chars = [String](repeating: "", count: obj.count)
-        for (k, c) in obj {
-            guard let i = Int(k), i >= 0, i < obj.count else {
-                throw TrainingError.badData(path: url.path, reason: "key '\(k)' is not an id in 0..<\(obj.count)", hint: "ids must be 0…V−1")
-            }
-            chars[i] = c
-        }
-        return CharVocabulary(chars: chars)
-    }
-}
 
 /// Train and validation tokens of a language-model corpus, held as 16-bit ids in one array (a
 /// char vocabulary never needs more): 2 bytes per character, so a 200 MB corpus takes ~400 MB
@@ -99,16 +39,16 @@ public struct LMData: Sendable {
     /// Reads a UTF-8 text file (or a folder of .txt files, via `Formats.TextCorpus.scan`) and makes
     /// its char vocabulary (or uses `vocabulary`). Two streaming passes over the mapped files: the
     /// distinct characters, then the ids.
-    public static func charCorpus(_ url: URL, vocabulary: CharVocabulary? = nil, valFraction: Double = 0.1) throws -> (LMData, CharVocabulary) {
+    public static func charCorpus(_ url: URL, vocabulary: CharVocab? = nil, valFraction: Double = 0.1) throws -> (LMData, CharVocab) {
         let path = url.path
         // Throws Formats' `CorpusError` (file, offset and hint) for unreadable or non-UTF-8 input.
-        let vocab: CharVocabulary
+        let vocab: CharVocab
         if let vocabulary { vocab = vocabulary } else {
             var seen = Set<UInt32>()
             var ascii = [Bool](repeating: false, count: 128)
             try TextCorpus.scan(path: path) { s, _, _ in if s < 128 { ascii[Int(s)] = true } else { seen.insert(s) } }
             for (i, on) in ascii.enumerated() where on { seen.insert(UInt32(i)) }
-            vocab = CharVocabulary(chars: seen.compactMap { Unicode.Scalar($0).map { String($0) } }.sorted())
+            vocab = CharVocab(characters: seen.compactMap { Unicode.Scalar($0).map { String($0) } }.sorted())
         }
         guard vocab.count <= 65536 else {
             throw TrainingError.badData(path: path, reason: "\(vocab.count) distinct characters; a char vocabulary holds at most 65536",

@@ -79,7 +79,7 @@ public final class BackgroundTraining: @unchecked Sendable {
         let s = model.summary
         let session = URL(fileURLWithPath: sessionDir)
         let j = TrainingJob {
-            let vocab = try CharVocabulary.read(URL(fileURLWithPath: vocabPath))
+            let vocab = try CharVocab.load(file: vocabPath, unknownCharacter: nil)
             let (data, _) = try LMData.charCorpus(URL(fileURLWithPath: corpus), vocabulary: vocab)
             var cfg = TrainerConfig()
             cfg.arch = s.family.id

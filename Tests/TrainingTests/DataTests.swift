@@ -7,18 +7,19 @@ import Formats
 @testable import Training
 
 @Suite struct DataTests {
-    @Test func charVocabularyRoundTripsThroughFormatsCharVocab() throws {
+    @Test func aBuiltVocabularyRoundTripsThroughItsJSON() throws {
         let text = "Once, Ada saw \"an owl\".\nIt is 42!"
-        let mine = CharVocabulary(building: text)
+        let mine = CharVocab(building: text)
+        #expect(mine.chars == Set(text.unicodeScalars.map { String($0) }).sorted())
         let theirs = try CharVocab(data: try mine.jsonData(), file: "vocab.json", unknownCharacter: nil)
-        #expect(theirs.vocabSize == mine.count)
-        #expect(try theirs.encode(text).ids == (try mine.encode(text)))
-        #expect(theirs.decode(try mine.encode(text)) == text)
+        #expect(theirs.vocabSize == mine.count && theirs.chars == mine.chars)
+        #expect(try theirs.encode(text).ids == (try mine.ids(text)))
+        #expect(theirs.decode(try mine.ids(text)) == text)
     }
 
     @Test func unknownCharacterIsATypedError() {
-        let v = CharVocabulary(building: "abc")
-        #expect(throws: TrainingError.self) { try v.encode("abz", source: "x.txt") }
+        let v = CharVocab(building: "abc")
+        #expect(throws: TokenizerError.unknownCharacter(character: "z", offset: 2, file: "x.txt")) { try v.ids("abz", source: "x.txt") }
     }
 
     @Test func lmWindowsAreShiftedAndSeeded() throws {
@@ -42,14 +43,14 @@ import Formats
         var rows = "sentence\tlabel\n"
         for i in 0..<20 { rows += (i % 2 == 0 ? "a good day\t1\n" : "bad\t0\n") }
         try rows.write(to: url, atomically: true, encoding: .utf8)
-        let v = CharVocabulary(building: rows)
-        let d = try ClassificationData.glue(url, encode: { try v.encode($0) }, pad: 0, length: 6)
+        let v = CharVocab(building: rows)
+        let d = try ClassificationData.glue(url, encode: { try v.ids($0) }, pad: 0, length: 6)
         #expect(d.labels == ["0", "1"])
         #expect(d.train.count == 18 && d.validation.count == 2)
         #expect(d.train.allSatisfy { $0.ids.count == 6 })
-        #expect(d.train[1].ids == (try v.encode("bad")) + [0, 0, 0])
+        #expect(d.train[1].ids == (try v.ids("bad")) + [0, 0, 0])
         try "sentence\tlabel\nx\tmaybe\n".write(to: url, atomically: true, encoding: .utf8)
-        #expect(throws: GLUEError.self) { try ClassificationData.glue(url, encode: { try v.encode($0) }, pad: 0, length: 6) }
+        #expect(throws: GLUEError.self) { try ClassificationData.glue(url, encode: { try v.ids($0) }, pad: 0, length: 6) }
     }
 
     /// Hostile GLUE files given to `train`: header only, one data row (both crashed: an empty
@@ -59,8 +60,8 @@ import Formats
         let dir = Fixture.tempDir("glue-edge")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("train.tsv")
-        let v = CharVocabulary(building: "abcdefghijklmnopqrstuvwxyz ")
-        func load() throws -> ClassificationData { try ClassificationData.glue(url, encode: { try v.encode($0) }, pad: 0, length: 6) }
+        let v = CharVocab(building: "abcdefghijklmnopqrstuvwxyz ")
+        func load() throws -> ClassificationData { try ClassificationData.glue(url, encode: { try v.ids($0) }, pad: 0, length: 6) }
         try "sentence\tlabel\n".write(to: url, atomically: true, encoding: .utf8)
         #expect(throws: GLUEError.empty(file: url.path)) { try load() }
         try "sentence\tlabel\nabc\t1\n".write(to: url, atomically: true, encoding: .utf8)
@@ -69,7 +70,7 @@ import Formats
         try "sentence\tlabel\r\nabc\t1\r\nde\t0\r\n".write(to: url, atomically: true, encoding: .utf8)
         let crlf = try load()
         #expect(crlf.train.count == 1 && crlf.validation.count == 1)
-        #expect(crlf.train[0].ids == (try v.encode("abc")) + [0, 0, 0])
+        #expect(crlf.train[0].ids == (try v.ids("abc")) + [0, 0, 0])
         var rng = SeededRNG(seed: 1)
         if case let .classification(xs, ys) = crlf.sample(batch: 3, rng: &rng) { #expect(xs.count == 3 && ys == [1, 1, 1]) }
         try "index\tsentence\n0\tabc\n1\tde\n".write(to: url, atomically: true, encoding: .utf8)

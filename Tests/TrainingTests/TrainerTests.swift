@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import Engine
 import Models
+import Formats
 @testable import Training
 
 enum Fixture {
@@ -15,10 +16,10 @@ enum Fixture {
     static let corpusURL = packageRoot.appendingPathComponent("Examples/corpus/tiny-english.txt")
 
     /// The first 60 000 characters of the generated corpus.
-    static func lmData() throws -> (LMData, CharVocabulary) {
+    static func lmData() throws -> (LMData, CharVocab) {
         let text = String(try String(contentsOf: corpusURL, encoding: .utf8).prefix(60_000))
-        let vocab = CharVocabulary(building: text)
-        return (LMData(tokens: try vocab.encode(text), vocabSize: vocab.count), vocab)
+        let vocab = CharVocab(building: text)
+        return (LMData(tokens: try vocab.ids(text), vocabSize: vocab.count), vocab)
     }
 
     static func config(steps: Int, vocab: Int) -> TrainerConfig {

@@ -67,6 +67,49 @@ public struct CharVocab: Tokenizer {
         }
     }
 
+    /// A vocabulary of the given characters, ids in order; characters outside it are errors.
+    public init(characters: [String], file: String = "(built)") {
+        self.file = file
+        var chars: [Int: Unicode.Scalar] = [:], ids: [Unicode.Scalar: Int] = [:]
+        for (i, c) in characters.enumerated() {
+            guard c.unicodeScalars.count == 1, let s = c.unicodeScalars.first else { continue }
+            chars[i] = s
+            if ids[s] == nil { ids[s] = i }
+        }
+        self.characters = chars
+        self.vocabSize = characters.count
+        self.ids = ids
+        self.unknownId = nil
+    }
+
+    /// The vocabulary of `text`: its distinct scalars, sorted (as the trainer builds it).
+    public init(building text: String) {
+        self.init(characters: Set(text.unicodeScalars.map { String($0) }).sorted())
+    }
+
+    /// Characters by id (0..<vocabSize; "" where an id has none).
+    public var chars: [String] { (0..<vocabSize).map { characters[$0].map { String($0) } ?? "" } }
+    public var count: Int { vocabSize }
+
+    /// The ids of `text`, strictly: a character outside the vocabulary is an error naming it and
+    /// its offset in `source` (even when an unknown character is set; training must not guess).
+    public func ids(_ text: String, source: String = "text") throws -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(text.utf8.count)
+        for (i, s) in text.unicodeScalars.enumerated() {
+            guard let id = ids[s] else { throw TokenizerError.unknownCharacter(character: String(s), offset: i, file: source) }
+            out.append(id)
+        }
+        return out
+    }
+
+    /// SpikeGPT's layout: a JSON object id → character, keys sorted (UTF-8).
+    public func jsonData() throws -> Data {
+        var obj: [String: String] = [:]
+        for (i, c) in characters { obj[String(i)] = String(c) }
+        return try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+    }
+
     public func id(of token: String) -> Int? {
         guard token.unicodeScalars.count == 1 else { return nil }
         return ids[token.unicodeScalars.first!]

@@ -106,7 +106,7 @@ struct Train: ParsableCommand {
         let sessionURL = URL(fileURLWithPath: session)
         try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
         let vocabURL = sessionURL.appendingPathComponent("vocab.json")
-        let existing = resume && FileManager.default.fileExists(atPath: vocabURL.path) ? try CharVocabulary.read(vocabURL) : nil
+        let existing = resume && FileManager.default.fileExists(atPath: vocabURL.path) ? try CharVocab.load(file: vocabURL.path, unknownCharacter: nil) : nil
 
         var cfg = TrainerConfig()
         cfg.arch = arch; cfg.variant = variant
@@ -114,7 +114,7 @@ struct Train: ParsableCommand {
         cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
         cfg.seed = seed; cfg.dropout = dropout
 
-        let data: TrainingData, vocab: CharVocabulary
+        let data: TrainingData, vocab: CharVocab
         if let corpus {
             let (d, v) = try LMData.charCorpus(URL(fileURLWithPath: corpus), vocabulary: existing)
             data = .lm(d); vocab = v
@@ -123,9 +123,9 @@ struct Train: ParsableCommand {
             guard let text = try? String(contentsOf: url, encoding: .utf8) else {
                 throw TrainingError.badData(path: url.path, reason: "cannot read", hint: "give a GLUE TSV file")
             }
-            let v = existing ?? CharVocabulary(building: text)
+            let v = existing ?? CharVocab(building: text)
             let pad = v.chars.firstIndex(of: " ") ?? 0
-            let d = try ClassificationData.glue(url, encode: { try v.encode($0, source: url.path) }, pad: pad, length: context)
+            let d = try ClassificationData.glue(url, encode: { try v.ids($0, source: url.path) }, pad: pad, length: context)
             cfg.classes = d.labels.count
             data = .classification(d); vocab = v
         }
