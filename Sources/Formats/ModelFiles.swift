@@ -18,6 +18,10 @@ public struct ModelFiles: Sendable, Equatable {
     public let vocabTxt: String?
     /// A character vocabulary (a JSON object of id -> character), e.g. SpikeGPT's char models.
     public let charVocab: String?
+    /// The tokenizer that goes with these weights: `<weights stem>.vocab.json` or
+    /// `<weights stem>.tokenizer.json` (how spikescope's own checkpoints name theirs), else the
+    /// first of `TokenizerLoader.candidateNames` in the folder. The one search every caller uses.
+    public let tokenizer: String?
 
     /// Candidate names for a char vocabulary, in the order tried ("vocab_book.json" is the file in
     /// the SpikeGPT repository); after them, any single other "*vocab*.json" in the folder.
@@ -47,8 +51,10 @@ public struct ModelFiles: Sendable, Equatable {
             let others = all.filter { $0.hasSuffix(".json") && $0.contains("vocab") && !$0.contains("tokenizer") }
             if others.count == 1 { chars = folder + "/" + others[0] }
         }
+        let stem = weights.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+        let tokenizer = beside(stem.map { [$0 + ".vocab.json", $0 + ".tokenizer.json"] } ?? []) ?? beside(TokenizerLoader.candidateNames)
         return ModelFiles(folder: folder, weights: weights, config: beside(["config.json"]), tokenizerJSON: tok,
-                          vocabTxt: beside(["vocab.txt"]), charVocab: chars)
+                          vocabTxt: beside(["vocab.txt"]), charVocab: chars, tokenizer: tokenizer)
     }
 
     /// The parsed config.json, or nil when there is none.

@@ -1,6 +1,6 @@
 // Opener: a model file plus its tokenizer → what the workbench and the CLI run.
-// Tokenizer search: the path given; else `<model stem>.vocab.json` / `<stem>.tokenizer.json`
-// beside the weights (our own checkpoints); else the names TokenizerLoader knows, in the folder.
+// Tokenizer search: the path given; else `ModelFiles.tokenizer` (`<model stem>.vocab.json` / `<stem>.tokenizer.json`
+// beside the weights, our own checkpoints; else the names TokenizerLoader knows, in the folder).
 // What it is not: a cache — every call reads the files.
 
 import Foundation
@@ -15,15 +15,7 @@ public struct OpenedModel: Sendable {
 }
 
 public enum Opener {
-    public static func tokenizerPath(besideWeights weights: String) -> String? {
-        let url = URL(fileURLWithPath: weights)
-        let stem = url.deletingPathExtension().lastPathComponent
-        for suffix in [".vocab.json", ".tokenizer.json"] {
-            let p = url.deletingLastPathComponent().appendingPathComponent(stem + suffix).path
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
-        return try? TokenizerLoader.find(besideModel: weights)
-    }
+    public static func tokenizerPath(besideWeights weights: String) -> String? { (try? ModelFiles.locate(weights))?.tokenizer }
 
     /// Opens a model and its tokenizer. `tokenizer` nil → searched beside the model; when none is
     /// found, the codec throws on text input (token ids still work).

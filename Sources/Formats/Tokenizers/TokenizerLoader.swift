@@ -61,13 +61,9 @@ public enum TokenizerLoader {
     /// The tokenizer file next to a model: `model` may be the model file or its folder.
     /// - Throws: `TokenizerError.notFound` listing the names tried.
     public static func find(besideModel model: String) throws -> String {
-        var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: model, isDirectory: &isDir)
-        let folder = exists && isDir.boolValue ? URL(fileURLWithPath: model) : URL(fileURLWithPath: model).deletingLastPathComponent()
-        for name in candidateNames {
-            let p = folder.appendingPathComponent(name).path
-            if FileManager.default.fileExists(atPath: p) { return p }
-        }
-        throw TokenizerError.notFound(near: model, tried: candidateNames)
+        // The one search (ModelFiles); a path that does not exist is searched from its folder.
+        let path = FileManager.default.fileExists(atPath: model) ? model : URL(fileURLWithPath: model).deletingLastPathComponent().path
+        guard let t = (try? ModelFiles.locate(path))?.tokenizer else { throw TokenizerError.notFound(near: model, tried: candidateNames) }
+        return t
     }
 }

@@ -15,14 +15,12 @@ public struct SpikeBERTFamily: ModelFamily {
     public func recognises(_ names: Set<String>) -> Bool { names.contains(where: { $0.hasSuffix("embeddings.word_embeddings.weight") }) }
 
     public func load(_ ws: WeightSet) throws -> any InspectableModel {
-        let dir = URL(fileURLWithPath: ws.path).deletingLastPathComponent()
-        let cfgURL = dir.appendingPathComponent("config.json")
-        guard FileManager.default.fileExists(atPath: cfgURL.path) else {
+        guard let config = (try? ModelFiles.locate(ws.path))?.config else {
+            let cfgURL = URL(fileURLWithPath: ws.path).deletingLastPathComponent().appendingPathComponent("config.json")
             throw ModelError.invalidConfig(file: cfgURL.path, key: "(file)", reason: "is missing",
                                            hint: "a BERT checkpoint needs its config.json beside the weights (num_attention_heads cannot be inferred)")
         }
-        let config = try BERTConfig(contentsOf: cfgURL)
-        let bert = try SpikeBERT(config: config, weights: ws.tensors)
+        let bert = try SpikeBERT(config: try BERTConfig(contentsOf: URL(fileURLWithPath: config)), weights: ws.tensors)
         return SpikeBERTModel(bert, tensors: ws.tensors)
     }
 
