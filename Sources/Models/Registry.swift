@@ -117,10 +117,6 @@ public protocol InspectableModel: Sendable {
     func tokenStepper(bf16: Bool) throws -> (any TokenStepper)?
 }
 
-/// Feeds tokens one at a time and returns the next-token logits after each.
-public protocol TokenStepper: AnyObject {
-    func nextLogits(after token: Int) throws -> [Float]
-}
 
 extension InspectableModel {
     public func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)? { nil }

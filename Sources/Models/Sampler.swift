@@ -57,22 +57,3 @@ public struct Sampler: Sendable {
         return kept.last!
     }
 }
-
-extension SpikeGPT {
-    /// Runs `prompt` then appends `count` sampled tokens, stopping early at `stopToken`.
-    /// Returns the new tokens. The recurrent form is used after the prompt (one token per step).
-    public func generate(prompt: [Int], count: Int, sampler: inout Sampler, stopToken: Int? = nil,
-                         state: inout State, probe: Probe? = nil) throws -> [Int] {
-        var out = try forward(tokens: prompt, state: &state, probe: probe)
-        var generated: [Int] = []
-        let V = config.vocab
-        for _ in 0..<count {
-            let last = out.logits.values.suffix(V)
-            let next = sampler.sample(last)
-            generated.append(next)
-            if let stopToken, next == stopToken { break }
-            out = try step(token: next, state: &state, probe: probe)
-        }
-        return generated
-    }
-}

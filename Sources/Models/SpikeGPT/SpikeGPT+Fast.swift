@@ -342,17 +342,8 @@ public final class SpikeGPTRunner {
     /// Steps through `prompt`, then appends `count` greedy (argmax, first on ties) tokens.
     /// Returns the new tokens.
     public func generateGreedy(prompt: [Int], count: Int) throws -> [Int] {
-        guard !prompt.isEmpty else { throw ModelError.badInput(reason: "no prompt tokens", hint: "give at least one token") }
-        var logits = UnsafeBufferPointer<Float>(start: logitsBuf, count: config.vocab)
-        for t in prompt { logits = try step(token: t) }
-        var out: [Int] = []
-        out.reserveCapacity(count)
-        for n in 0..<count {
-            let next = SpikeGPTRunner.argmax(logits)
-            out.append(next)
-            if n + 1 < count { logits = try step(token: next) }
-        }
-        return out
+        var greedy = Sampler()
+        return try generate(prompt: prompt, count: count, sampler: &greedy, feedLast: false).tokens
     }
 
     /// Index of the largest value (first on ties), as `Sampler.argmax`.

@@ -146,3 +146,30 @@ extension SpikeGPT: InspectableModel {
         return uses
     }
 }
+
+/// SpikeGPT's reference forward as a `TokenStepper`: the prompt runs in the parallel form, each
+/// later token in the recurrent form, every one recorded into `probe`.
+final class SpikeGPTTracedStepper: TokenStepper {
+    let model: SpikeGPT
+    var state: SpikeGPT.State
+    let probe: Probe?
+    init(_ model: SpikeGPT, state: SpikeGPT.State, probe: Probe?) { self.model = model; self.state = state; self.probe = probe }
+    func prime(_ prompt: [Int]) throws -> [Float] {
+        Array(try model.forward(tokens: prompt, state: &state, probe: probe).logits.values.suffix(model.config.vocab))
+    }
+    func nextLogits(after token: Int) throws -> [Float] {
+        Array(try model.step(token: token, state: &state, probe: probe).logits.values.suffix(model.config.vocab))
+    }
+}
+
+extension SpikeGPT {
+    /// Runs `prompt` then appends `count` sampled tokens, stopping early at `stopToken`; the probe
+    /// records prompt and continuation. Returns the new tokens (the one generation loop,
+    /// `TokenStepper.generate`, over the reference forward).
+    public func generate(prompt: [Int], count: Int, sampler: inout Sampler, stopToken: Int? = nil,
+                         state: inout State, probe: Probe? = nil) throws -> [Int] {
+        let stepper = SpikeGPTTracedStepper(self, state: state, probe: probe)
+        defer { state = stepper.state }
+        return try stepper.generate(prompt: prompt, count: count, sampler: &sampler, stopToken: stopToken).tokens
+    }
+}

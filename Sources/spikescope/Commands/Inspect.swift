@@ -151,15 +151,9 @@ struct Inspect: ParsableCommand {
                 throw ValidationError("--generate needs a model that generates; \(m.summary.family.displayName) does not")
             }
             var sampler = Sampler(SamplerConfig(temperature: temperature, topP: topP, seed: seed))
-            var logits: [Float] = []
-            for t in info.tokens { logits = try runner.nextLogits(after: t) }
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<generate {
-                let next = sampler.sample(logits[...])
-                continuation.append(next)
-                logits = try runner.nextLogits(after: next)
-            }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            let g = try runner.generate(prompt: info.tokens, count: generate, sampler: &sampler)
+            continuation = g.tokens
+            let seconds = g.seconds
             generatedRate = Double(generate) / max(seconds, 1e-9)
             generated = .init(tokens: continuation, text: opened.tokenizer.map { $0.decode(continuation) })
         }
