@@ -143,9 +143,6 @@ private struct Scratch {
     func free() { raw.deallocate() }
 }
 
-/// Runs body(i) for i in 0..<n on the kernels' pool (caller included); serial when `parallel` is false.
-func parallelFor(_ n: Int, parallel: Bool = true, _ body: (Int) -> Void) { Kernels.parallelFor(n, parallel: parallel, body) }
-
 extension SpikeBERT {
     /// Firing rate below which a spike-input linear uses the event kernel instead of dense GEMM
     /// (both give the same bits, so only speed depends on it). Not calibrated per machine: on MiniLM

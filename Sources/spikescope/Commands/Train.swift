@@ -135,22 +135,7 @@ struct Train: ParsableCommand {
         guard let model = try family.newTrainable(spec(vocab: vocab.count, classes: cfg.classes, labels: [])) else {
             throw ValidationError("--arch \(arch) has no training form")
         }
-        let store = try CheckpointStore.forSession(sessionURL)
-        let trainer = try Trainer(model: model, data: data, config: cfg, checkpoints: store)
-        if resume {
-            if let name = try trainer.resumeFromLatest() {
-                FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
-            } else {
-                FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
-            }
-        }
-        let bar = ProgressBar(enabled: isatty(2) != 0)
-        var printed = trainer.step  // one line per completed step (not the start-of-run snapshot)
-        try trainer.run { p in
-            if jsonProgress, p.step > printed { printJSON(p); printed = p.step }
-            bar.draw(p)
-        }
-        bar.finish()
+        let trainer = try runTrainer(model, data: data, config: cfg, session: sessionURL)
         let p = trainer.progress
         try model.exportWeights().writeSafetensors(to: sessionURL.appendingPathComponent("model.safetensors"), metadata: model.metadata)
         var summary = "done: step \(p.step), loss \(String(format: "%.4f", p.loss))"
@@ -194,22 +179,7 @@ struct Train: ParsableCommand {
         cfg.lr = lr; cfg.checkpointEvery = checkpointEvery; cfg.evalEvery = evalEvery; cfg.evalBatches = evalBatches
         cfg.seed = seed; cfg.dropout = dropout
         guard let model = try family.newTrainable(spec) else { throw ValidationError("--arch \(arch) has no training form") }
-        let store = try CheckpointStore.forSession(sessionURL)
-        let trainer = try Trainer(model: model, data: .classification(data), config: cfg, checkpoints: store)
-        if resume {
-            if let name = try trainer.resumeFromLatest() {
-                FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
-            } else {
-                FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
-            }
-        }
-        let bar = ProgressBar(enabled: isatty(2) != 0)
-        var printed = trainer.step
-        try trainer.run { p in
-            if jsonProgress, p.step > printed { printJSON(p); printed = p.step }
-            bar.draw(p)
-        }
-        bar.finish()
+        let trainer = try runTrainer(model, data: .classification(data), config: cfg, session: sessionURL)
         try model.exportWeights().writeSafetensors(to: sessionURL.appendingPathComponent("model.safetensors"), metadata: model.metadata)
         // Accuracy on every validation row (the periodic evaluation sees at most eval-batches of them).
         var r = EvalResult()
@@ -227,6 +197,28 @@ struct Train: ParsableCommand {
             let o: [String: Any] = ["event": "final", "step": trainer.step, "val_loss": r.meanLoss, "accuracy": acc, "rows": r.count]
             if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) { FileHandle.standardOutput.write(d + Data("\n".utf8)) }
         }
+    }
+
+    /// Builds the trainer over <session>/checkpoints, resumes when asked, and runs it with the
+    /// progress bar and (with --json-progress) one JSON line per completed step.
+    func runTrainer(_ model: any TrainableModel, data: TrainingData, config cfg: TrainerConfig, session: URL) throws -> Trainer {
+        let store = try CheckpointStore.forSession(session)
+        let trainer = try Trainer(model: model, data: data, config: cfg, checkpoints: store)
+        if resume {
+            if let name = try trainer.resumeFromLatest() {
+                FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
+            }
+        }
+        let bar = ProgressBar(enabled: isatty(2) != 0)
+        var printed = trainer.step  // one line per completed step (not the start-of-run snapshot)
+        try trainer.run { p in
+            if jsonProgress, p.step > printed { printJSON(p); printed = p.step }
+            bar.draw(p)
+        }
+        bar.finish()
+        return trainer
     }
 
     func printJSON(_ p: TrainingProgress) {

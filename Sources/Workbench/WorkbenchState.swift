@@ -1,0 +1,139 @@
+// WorkbenchState and its parts: the values a view reads (input, cursor, trace, statistics, the
+// training panel's status) and the commands a view sends. Plain values, Sendable, no behaviour
+// beyond derived counts; the `Workbench` object (Workbench.swift) owns and changes them.
+
+import Foundation
+import Engine
+import Neurons
+import Models
+
+/// How text becomes ids and back, for whichever tokenizer the model came with.
+public struct TextCodec: Sendable {
+    public var encode: @Sendable (_ text: String, _ pair: String?) throws -> (ids: [Int], typeIds: [Int], tokens: [String])
+    public var decode: @Sendable (_ ids: [Int]) -> String
+    public var name: String
+    public init(name: String,
+                encode: @escaping @Sendable (String, String?) throws -> (ids: [Int], typeIds: [Int], tokens: [String]),
+                decode: @escaping @Sendable ([Int]) -> String) {
+        self.name = name; self.encode = encode; self.decode = decode
+    }
+}
+
+/// A GLUE-style example (sentence or pair, gold label as written).
+public struct ExampleRow: Sendable, Equatable, Codable {
+    public var text: String
+    public var textPair: String?
+    public var label: String?
+    public init(text: String, textPair: String? = nil, label: String? = nil) {
+        self.text = text; self.textPair = textPair; self.label = label
+    }
+}
+
+public enum InputSource: Sendable, Equatable, Codable {
+    case prompt(String)
+    case example(file: String?, row: Int, ExampleRow)
+}
+
+public enum Pane: String, Sendable, Codable, CaseIterable {
+    case sites, raster, membrane, stats, outliers, output
+}
+
+public struct Cursor: Sendable, Equatable, Codable {
+    public var site = 0
+    /// Step within the trace: token (SpikeGPT) or timestep (SpikeBERT).
+    public var step = 0
+    /// Token position (SpikeBERT; equals `step` for SpikeGPT).
+    public var token = 0
+    /// First neuron (channel) shown in the raster/heatmap.
+    public var neuronOffset = 0
+    /// Selected neuron (channel) for the line plot.
+    public var neuron = 0
+    public var focus: Pane = .sites
+    public init() {}
+}
+
+/// Everything a view needs, as one value.
+public struct WorkbenchState: Sendable {
+    public var summary: ModelSummary
+    public var modelPath: String?
+    public var siteNames: [String]
+    public var input: InputSource
+    public var ids: [Int] = []
+    public var typeIds: [Int] = []
+    public var tokenStrings: [String] = []
+    /// Tokens generated after the prompt (SpikeGPT), included in the trace.
+    public var generatedCount = 0
+    public var generatedText = ""
+    public var run: ModelRun?
+    public var trace = Trace()
+    public var stats: [SiteStatistics] = []
+    public var energy = EnergyEstimate()
+    public var cursor = Cursor()
+    public var neuron: NeuronKind
+    public var timesteps: Int?
+    /// k per site, in site order.
+    public var k: [Float]
+    /// GIF allocation in force (fraction of salient channels with more steps; 0 = uniform), or nil.
+    public var gifOutlierFraction: Double?
+    /// Threshold multiplier per site from `<`/`>` (1 = the model's own).
+    public var thresholdScale: [Float]
+    /// When on, `+`/`-` and `<`/`>` apply to every site.
+    public var allSites = false
+    /// Firing rate of the selected site for k around the current value (computed after a run).
+    public var frequencyCurve: [(k: Float, rate: Double)] = []
+    public var busy = false
+    /// The frequency curve of the newest result is still being computed.
+    public var curvePending = false
+    public var computeMillis: Double = 0
+    public var status = ""
+    public var error: String?
+    /// Newest result's sequence number (tests wait on it).
+    public var revision = 0
+    public var training: TrainingStatus?
+    public var generateCount: Int
+
+    public var selectedSite: String? { cursor.site < siteNames.count ? siteNames[cursor.site] : nil }
+    public var selectedTrace: SiteTrace? { selectedSite.flatMap { trace[$0] } }
+    public var selectedStats: SiteStatistics? { cursor.site < stats.count ? stats[cursor.site] : nil }
+    /// Steps in the trace (tokens or timesteps) and tokens per step (1 or L).
+    public var stepCount: Int { summary.family.steps == .timesteps ? (timesteps ?? 1) : ids.count + generatedCount }
+    public var tokenCount: Int { summary.family.steps == .timesteps ? ids.count : ids.count + generatedCount }
+}
+
+/// Progress of the background trainer, as the training panel shows it.
+public struct TrainingStatus: Sendable, Equatable {
+    public var step: Int
+    public var totalSteps: Int
+    public var loss: Double
+    public var losses: [Double]
+    public var tokensPerSecond: Double
+    public var etaSeconds: Double
+    public var lastCheckpoint: String?
+    public var state: String
+    public init(step: Int, totalSteps: Int, loss: Double, losses: [Double], tokensPerSecond: Double,
+                etaSeconds: Double, lastCheckpoint: String?, state: String) {
+        self.step = step; self.totalSteps = totalSteps; self.loss = loss; self.losses = losses
+        self.tokensPerSecond = tokensPerSecond; self.etaSeconds = etaSeconds
+        self.lastCheckpoint = lastCheckpoint; self.state = state
+    }
+}
+
+public enum WorkbenchCommand: Sendable, Equatable {
+    case step(Int)              // ←/→
+    case token(Int)             // [/]
+    case site(Int)              // ↑/↓
+    case selectSite(Int)
+    case scrollNeurons(Int)     // PgUp/PgDn
+    case selectNeuron(Int)
+    case focusNext
+    case frequency(up: Bool)    // +/-
+    case toggleAllSites         // a
+    case threshold(up: Bool)    // </>
+    case timesteps(Int)         // 1-8
+    case neuron(NeuronKind)
+    case cycleNeuron            // i
+    case toggleAllocation       // o: GIF uniform ↔ saliency
+    case prompt(String)
+    case example(file: String?, row: Int, ExampleRow)
+    case run
+}
