@@ -136,3 +136,21 @@ extension ChannelAllocation {
         }
     }
 }
+
+/// A calibrated GIF coding, the one plan type of every family: per coded place (a linear's input
+/// or a spiking site, by name) the channels' thresholds and timesteps, at the budget it was built for.
+public struct GIFPlan: Sendable, Codable, Equatable {
+    public var base: GIFConfig
+    public var bits: Double
+    public var outlierFraction: Double
+    public var sites: [String: ChannelAllocation]
+    public init(base: GIFConfig, bits: Double, outlierFraction: Double, sites: [String: ChannelAllocation]) {
+        self.base = base; self.bits = bits; self.outlierFraction = outlierFraction; self.sites = sites
+    }
+    /// Exact average bits per activation over every coded channel.
+    public var averageBits: Double {
+        let b1 = log2(Double(base.bidirectional ? 2 * base.levels + 1 : base.levels + 1))
+        let steps = sites.values.flatMap { $0.timesteps.map { Double($0 / base.levels) } }
+        return steps.isEmpty ? 0 : steps.reduce(0, +) / Double(steps.count) * b1
+    }
+}

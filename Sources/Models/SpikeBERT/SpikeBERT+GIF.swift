@@ -3,25 +3,12 @@
 // Optimal Brain Spiking (or uniform), calibrated on an input; the decoded value θ_j/T_j·Σn is what
 // the next linear reads. The model's own T is 1 in this mode: GIF neurons carry their own steps.
 //
-// What it is: the plan type, the site hook `runGIF` (called from `runSite`) and `calibrateGIF`.
+// What it is: the site hook `runGIF` (called from `runSite`) and `calibrateGIF`.
 // What it is not: trained GIF weights — this is post-training conversion of the float BERT.
 
 import Foundation
 import Engine
 import Neurons
-
-public struct BERTGIFPlan: Sendable, Equatable {
-    public var base: GIFConfig
-    public var bits: Double
-    public var outlierFraction: Double
-    public var sites: [String: ChannelAllocation]
-    /// Exact average bits per activation over every coded channel of every site.
-    public var averageBits: Double {
-        let b1 = log2(Double(base.bidirectional ? 2 * base.levels + 1 : base.levels + 1))
-        let steps = sites.values.flatMap { $0.timesteps.map { Double($0 / base.levels) } }
-        return steps.isEmpty ? 0 : steps.reduce(0, +) / Double(steps.count) * b1
-    }
-}
 
 extension SpikeBERT {
     /// GIF at one site over `rows` rows: collect (calibration), code, or pass through.
@@ -67,7 +54,7 @@ extension SpikeBERT {
     /// SpikeLinear site's saliency uses its own linear's weight; the K/V spikes (no linear after
     /// them) rank channels by H_jj alone.
     public func calibrateGIF(inputs: [(ids: [Int], typeIds: [Int]?)], base: GIFConfig, bits: Double, outlierFraction: Double,
-                             weights tensors: [String: Tensor]) throws -> BERTGIFPlan {
+                             weights tensors: [String: Tensor]) throws -> GIFPlan {
         try base.validate()
         let savedNeuron = neuron
         defer { neuron = savedNeuron; gifCollector = nil }
@@ -93,6 +80,6 @@ extension SpikeBERT {
             sitesPlan[name] = OptimalBrainSpiking.allocate(x: x, rows: R, weight: w, out: O, in: C, theta: theta,
                                                           bits: bits, outlierFraction: outlierFraction, base: base)
         }
-        return BERTGIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, sites: sitesPlan)
+        return GIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, sites: sitesPlan)
     }
 }

@@ -58,7 +58,7 @@ public final class SpikeBERT {
     public let hasCheckpointAlpha: Bool
 
     /// GIF neurons at the sites (`neuron == .gif`): per-site allocation, from `calibrateGIF`.
-    public var gifPlan: BERTGIFPlan?
+    public var gifPlan: GIFPlan?
     /// While calibrating GIF: each site's real input rows are collected here (output = input).
     var gifCollector: [String: [Float]]?
 

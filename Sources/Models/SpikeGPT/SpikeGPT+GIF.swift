@@ -2,31 +2,13 @@
 // blocks reads its input through GIF neurons (the head and the embedding stay dense), with a
 // per-channel T from Optimal Brain Spiking or uniform, calibrated on a few prompts.
 //
-// What it is: `GIFPlan` (the calibrated thresholds and timesteps per layer) and the hook
+// What it is: the calibration of a `GIFPlan` (Models/Common) per block linear, and the hook
 // `layerIn` that SpikeGPT.forward calls before each block linear. What it is not: a trained
 // model — the plan is post-training conversion of the float RWKV (LIF sites bypassed).
 
 import Foundation
 import Engine
 import Neurons
-
-/// Per linear layer: the GIF coding of its input channels.
-public struct GIFLayerPlan: Sendable, Codable, Equatable {
-    public var allocation: ChannelAllocation
-}
-
-public struct GIFPlan: Sendable, Codable, Equatable {
-    public var base: GIFConfig
-    public var bits: Double
-    public var outlierFraction: Double
-    public var layers: [String: GIFLayerPlan]
-    /// Exact average bits per activation over every coded input channel.
-    public var averageBits: Double {
-        let all = layers.values.flatMap { l in l.allocation.timesteps.map { Double($0 / base.levels) } }
-        let b1 = log2(Double(base.bidirectional ? 2 * base.levels + 1 : base.levels + 1))
-        return all.isEmpty ? 0 : all.reduce(0, +) / Double(all.count) * b1
-    }
-}
 
 /// How the workbench builds a GIF plan: levels L, the average-bits budget, the outlier fraction
 /// (0 = uniform allocation), and k.
@@ -54,12 +36,12 @@ extension SpikeGPT {
             probe.record(name + ".in", neuron: .none, width: C, membrane: Array(x[0..<(T * C)]),
                          spikes: Array(x[0..<(T * C)]), current: nil)
         }
-        guard controls.neuron == .gif, let plan = controls.gif, let lp = plan.layers[name] else {
+        guard controls.neuron == .gif, let plan = controls.gif, let alloc = plan.sites[name] else {
             linear(x, W, &y, rows: T)
             return
         }
         let q = GIF.quantize(Array(x[0..<(T * C)]), rows: T, width: C, theta: 1, base: plan.base,
-                             timesteps: lp.allocation.timesteps, thetas: lp.allocation.thresholds)
+                             timesteps: alloc.timesteps, thetas: alloc.thresholds)
         if let probe {
             let steps = q.maxSteps
             var current = [Float](repeating: 0, count: steps * T * C)
@@ -68,11 +50,11 @@ extension SpikeGPT {
             probe.annotate(name + ".gif") { site in
                 site.layout = [steps, T]
                 site.levels = plan.base.levels
-                site.bitsPerActivation = lp.allocation.averageBits
+                site.bitsPerActivation = alloc.averageBits
                 site.k = plan.base.k
-                site.threshold = lp.allocation.thresholds.max() ?? 0
+                site.threshold = alloc.thresholds.max() ?? 0
                 site.amplitude = [site.threshold]
-                site.salientChannels = lp.allocation.ranking()
+                site.salientChannels = alloc.ranking()
                 site.codingError = SiteTrace.relativeError(q.decoded, Array(x[0..<(T * C)]))
             }
         }
@@ -106,15 +88,15 @@ extension SpikeGPT {
                 collected[String(site.name.dropLast(3)), default: []].append(contentsOf: site.membrane)
             }
         }
-        var layersPlan: [String: GIFLayerPlan] = [:]
+        var layersPlan: [String: ChannelAllocation] = [:]
         for (name, W) in blockLinears {
             guard let x = collected[name] else { continue }
             let C = W.shape[1], O = W.shape[0], R = x.count / C
             let theta = max(x.map(abs).max() ?? 1, 1e-6)
             let alloc = OptimalBrainSpiking.allocate(x: x, rows: R, weight: W.values, out: O, in: C, theta: theta,
                                                      bits: bits, outlierFraction: outlierFraction, base: base)
-            layersPlan[name] = GIFLayerPlan(allocation: alloc)
+            layersPlan[name] = alloc
         }
-        return GIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, layers: layersPlan)
+        return GIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, sites: layersPlan)
     }
 }

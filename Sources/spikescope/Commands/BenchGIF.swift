@@ -61,7 +61,7 @@ struct BenchGIF: ParsableCommand {
                 row["\(label)_kl"] = meanKL(float, coded)
                 row["\(label)_bits"] = plan.averageBits
                 if p > 0 && outlierReport.isEmpty {
-                    for (name, lp) in plan.layers.sorted(by: { $0.key < $1.key }) { outlierReport[name] = Array(lp.allocation.outliers.prefix(6)) }
+                    for (name, alloc) in plan.sites.sorted(by: { $0.key < $1.key }) { outlierReport[name] = Array(alloc.outliers.prefix(6)) }
                 }
             }
             rows.append(row)
