@@ -1,6 +1,7 @@
 // DefaultModels: where the embedded default models live, and how a command opens "the model the
 // user named, or the default". The defaults ship as SwiftPM resources of this executable
-// (Sources/spikescope/Resources/default/); `swift run` from the source tree also finds them there.
+// (Sources/spikescope/Resources/default/), found beside the binary (or under $SPIKESCOPE_DEFAULTS),
+// never through the source tree: the binary works wherever it is copied with its bundle.
 
 import Foundation
 import Workbench
@@ -14,10 +15,11 @@ enum DefaultModels {
     static var searchFolders: [URL] {
         var out: [URL] = []
         if let env = ProcessInfo.processInfo.environment["SPIKESCOPE_DEFAULTS"] { out.append(URL(fileURLWithPath: env)) }
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // The running binary itself (also when started by name from $PATH), symlinks resolved.
+        let binary = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        let exe = binary.resolvingSymlinksInPath().deletingLastPathComponent()
         out.append(exe.appendingPathComponent("spikescope_spikescope.resources/Resources/default"))
         out.append(exe.appendingPathComponent("spikescope_spikescope.resources/default"))
-        out.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/default"))
         return out
     }
 
