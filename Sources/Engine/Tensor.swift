@@ -312,3 +312,23 @@ extension Tensor {
         return m
     }
 }
+
+// MARK: raw access for the layers above (their only way in: no arithmetic on storage outside Engine)
+
+extension Tensor {
+    /// The address of the first element (storage base + offset). Valid while this tensor, or one
+    /// sharing its storage, is alive; the elements are row-major only when `isContiguous`.
+    public var elementPointer: UnsafePointer<Float> { UnsafePointer(storage.base + offset) }
+
+    /// A new contiguous tensor of `shape` (zero-filled) whose elements `fill` writes, row-major.
+    public init(shape: [Int], filling fill: (UnsafeMutablePointer<Float>) throws -> Void) rethrows {
+        self.init(zeros: shape)
+        try fill(storage.base)
+    }
+
+    /// A contiguous tensor over `count(shape)` floats at `base` that `owner` keeps alive (no copy).
+    public init(borrowing base: UnsafePointer<Float>, shape: [Int], owner: AnyObject) {
+        self.init(storage: TensorStorage(borrowing: UnsafeMutablePointer(mutating: base), count: shape.reduce(1, *), owner: owner),
+                  shape: shape)
+    }
+}

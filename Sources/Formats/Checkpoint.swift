@@ -124,17 +124,14 @@ func makeFloatTensor(_ p: UnsafeRawPointer, dtype: DType, shape: [Int], owner: A
     let n = shape.reduce(1, *)
     if n == 0 { return Tensor(zeros: shape) }
     if borrow, dtype == .f32, Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
-        let storage = TensorStorage(borrowing: UnsafeMutablePointer(mutating: p.assumingMemoryBound(to: Float.self)),
-                                    count: n, owner: owner)
-        return Tensor(storage: storage, shape: shape)
+        return Tensor(borrowing: p.assumingMemoryBound(to: Float.self), shape: shape, owner: owner)
     }
-    let out = Tensor(zeros: shape)
-    let dst = out.storage.base
-    switch dtype {
-    case .f32: UnsafeMutableRawPointer(dst).copyMemory(from: p, byteCount: 4 * n)
-    default: for i in 0..<n { dst[i] = loadFloat(p, dtype, i) }
+    return Tensor(shape: shape) { dst in
+        switch dtype {
+        case .f32: UnsafeMutableRawPointer(dst).copyMemory(from: p, byteCount: 4 * n)
+        default: for i in 0..<n { dst[i] = loadFloat(p, dtype, i) }
+        }
     }
-    return out
 }
 
 // MARK: WeightSet

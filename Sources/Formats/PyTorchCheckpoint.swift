@@ -208,11 +208,8 @@ public final class PyTorchCheckpoint: @unchecked Sendable {
             return makeFloatTensor(p + r.offset * r.storage.dtype.itemSize, dtype: r.storage.dtype, shape: r.shape, owner: file,
                                    borrow: !sharedStorages.contains(r.storage.key))
         }
-        let out = Tensor(zeros: r.shape)
-        let dst = out.storage.base
         let dtype = r.storage.dtype
-        PyTorchCheckpoint.forEachIndex(r) { k, i in dst[k] = loadFloat(p, dtype, i) }
-        return out
+        return Tensor(shape: r.shape) { dst in PyTorchCheckpoint.forEachIndex(r) { k, i in dst[k] = loadFloat(p, dtype, i) } }
     }
 
     /// An integer or bool tensor's values, flattened row-major.

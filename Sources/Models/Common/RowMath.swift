@@ -52,7 +52,7 @@ func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
     x.withUnsafeBufferPointer { xp in
         y.withUnsafeMutableBufferPointer { yp in
             withExtendedLifetime(wc) {
-                let wp = wc.storage.base + wc.offset
+                let wp = wc.elementPointer
                 if T == 1 {
                     Kernels.gemv(nOut: nOut, nIn: nIn, y: yp.baseAddress!, w: wp, x: xp.baseAddress!)
                 } else {
@@ -65,7 +65,7 @@ func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
 
 /// Base pointer of a contiguous tensor the model keeps alive (its weights).
 @inline(__always)
-func ptr(_ t: Tensor) -> UnsafePointer<Float> { UnsafePointer(t.storage.base + t.offset) }
+func ptr(_ t: Tensor) -> UnsafePointer<Float> { t.elementPointer }
 
 /// Runs body(i) for i in 0..<n on the kernels' pool (caller included); serial when `parallel` is false.
 func parallelFor(_ n: Int, parallel: Bool = true, _ body: (Int) -> Void) { Kernels.parallelFor(n, parallel: parallel, body) }

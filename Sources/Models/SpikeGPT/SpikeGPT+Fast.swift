@@ -69,8 +69,8 @@ public final class SpikeGPTRunner {
         var ffnK: Matrix, ffnR: Matrix, ffnV: Matrix
     }
 
-    // Weights: the model's f32 storages kept alive, plus the buffers this runner owns.
-    private let keepAlive: [TensorStorage]
+    // Weights: the model's f32 tensors kept alive, plus the buffers this runner owns.
+    private let keepAlive: [Tensor]
     private var owned: [UnsafeMutableRawPointer] = []
     private var layers: [LayerPtrs] = []
     private let emb: UnsafePointer<Float>
@@ -113,22 +113,22 @@ public final class SpikeGPTRunner {
         lif = model.controls.lif
         let C = cfg.width, F = cfg.ffnWidth, V = cfg.vocab, n = cfg.layers
 
-        var keep: [TensorStorage] = []
+        var keep: [Tensor] = []
         func vec(_ t: Tensor) -> UnsafePointer<Float> {
             let c = t.contiguous()
-            keep.append(c.storage)
-            return UnsafePointer(c.storage.base + c.offset)
+            keep.append(c)
+            return c.elementPointer
         }
         // Dense matrices W[out, in]; `transposed` stores Wᵀ [in, out] for the event-driven kernel.
         var ownedBufs: [UnsafeMutableRawPointer] = []
         func mat(_ t: Tensor, transposed: Bool = false) -> Matrix {
             let c = t.contiguous()
             let rows = c.shape[0], cols = c.shape[1]
-            let src = UnsafePointer(c.storage.base + c.offset)
+            let src = c.elementPointer
             let bf = options.weights == .bf16
             let kind: Kernels.GEMVJob.Kind = transposed ? (bf ? .sparseBF16 : .sparseF32) : (bf ? .bf16Panel : .f32)
             if !bf && !transposed {
-                keep.append(c.storage)
+                keep.append(c)
                 return Matrix(kind: kind, rows: rows, cols: cols, base: UnsafeRawPointer(src))
             }
             if bf && !transposed {

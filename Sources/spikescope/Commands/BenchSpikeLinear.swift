@@ -57,13 +57,16 @@ struct BenchSpikeLinear: ParsableCommand {
         for _ in 0..<2 { try layer.forward(x, into: yd, path: .dense); try layer.forward(x, into: ys, path: .event) }
         // Also the GEMM that packs W on every call (the general ss_gemm_f32), for reference.
         var repack = Double.infinity
-        let yr = Tensor(zeros: [tokens, outF])
+        var yr = [Float](repeating: 0, count: tokens * outF)
         let (t32, i32, o32) = (Int32(tokens), Int32(inF), Int32(outF))
         for _ in 0..<runs {
             dense = min(dense, try seconds { try layer.forward(x, into: yd, path: .dense) })
             spike = min(spike, try seconds { try layer.forward(x, into: ys, path: .event) })
             repack = min(repack, try seconds {
-                Kernels.gemm(transA: false, transB: false, m: Int(t32), n: Int(o32), k: Int(i32), alpha: 1, a: x.storage.base, lda: Int(i32), b: w.storage.base, ldb: Int(o32), beta: 0, c: yr.storage.base, ldc: Int(o32))
+                yr.withUnsafeMutableBufferPointer { c in
+                    Kernels.gemm(transA: false, transB: false, m: Int(t32), n: Int(o32), k: Int(i32), alpha: 1, a: x.elementPointer, lda: Int(i32),
+                                 b: w.elementPointer, ldb: Int(o32), beta: 0, c: c.baseAddress!, ldc: Int(o32))
+                }
             })
         }
         // Where the event path stops paying on this machine (and what SpikeLinear then uses).
@@ -71,8 +74,9 @@ struct BenchSpikeLinear: ParsableCommand {
         // Same result within 1e-5 of the row's scale (Σ|x·w| bounds the rounding of either order).
         let scale = try Tensor.matmul(x.absolute(), w.absolute())
         var worst = 0.0
+        let (dv, sv, cv) = (yd.contiguous().values, ys.contiguous().values, scale.contiguous().values)
         for e in 0..<yd.count {
-            let d = Double(abs(yd.storage.base[e] - ys.storage.base[e])) / max(1e-12, Double(scale.storage.base[e]))
+            let d = Double(abs(dv[e] - sv[e])) / max(1e-12, Double(cv[e]))
             worst = max(worst, d)
         }
         print(jsonObject([
