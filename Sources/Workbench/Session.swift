@@ -102,7 +102,13 @@ extension Workbench {
     public func restore(neuron: NeuronKind, timesteps: Int?, k: [String: Float], thresholdScale: [String: Float],
                         allSites: Bool, input: InputSource, cursor: Cursor) {
         mutate { model, state in
-            model.neuron = neuron
+            if model.neuronChoices.contains(neuron) {
+                model.neuron = neuron
+            } else {
+                // Refused, not silently replaced: say what the family runs.
+                state.notice = "the session's neuron '\(neuron.rawValue)' is not one \(model.summary.family.displayName) runs "
+                    + "(\(model.neuronChoices.map(\.rawValue).joined(separator: ", "))); kept \(model.neuron.rawValue)"
+            }
             state.neuron = model.neuron
             if let t = timesteps, (1...BERTConfig.maxTimesteps).contains(t) { model.timesteps = t; state.timesteps = model.timesteps }
             for (i, name) in state.siteNames.enumerated() {

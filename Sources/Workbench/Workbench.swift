@@ -93,6 +93,7 @@ public final class Workbench: @unchecked Sendable {
     /// Applies a command; returns at once. Recomputation (if any) happens on the compute queue.
     public func apply(_ command: WorkbenchCommand) {
         lock.lock()
+        state.notice = nil  // a notice lasts until the user does something
         var rerun = false
         let sites = state.siteNames.count
         switch command {
@@ -233,6 +234,7 @@ public final class Workbench: @unchecked Sendable {
                     state.error = nil
                     state.status = String(format: "computed in %.0f ms", ms)
                     if r.run.nonFiniteWarning != nil { state.status += " · WARNING: NaN/Inf in the outputs (bad weights?)" }
+                    if let n = state.notice { state.status += " · " + n }
                     state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
                     state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))
                     curveInput = r

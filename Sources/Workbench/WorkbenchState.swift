@@ -54,6 +54,8 @@ public struct Cursor: Sendable, Equatable, Codable {
 
 /// Everything a view needs, as one value.
 public struct WorkbenchState: Sendable {
+    /// A message for the user that computed statuses carry until the next command.
+    public var notice: String?
     public var summary: ModelSummary
     public var modelPath: String?
     public var siteNames: [String]

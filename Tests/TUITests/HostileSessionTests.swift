@@ -121,6 +121,18 @@ enum HostileSession {
         #expect(!"\(e1)\(e2)\(e3)".contains("DecodingError") && !"\(e1)\(e2)\(e3)".contains("CodingKeys"))
     }
 
+    /// A neuron kind the model's family does not run is refused (status says so), not silently
+    /// replaced by another kind.
+    @Test func anUnsupportedNeuronInASessionIsRefusedOutLoud() throws {
+        let valid = try HostileSession.validJSON()
+        let file = try HostileSession.load(HostileSession.setting(valid, ["neuron"], "elastic")).get()
+        let wb = try HostileSession.workbench()
+        file.apply(to: wb)
+        let s = wb.runAndWait()
+        #expect(s.neuron == .lif)
+        #expect(s.status.contains("'elastic' is not one SpikeGPT runs (lif, gif, none)"), "\(s.status)")
+    }
+
     @Test func aFIFOAsSessionFileIsRefusedNotWaitedOn() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-fifo-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
