@@ -154,3 +154,32 @@ public struct GIFPlan: Sendable, Codable, Equatable {
         return steps.isEmpty ? 0 : steps.reduce(0, +) / Double(steps.count) * b1
     }
 }
+
+extension GIFPlan {
+    /// GIF-codes x [rows, width] with `alloc` (this plan's levels and k) and records the coded
+    /// place as site `name` in `probe`: the input as membrane per substep, the levels as spikes,
+    /// layout [substeps, rows], bits, threshold, saliency ranking and coding error.
+    /// - Returns: the decoded values θ_j/T_j·Σn, what the next linear reads.
+    public func code(_ x: [Float], rows: Int, width: Int, allocation alloc: ChannelAllocation, site name: String,
+                     probe: Probe?) -> [Float] {
+        let q = GIF.quantize(x, rows: rows, width: width, theta: 1, base: base, timesteps: alloc.timesteps, thetas: alloc.thresholds)
+        if let probe {
+            let n = rows * width, steps = q.maxSteps
+            var current = [Float](repeating: 0, count: steps * n)
+            for s in 0..<steps { for j in 0..<n { current[s * n + j] = x[j] } }
+            probe.record(name, neuron: .gif, width: width, membrane: current, spikes: q.levels, current: current)
+            let (levels, k) = (base.levels, base.k)
+            probe.annotate(name) { t in
+                t.layout = [steps, rows]
+                t.levels = levels
+                t.bitsPerActivation = alloc.averageBits
+                t.k = k
+                t.threshold = alloc.thresholds.max() ?? 0
+                t.amplitude = [t.threshold]
+                t.salientChannels = alloc.ranking()
+                t.codingError = SiteTrace.relativeError(q.decoded, x)
+            }
+        }
+        return q.decoded
+    }
+}

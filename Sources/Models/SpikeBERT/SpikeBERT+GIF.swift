@@ -28,25 +28,8 @@ extension SpikeBERT {
             return
         }
         let x = Array(UnsafeBufferPointer(start: input, count: n))
-        let q = GIF.quantize(x, rows: rows, width: width, theta: 1, base: plan.base,
-                             timesteps: alloc.timesteps, thetas: alloc.thresholds)
-        q.decoded.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: n) }
-        if let probe {
-            let S = q.maxSteps
-            var current = [Float](repeating: 0, count: S * n)
-            for s in 0..<S { for j in 0..<n { current[s * n + j] = x[j] } }
-            probe.record(site, neuron: .gif, width: width, membrane: current, spikes: q.levels, current: current)
-            probe.annotate(site) { t in
-                t.layout = [S, rows]
-                t.levels = plan.base.levels
-                t.bitsPerActivation = alloc.averageBits
-                t.k = plan.base.k
-                t.threshold = alloc.thresholds.max() ?? 0
-                t.amplitude = [t.threshold]
-                t.salientChannels = alloc.ranking()
-                t.codingError = SiteTrace.relativeError(q.decoded, x)
-            }
-        }
+        let decoded = plan.code(x, rows: rows, width: width, allocation: alloc, site: site, probe: probe)
+        decoded.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: n) }
     }
 
     /// Calibrates a GIF plan on `inputs` (token ids and type ids): collects every site's real

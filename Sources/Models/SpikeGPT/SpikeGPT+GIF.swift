@@ -40,25 +40,8 @@ extension SpikeGPT {
             linear(x, W, &y, rows: T)
             return
         }
-        let q = GIF.quantize(Array(x[0..<(T * C)]), rows: T, width: C, theta: 1, base: plan.base,
-                             timesteps: alloc.timesteps, thetas: alloc.thresholds)
-        if let probe {
-            let steps = q.maxSteps
-            var current = [Float](repeating: 0, count: steps * T * C)
-            for s in 0..<steps { for j in 0..<(T * C) { current[s * T * C + j] = x[j] } }
-            probe.record(name + ".gif", neuron: .gif, width: C, membrane: current, spikes: q.levels, current: current)
-            probe.annotate(name + ".gif") { site in
-                site.layout = [steps, T]
-                site.levels = plan.base.levels
-                site.bitsPerActivation = alloc.averageBits
-                site.k = plan.base.k
-                site.threshold = alloc.thresholds.max() ?? 0
-                site.amplitude = [site.threshold]
-                site.salientChannels = alloc.ranking()
-                site.codingError = SiteTrace.relativeError(q.decoded, Array(x[0..<(T * C)]))
-            }
-        }
-        linear(q.decoded, W, &y, rows: T)
+        let decoded = plan.code(Array(x[0..<(T * C)]), rows: T, width: C, allocation: alloc, site: name + ".gif", probe: probe)
+        linear(decoded, W, &y, rows: T)
     }
 
     /// The block linears in order, with their weights (for calibration).
