@@ -24,9 +24,12 @@ let package = Package(
                 swiftSettings: optimised),
         .target(name: "Models", dependencies: ["Engine", "Neurons", "Formats"], swiftSettings: optimised),
         .target(name: "Training", dependencies: ["Engine", "Neurons", "Formats", "Models"], swiftSettings: optimised),
-        // Paper reproductions (ablations) that name their families by design; benches and tests use them.
-        .target(name: "Experiments", dependencies: ["Engine", "Neurons", "Formats", "Models", "Training"], swiftSettings: optimised),
         .target(name: "Workbench", dependencies: ["Engine", "Neurons", "Formats", "Models", "Training"],
+                swiftSettings: optimised),
+        // What names its families by design: the papers' ablations and the family-specific benches
+        // (each measures one family's kernels against that family's official code), plus CLI support.
+        .target(name: "Experiments", dependencies: ["Engine", "Neurons", "Formats", "Models", "Training", "Workbench",
+                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: optimised),
         .target(name: "TUI", dependencies: ["Workbench"]),
         .systemLibrary(name: "CNCursesW"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 
 /// `spikescope bench <what>`: benchmarks that print one JSON object (build with -c release).
 struct Bench: ParsableCommand {

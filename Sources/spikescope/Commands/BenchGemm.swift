@@ -5,6 +5,7 @@
 // -O3 C kernel, but the numbers are only meaningful for release.
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Engine
 import Formats
@@ -88,16 +89,6 @@ func alignedFloats(_ n: Int) -> UnsafeMutablePointer<Float> {
     let p = raw.bindMemory(to: Float.self, capacity: max(n, 1))
     p.initialize(repeating: 0, count: max(n, 1))
     return p
-}
-
-func fmt(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
-
-/// A JSON string literal (one escaping rule for every command: Formats.JSONValue).
-func jsonString(_ s: String) -> String { JSONValue.quoted(s) }
-
-/// `{"k":v,...}` keeping the field order (values are already JSON text).
-func jsonObject(_ fields: [(String, String)]) -> String {
-    "{" + fields.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
 }
 
 /// NumPy's float32 `a @ b` GFLOP/s in a python3 child (same warm-up and best-of-runs rule).

@@ -2,6 +2,7 @@
 // the reader maps it and borrows F32 data without copying, so RSS grows only by what is touched.
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Formats
 

@@ -4,6 +4,7 @@
 // Build with `swift build -c release` first.
 
 import ArgumentParser
+import Experiments
 import Engine
 import Foundation
 

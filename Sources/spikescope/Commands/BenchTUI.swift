@@ -2,6 +2,7 @@
 // change (k up) on a model until its new trace is published. Build with -c release.
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Workbench
 import TUI

@@ -5,6 +5,7 @@
 // What it is not: a model converter (names are not renamed, layouts are not changed).
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Formats
 

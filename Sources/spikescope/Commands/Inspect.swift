@@ -2,6 +2,7 @@
 // (DESIGN.md, "Headless contract"). Errors go to stderr as one line, with a non-zero exit.
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Engine
 import Neurons

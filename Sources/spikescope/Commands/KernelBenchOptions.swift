@@ -1,5 +1,6 @@
 // Options shared by the kernel benchmarks (`bench gemm`, `bench spike-linear`).
 import ArgumentParser
+import Experiments
 import Engine
 
 struct KernelBenchOptions: ParsableArguments {

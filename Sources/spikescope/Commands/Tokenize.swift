@@ -3,6 +3,7 @@
 // the tokenizers are in Formats/Tokenizers.
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Formats
 

@@ -1,6 +1,7 @@
 // `spikescope train`: trains a model from the command line with the same Trainer the workbench
 // runs in the background. What it is not: the TUI's training panel (that drives `TrainingJob`).
 import ArgumentParser
+import Experiments
 import Foundation
 import Engine
 import Models

@@ -1,6 +1,7 @@
 // `spikescope` (no subcommand) / `spikescope tui`: open the workbench TUI on a model.
 
 import ArgumentParser
+import Experiments
 import Foundation
 import Neurons
 import Formats

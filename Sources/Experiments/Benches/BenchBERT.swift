@@ -9,11 +9,14 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Formats
+import Training
+import Workbench
 import Models
 import Neurons
 
-struct BenchBERT: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchBERT: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "bert",
         abstract: "Time SpikeBERT forward: batch-1 sentences/s and batched tokens/s (optionally vs HF transformers).",
         discussion: """
@@ -57,7 +60,7 @@ struct BenchBERT: ParsableCommand {
     @Flag(help: "Print only the JSON object (default: JSON plus a summary on stderr).")
     var json = false
 
-    func validate() throws {
+    public func validate() throws {
         if let threads, !(1...64).contains(threads) {
             throw ValidationError("The value '\(threads)' is invalid for '--threads <threads>'. Use 1...64, e.g. --threads 2.")
         }
@@ -78,7 +81,9 @@ struct BenchBERT: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         if let threads { Kernels.threads = threads }
         let loaded = try ModelLoader.load(path: model)
         guard let wrapped = loaded.model as? SpikeBERTModel else {

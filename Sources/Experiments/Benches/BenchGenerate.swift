@@ -10,12 +10,15 @@
 
 import ArgumentParser
 import Foundation
+import Neurons
+import Training
+import Workbench
 import Engine
 import Formats
 import Models
 
-struct BenchGenerate: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchGenerate: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Batch-1 SpikeGPT generation speed (tokens/s) vs the memory-bandwidth limit; JSON.",
         discussion: "Without --model: a random 12-layer, 512-wide, 77-symbol SpikeGPT (seed 46). --all runs f32, f32+sparse, bf16, bf16+sparse.")
@@ -47,7 +50,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(name: .customLong("torch-script"), help: "Path of bench_spikegpt_torch.py (default: Tests/Reference in the source tree).")
     var torchScript: String?
 
-    func validate() throws {
+    public func validate() throws {
         if tokens < 1 { throw ValidationError("--tokens must be ≥ 1, got \(tokens)") }
         if SpikeGPTRunner.WeightFormat(rawValue: weights) == nil {
             throw ValidationError("--weights must be f32 or bf16, got '\(weights)'")
@@ -63,7 +66,9 @@ struct BenchGenerate: ParsableCommand {
         return ids.isEmpty || ids.contains(nil) ? nil : ids.compactMap { $0 }
     }
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         try reportingErrors(prefix: "spikescope bench generate", exitCode: 2) { try execute() }
     }
 

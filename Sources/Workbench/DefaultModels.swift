@@ -4,15 +4,15 @@
 // never through the source tree: the binary works wherever it is copied with its bundle.
 
 import Foundation
-import Workbench
+import Models
 
-enum DefaultModels {
-    static let defaultPrompt = "The spiking neuron"
-    static let gptFile = "spikegpt-char.safetensors"
-    static let bertFolder = "spikebert-sst2"
+public enum DefaultModels {
+    public static let defaultPrompt = "The spiking neuron"
+    public static let gptFile = "spikegpt-char.safetensors"
+    public static let bertFolder = "spikebert-sst2"
 
     /// Folders that may hold the defaults, most specific first.
-    static var searchFolders: [URL] {
+    public static var searchFolders: [URL] {
         var out: [URL] = []
         if let env = ProcessInfo.processInfo.environment["SPIKESCOPE_DEFAULTS"] { out.append(URL(fileURLWithPath: env)) }
         // The running binary itself (also when started by name from $PATH), symlinks resolved.
@@ -23,7 +23,7 @@ enum DefaultModels {
         return out
     }
 
-    static func find(_ name: String) -> String? {
+    public static func find(_ name: String) -> String? {
         for f in searchFolders {
             let p = f.appendingPathComponent(name).path
             if FileManager.default.fileExists(atPath: p) { return p }
@@ -32,31 +32,26 @@ enum DefaultModels {
     }
 
     /// The embedded SpikeBERT classifier's folder and its held-out SST-2-format examples.
-    static var bertPath: String? { find(bertFolder) }
-    static var bertExamples: String? { find(bertFolder + "/dev.tsv") }
+    public static var bertPath: String? { find(bertFolder) }
+    public static var bertExamples: String? { find(bertFolder + "/dev.tsv") }
     /// What the defaults were trained on, shipped with them, for background training (`b`): the
     /// generated corpus and the SST-2-format training rows.
-    static var corpus: String? { find("corpus/tiny-english.txt") }
-    static var glueTrain: String? { find(bertFolder + "/train.tsv") }
+    public static var corpus: String? { find("corpus/tiny-english.txt") }
+    public static var glueTrain: String? { find(bertFolder + "/train.tsv") }
 
     /// Opens `model` (or the embedded SpikeGPT when nil; the embedded SpikeBERT when `classifier`).
-    static func open(model: String?, tokenizer: String?, classifier: Bool = false) throws -> OpenedModel {
+    public static func open(model: String?, tokenizer: String?, classifier: Bool = false) throws -> OpenedModel {
         if let model { return try Opener.open(model: model, tokenizer: tokenizer) }
         if classifier {
             guard let p = bertPath else {
-                throw CLIError("the embedded SpikeBERT classifier (\(bertFolder)) is missing from this build. Hint: give --model PATH")
+                throw ModelError.badInput(reason: "the embedded classifier (\(bertFolder)) is missing from this build", hint: "give --model PATH")
             }
             return try Opener.open(model: p, tokenizer: tokenizer)
         }
         guard let p = find(gptFile) else {
-            throw CLIError("the embedded default model (\(gptFile)) is missing from this build; looked in: "
-                           + searchFolders.map(\.path).joined(separator: ", ") + ". Hint: give --model PATH")
+            throw ModelError.badInput(reason: "the embedded default model (\(gptFile)) is missing from this build; looked in: "
+                                      + searchFolders.map(\.path).joined(separator: ", "), hint: "give --model PATH")
         }
         return try Opener.open(model: p, tokenizer: tokenizer)
     }
-}
-
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ s: String) { description = s }
 }

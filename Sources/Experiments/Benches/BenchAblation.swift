@@ -2,11 +2,16 @@
 // What it is not: a reproduction at the papers' scale.
 import ArgumentParser
 import Foundation
+import Neurons
+import Models
+import Engine
+import Formats
+import Workbench
 import Training
 import Experiments
 
-struct BenchAblation: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchAblation: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "ablation",
         abstract: "SpikeGPT Table 5 (vanilla / Heaviside / SpikeGPT-B / SpikeGPT: validation BPC) and the SpikeLM neuron ablation.")
 
@@ -31,7 +36,7 @@ struct BenchAblation: ParsableCommand {
     @Option(help: "SpikeLM ablation: word dropout (probability a word becomes [UNK]).") var bertDropout: Float = 0.1
     @Option(help: "SpikeLM ablation: comma-separated seeds; each cell is trained once per seed and averaged.") var bertSeeds: String = "1,2,3"
 
-    func validate() throws {
+    public func validate() throws {
         if bertSeeds.split(separator: ",").contains(where: { UInt64($0.trimmingCharacters(in: .whitespaces)) == nil }) || bertSeeds.isEmpty {
             throw ValidationError("The value '\(bertSeeds)' is invalid for '--bert-seeds': give seeds like 1,2,3.")
         }
@@ -42,7 +47,9 @@ struct BenchAblation: ParsableCommand {
         }
     }
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         var rows: [AblationRow] = []
         if !skipSpikegpt {
             let data: LMData

@@ -5,13 +5,15 @@
 
 import ArgumentParser
 import Foundation
+import Formats
+import Training
 import Engine
 import Neurons
 import Models
 import Workbench
 
-struct BenchGIF: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gif", abstract: "GIF/Optimal Brain Spiking error table and event-driven GIF linear timing; prints JSON.")
+public struct BenchGIF: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "gif", abstract: "GIF/Optimal Brain Spiking error table and event-driven GIF linear timing; prints JSON.")
 
     @Option(help: "SpikeGPT model (default: the embedded one).") var model: String?
     @Option(help: "GIF levels L.") var levels: Int = 2
@@ -36,7 +38,9 @@ struct BenchGIF: ParsableCommand {
     ]
     static let evalText = "Pia watched the horse near the station. \"Can you clean a cold candle?\" Hana asked Eli."
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         let opened = try DefaultModels.open(model: model, tokenizer: nil)
         guard var gpt = opened.loaded.model as? SpikeGPT else { throw ValidationError("bench gif needs a SpikeGPT model") }
         let prompts = try BenchGIF.calibrationText.map { try opened.codec.encode($0, nil).ids }
