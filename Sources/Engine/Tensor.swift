@@ -60,7 +60,7 @@ public struct Tensor: @unchecked Sendable {
     public private(set) var shape: [Int]
     public private(set) var strides: [Int]
     public private(set) var offset: Int
-    public private(set) var storage: TensorStorage
+    private(set) var storage: TensorStorage
 
     // MARK: construction
 

@@ -83,16 +83,16 @@ import Testing
         let ck = try PyTorchCheckpoint(path: Fixture.path("spikegpt_tiny.pth"))
         let t = try ck.tensor("blocks.0.att.key.weight")
         let base = try #require(ck.file.base)
-        let p = UnsafeRawPointer(t.storage.base)
+        let p = UnsafeRawPointer(t.elementPointer)
         #expect(p >= UnsafeRawPointer(base) && p < UnsafeRawPointer(base) + ck.file.size)
         // Same for safetensors (the data section is 8-byte aligned by both writers).
         let st = try SafeTensorsFile(path: Fixture.path("spikegpt_tiny.safetensors"))
-        let s = UnsafeRawPointer(try st.tensor("blocks.0.att.key.weight").storage.base)
+        let s = UnsafeRawPointer(try st.tensor("blocks.0.att.key.weight").elementPointer)
         let sb = UnsafeRawPointer(try #require(st.file.base))
         #expect(s >= sb && s < sb + st.file.size)
         // A converted tensor (F16) is a copy, not in the mapping.
         let m = try SafeTensorsFile(path: Fixture.path("mixed.safetensors"))
-        let h = UnsafeRawPointer(try m.tensor("half").storage.base), mb = UnsafeRawPointer(try #require(m.file.base))
+        let h = UnsafeRawPointer(try m.tensor("half").elementPointer), mb = UnsafeRawPointer(try #require(m.file.base))
         #expect(h < mb || h >= mb + m.file.size)
     }
 

@@ -170,7 +170,7 @@ func safetensorsBytes(header: String, dataBytes: Int, declaredLength: UInt64? = 
         let w = try Checkpoint.load(path)  // every tensor, F32 borrowed from the mapping
         let s = try #require(w["small"]).values
         let big = try #require(w["big"])
-        let touched = (0..<1024).reduce(Float(0)) { $0 + big.storage.base[$1] }  // one page
+        let touched = (0..<1024).reduce(Float(0)) { $0 + big.elementPointer[$1] }  // one page
         let after = ProcessMemory.residentKB()
         print("sparse 200 MB safetensors: VmRSS \(before) kB -> \(after) kB after loading all tensors and reading 'small' + 4 kB of 'big'")
         #expect(s == small)

@@ -140,7 +140,7 @@ import Testing
             let s: Float = u < rate / 2 ? -1 : (u < rate ? 1 : 0)
             return s * (0.25 + Float(i / inF) * 0.01)
         }
-        let wp = w.storage.base, xp = x.storage.base
+        let wp = w.elementPointer, xp = x.elementPointer
         let packed = TensorStorage(count: ss_events_packed_count(Int32(inF), Int32(outF)))
         ss_events_pack_f32(Int32(inF), Int32(outF), wp, Int32(outF), packed.base)
         let ev = UnsafeMutableRawPointer.allocate(byteCount: ss_events_bytes(Int32(R), Int32(inF)), alignment: 64)
