@@ -8,7 +8,6 @@ import Engine
 import Formats
 import Workbench
 import Training
-import Experiments
 
 public struct BenchAblation: ParsableCommand {
     public static let configuration = CommandConfiguration(
