@@ -206,11 +206,12 @@ public struct GLUEFile: Sendable {
     /// - Throws: `GLUEError` for unreadable files, unknown tasks, wrong column counts (with the
     ///   line number), labels outside the task's label set and STS-B scores that are not numbers.
     public static func load(path: String, task: GLUETask? = nil) throws -> GLUEFile {
-        guard let task = task ?? GLUETask.recognise(path: path) else { throw GLUEError.unknownTask(file: path) }
+        // The file first: a missing file is the problem to report, not the task of its folder.
         let data: Data
         do { data = try RegularFile.read(path, maxBytes: 4 << 30, what: "a GLUE file") } catch let e as FormatError {
             throw GLUEError.unreadable(file: path, reason: e.ioReason)
         }
+        guard let task = task ?? GLUETask.recognise(path: path) else { throw GLUEError.unknownTask(file: path) }
         return try parse(data, path: path, task: task)
     }
 

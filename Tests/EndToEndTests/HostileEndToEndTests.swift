@@ -327,4 +327,19 @@ enum HostileCLI {
         HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.bert, "--prompt", "good", "--neuron", "lif"]),
                                  mentioning: ["'lif' on SpikeBERT", "elastic, binary, signed, gif, none"])
     }
+
+    /// Negative numbers reach the range check (they used to be "Missing value"), a missing GLUE file
+    /// is reported as missing (not as an unknown task), and --timesteps on a token-stepped family
+    /// is refused instead of ignored.
+    @Test func cliValuesGetTheRightError() throws {
+        for (flag, value, says) in [("--k", "-1", "--k must be positive, got -1.0"), ("--generate", "-3", "--generate must be ≥ 0, got -3"),
+                                    ("--temperature", "-0.5", "--temperature must be ≥ 0"), ("--top-p", "-1", "--top-p must be in (0, 1]")] {
+            let r = try HostileCLI.run(["inspect", "--model", HostileCLI.tiny, "--prompt", "abc", flag, value])
+            #expect(r.status != 0 && r.err.contains(says) && !r.err.contains("Missing value"), "\(flag) \(value): \(r.err)")
+        }
+        HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.bert, "--glue", "/nonexistent/dev.tsv:3"]),
+                                 mentioning: ["/nonexistent/dev.tsv", "no such file"])
+        HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.tiny, "--prompt", "abc", "--timesteps", "4"]),
+                                 mentioning: ["--timesteps applies to families that run T timesteps", "SpikeGPT"])
+    }
 }

@@ -96,10 +96,17 @@ struct GLUETests {
     }
 
     @Test("an unrecognisable path is an error that suggests --task")
-    func unknownTask() {
+    func unknownTask() throws {
         #expect(GLUETask.recognise(path: "data/dev.tsv") == nil)
-        #expect(throws: GLUEError.unknownTask(file: "data/dev.tsv")) { try GLUEFile.load(path: "data/dev.tsv") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-glue-\(UUID().uuidString)/data")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
+        let file = dir.appendingPathComponent("dev.tsv").path
+        try "sentence\tlabel\ngood\t1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: GLUEError.unknownTask(file: file)) { try GLUEFile.load(path: file) }
         #expect(GLUEError.unknownTask(file: "data/dev.tsv").description.contains("--task"))
+        // A missing file is reported as missing, before its folder's task is even looked at.
+        #expect(throws: GLUEError.unreadable(file: "data/missing.tsv", reason: "no such file")) { try GLUEFile.load(path: "data/missing.tsv") }
     }
 
     @Test("FILE:ROW takes the row after the last colon", arguments: [

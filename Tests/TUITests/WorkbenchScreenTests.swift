@@ -86,6 +86,15 @@ enum FixedTrace {
         Snapshot.check(screen(FixedTrace.gptState(), ui: ui, width: 90, height: 26), named: "workbench_editing_90x26")
     }
 
+    /// An empty input (no tokens) has no step: the header says 0/0, not 1/0.
+    @Test func anEmptyInputShowsZeroSteps() {
+        var s = FixedTrace.gptState()
+        s.ids = []; s.tokenStrings = []; s.generatedCount = 0; s.cursor.step = 0; s.cursor.token = 0
+        #expect(s.stepCount == 0)
+        let text = screen(s).lines().joined(separator: "\n")
+        #expect(text.contains("step 0/0") && !text.contains("step 1/0"), "\(text)")
+    }
+
     @Test func errorShowsInTheRasterPanel() {
         var s = FixedTrace.gptState()
         s.trace = Trace(); s.stats = []; s.error = "token id 99 at position 1 is outside the vocabulary"

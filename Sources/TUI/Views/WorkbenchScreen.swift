@@ -73,7 +73,8 @@ public enum WorkbenchScreen {
         var l2: [Span] = []
         let stepName = m.family.steps == .tokens ? "token" : "τ"
         l2.append(Span(" step ", style: .dim))
-        l2.append(Span("\(min(s.cursor.step + 1, max(s.stepCount, 1)))/\(s.stepCount)", style: .bold))
+        // An empty input has no step to be on: 0/0, not 1/0.
+        l2.append(Span("\(min(s.cursor.step + 1, s.stepCount))/\(s.stepCount)", style: .bold))
         l2.append(Span(" (\(stepName))", style: .dim))
         if m.family.steps == .timesteps {
             l2.append(Span("  token ", style: .dim)); l2.append(Span("\(s.cursor.token + 1)/\(s.tokenCount)", style: .bold))

@@ -28,29 +28,31 @@ struct Inspect: ParsableCommand {
     var glue: String?
     @Option(help: "GLUE task when the folder does not name it (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI).")
     var task: String?
-    @Option(help: "Timesteps T (SpikeBERT).")
+    // Numeric options read the next word even when it starts with '-', so that a negative value
+    // gets its range error instead of "Missing value".
+    @Option(parsing: .unconditional, help: "Timesteps T (families that run T timesteps).")
     var timesteps: Int?
-    @Option(help: "Frequency control k at every site (2 = the model's own threshold).")
+    @Option(parsing: .unconditional, help: "Frequency control k at every site (2 = the model's own threshold).")
     var k: Float?
     @Option(help: "Neuron at the spiking sites: lif, elastic, gif, binary, signed, none.")
     var neuron: String?
     @Flag(name: .customLong("no-traces"), help: "Omit the per-step membrane/spike arrays.")
     var noTraces = false
-    @Option(help: "Append N generated tokens (SpikeGPT, greedy unless --temperature); the trace then covers prompt + continuation.")
+    @Option(parsing: .unconditional, help: "Append N generated tokens (models that generate; greedy unless --temperature); the trace then covers prompt + continuation.")
     var generate: Int = 0
-    @Option(help: "Sampling temperature for --generate (0 = greedy).")
+    @Option(parsing: .unconditional, help: "Sampling temperature for --generate (0 = greedy).")
     var temperature: Float = 0
-    @Option(name: .customLong("top-p"), help: "Nucleus mass for --generate.")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus mass for --generate.")
     var topP: Float = 1
     @Option(help: "Seed for sampling.")
     var seed: UInt64 = 0
     @Option(help: "Weight storage for --generate: f32, or bf16 (half the bytes read per token, fp32 accumulation).")
     var weights: String = "f32"
-    @Option(help: "GIF levels L (with --neuron gif).")
+    @Option(parsing: .unconditional, help: "GIF levels L (with --neuron gif).")
     var levels: Int = 2
-    @Option(help: "Average bits-per-activation budget for GIF allocation (with --neuron gif).")
+    @Option(parsing: .unconditional, help: "Average bits-per-activation budget for GIF allocation (with --neuron gif).")
     var bits: Double?
-    @Option(help: "Percent of most salient channels given more GIF steps (0 = uniform).")
+    @Option(parsing: .unconditional, help: "Percent of most salient channels given more GIF steps (0 = uniform).")
     var outliers: Double = 0
     @Flag(help: "Print JSON (the only format; accepted for scripts).")
     var json = false
@@ -65,9 +67,12 @@ struct Inspect: ParsableCommand {
         }
         if let t = timesteps, !(1...64).contains(t) { throw ValidationError("--timesteps must be in 1…64, got \(t)") }
         if let k, !(k > 0) { throw ValidationError("--k must be positive, got \(k)") }
-        if generate < 0 { throw ValidationError("--generate must be ≥ 0") }
+        if generate < 0 { throw ValidationError("--generate must be ≥ 0, got \(generate)") }
+        if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        if let b = bits, !(b > 0) { throw ValidationError("--bits must be positive, got \(b)") }
         if !(0...100).contains(outliers) { throw ValidationError("--outliers is a percentage in 0…100, got \(outliers)") }
-        if levels < 1 { throw ValidationError("--levels must be ≥ 1") }
+        if levels < 1 { throw ValidationError("--levels must be ≥ 1, got \(levels)") }
         if !["f32", "bf16"].contains(weights) {
             throw ValidationError("The value '\(weights)' is invalid for '--weights'. Use f32 or bf16.")
         }
@@ -80,7 +85,12 @@ struct Inspect: ParsableCommand {
     func execute() throws {
         let opened = try DefaultModels.open(model: model, tokenizer: tokenizer)
         var m = opened.loaded.model
-        if let T = timesteps { m.timesteps = T }
+        if let T = timesteps {
+            guard m.timesteps != nil else {
+                throw CLIError("--timesteps applies to families that run T timesteps; \(m.summary.family.displayName)'s steps are its tokens. Hint: drop --timesteps")
+            }
+            m.timesteps = T
+        }
         if let n = neuron.flatMap(NeuronKind.init(rawValue:)) {
             try m.checkNeuron(n)  // a kind the family cannot run is refused, not silently replaced
             m.neuron = n
