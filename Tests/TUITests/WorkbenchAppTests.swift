@@ -45,4 +45,32 @@ import Formats
         #expect(a.workbench.snapshot().k[0] > k0)
         #expect(a.handle(.char("q")) == .quit)
     }
+
+    /// PgDn pages by exactly the neuron rows the raster shows, and the last page is full: the tiny
+    /// model is 16 wide, so at 120×36 (rows visible = raster height − 2) PgDn stops at 16 − rows.
+    @Test func pageDownPagesByTheVisibleRowsAndStopsAtAFullLastPage() throws {
+        var a = try app()
+        let rows = WorkbenchScreen.layout(size: Size(width: 120, height: 36)).raster.height - 2
+        let width = a.workbench.snapshot().summary.width
+        _ = a.handle(.pageDown)
+        #expect(a.workbench.snapshot().cursor.neuronOffset == min(rows, max(0, width - rows)))
+        for _ in 0..<10 { _ = a.handle(.pageDown) }
+        #expect(a.workbench.snapshot().cursor.neuronOffset == max(0, width - rows))
+        for _ in 0..<10 { _ = a.handle(.mouse(.wheelDown, x: 50, y: 10)) }
+        #expect(a.workbench.snapshot().cursor.neuronOffset == max(0, width - rows))
+        _ = a.handle(.pageUp)
+        #expect(a.workbench.snapshot().cursor.neuronOffset == max(0, width - 2 * rows))
+    }
+
+    /// "running…" goes once the run it announced is published.
+    @Test func runningMessageClearsWhenTheRunIsDone() throws {
+        var a = try app()
+        _ = a.handle(.char("p"))
+        _ = a.handle(.char("x"))
+        _ = a.handle(.enter)
+        #expect(a.ui.message == "running…")
+        _ = a.workbench.runAndWait()
+        a.tick()
+        #expect(a.ui.message.isEmpty, "\(a.ui.message)")
+    }
 }

@@ -86,6 +86,16 @@ enum FixedTrace {
         Snapshot.check(screen(FixedTrace.gptState(), ui: ui, width: 90, height: 26), named: "workbench_editing_90x26")
     }
 
+    /// A finished (or stopped, failed) run shows no ETA: the last one would be stale.
+    @Test func aFinishedTrainingRunShowsNoETA() {
+        var s = FixedTrace.bertState()
+        let running = screen(s, width: 160, height: 48).lines().joined(separator: "\n")
+        #expect(running.contains("ETA 12s"), "\(running)")
+        s.training?.state = "done"
+        let done = screen(s, width: 160, height: 48).lines().joined(separator: "\n")
+        #expect(done.contains("ETA -") && !done.contains("ETA 12s"), "\(done)")
+    }
+
     /// An empty input (no tokens) has no step: the header says 0/0, not 1/0.
     @Test func anEmptyInputShowsZeroSteps() {
         var s = FixedTrace.gptState()

@@ -58,6 +58,28 @@ public struct WorkbenchApp: TerminalApplication {
     public mutating func tick() {
         workbench.setTraining(hooks.trainingStatus())
         state = workbench.snapshot()
+        // "running…" lasts until the run it announced has been published.
+        if let r = runningSince, !state.busy, state.revision > r {
+            if ui.message == "running…" { ui.message = "" }
+            runningSince = nil
+        }
+    }
+
+    /// The revision current when "running…" was shown (nil when nothing was announced).
+    var runningSince: Int?
+
+    /// Neuron rows the raster shows at the last drawn size: one page for PgUp/PgDn.
+    var neuronPage: Int {
+        max(1, WorkbenchScreen.layout(size: Size(width: max(lastWidth ?? 120, WorkbenchScreen.minimumSize.width),
+                                                 height: max(lastHeight ?? 40, WorkbenchScreen.minimumSize.height))).raster.height - 2)
+    }
+
+    /// Scrolls the neuron rows by `rows`, stopping where the last page is full (never past it).
+    func scrollNeurons(by rows: Int) {
+        let s = workbench.snapshot()
+        let last = max(0, s.summary.width - neuronPage)
+        let target = min(max(s.cursor.neuronOffset + rows, 0), last)
+        if target != s.cursor.neuronOffset { workbench.apply(.scrollNeurons(target - s.cursor.neuronOffset)) }
     }
 
     public mutating func render(into buffer: inout ScreenBuffer, size: Size) {
@@ -65,15 +87,13 @@ public struct WorkbenchApp: TerminalApplication {
         WorkbenchScreen.render(state, ui: ui, caps: caps, into: &buffer)
     }
 
-    /// Page of neuron rows for PgUp/PgDn.
-    static let neuronPage = 16
-
     public mutating func handle(_ event: KeyEvent) -> AppAction {
         defer { state = workbench.snapshot() }
         if var edit = ui.editing {
             switch event {
             case .enter:
                 ui.editing = nil
+                runningSince = workbench.snapshot().revision
                 workbench.apply(.prompt(edit.text))
                 ui.message = "running…"
             case .escape:
@@ -110,8 +130,8 @@ public struct WorkbenchApp: TerminalApplication {
         case _ where k.tokenNext.matches(event): workbench.apply(.token(1))
         case _ where k.sitePrevious.matches(event): workbench.apply(.site(-1))
         case _ where k.siteNext.matches(event): workbench.apply(.site(1))
-        case _ where k.neuronsPageUp.matches(event): workbench.apply(.scrollNeurons(-WorkbenchApp.neuronPage))
-        case _ where k.neuronsPageDown.matches(event): workbench.apply(.scrollNeurons(WorkbenchApp.neuronPage))
+        case _ where k.neuronsPageUp.matches(event): scrollNeurons(by: -neuronPage)
+        case _ where k.neuronsPageDown.matches(event): scrollNeurons(by: neuronPage)
         case _ where k.frequencyUp.matches(event): workbench.apply(.frequency(up: true))
         case _ where k.frequencyDown.matches(event): workbench.apply(.frequency(up: false))
         case _ where k.allSites.matches(event):
@@ -141,8 +161,8 @@ public struct WorkbenchApp: TerminalApplication {
         case _ where k.export.matches(event):
             do { ui.message = try hooks.export(workbench.snapshot()) } catch { ui.message = "export failed: \(error)" }
         case .mouse(.left, let x, let y): click(x: x, y: y)
-        case .mouse(.wheelUp, _, _): workbench.apply(.scrollNeurons(-3))
-        case .mouse(.wheelDown, _, _): workbench.apply(.scrollNeurons(3))
+        case .mouse(.wheelUp, _, _): scrollNeurons(by: -3)
+        case .mouse(.wheelDown, _, _): scrollNeurons(by: 3)
         default: break
         }
         return .continue

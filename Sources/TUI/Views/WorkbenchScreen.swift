@@ -326,7 +326,9 @@ public enum WorkbenchScreen {
             buf.write("b: train this model in the background", in: inner, style: .dim)
             return
         }
-        let eta = t.etaSeconds.isFinite ? String(format: "%.0fs", t.etaSeconds) : "?"
+        // Only a running job has an ETA; a finished, stopped or failed one shows none.
+        let running = t.state == "running" || t.state == "starting"
+        let eta = !running ? "-" : t.etaSeconds.isFinite ? String(format: "%.0fs", t.etaSeconds) : "?"
         let lines: [Line] = [
             Line([Span(t.state, style: .bold), Span("  \(t.step)/\(t.totalSteps)")]),
             Line([Span("loss ", style: .dim), Span(String(format: "%.4f", t.loss), style: .bold)]),
