@@ -33,10 +33,12 @@ public final class Workbench: @unchecked Sendable {
         state.neuron = model.neuron
         if state.siteNames != model.siteNames {
             state.siteNames = model.siteNames
-            state.k = model.siteNames.map { model.frequency(site: $0) }
             state.thresholdScale = model.siteNames.map { _ in 1 }
             state.cursor.site = min(state.cursor.site, max(state.siteNames.count - 1, 0))
         }
+        // k as the model now holds it (a neuron kind may keep its own k, e.g. GIF's one k for
+        // all sites): the header and the stats panel read the same number.
+        state.k = model.siteNames.map { model.frequency(site: $0) }
         state.gifOutlierFraction = model.gifOutlierFraction
     }
 

@@ -73,4 +73,18 @@ import Formats
         a.tick()
         #expect(a.ui.message.isEmpty, "\(a.ui.message)")
     }
+
+    /// The header's k and the stats panel's k are one number after `a`, `+` and a neuron change
+    /// (they used to read 2.50 vs 2.00).
+    @Test func headerKMatchesTheSiteKAfterANeuronChange() throws {
+        var a = try app()
+        _ = a.handle(.char("a")); _ = a.handle(.char("+"))
+        for _ in 0..<3 {
+            _ = a.handle(.char("i"))
+            let s = a.workbench.runAndWait()
+            let header = s.k[s.cursor.site]
+            let site = try #require(s.selectedTrace)
+            #expect(abs(header - site.k) < 1e-6, "\(s.neuron) \(site.name): header k \(header), site k \(site.k)")
+        }
+    }
 }

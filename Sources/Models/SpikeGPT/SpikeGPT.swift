@@ -301,6 +301,9 @@ public struct SpikeGPT: Sendable {
             for j in 0..<(T * C) { s[j] = x[j]; h[j] = x[j] }
             if let probe {
                 probe.record(name, neuron: .none, width: C, membrane: Array(h[0..<(T * C)]), spikes: Array(s[0..<(T * C)]), current: Array(x[0..<(T * C)]))
+                // The site's controls as set (they apply again when its neuron comes back).
+                let cfg = controls.lif[index]
+                probe.annotate(name) { site in site.threshold = cfg.threshold; site.k = cfg.k }
             }
             return
         }
