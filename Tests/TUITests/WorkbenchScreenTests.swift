@@ -86,6 +86,15 @@ enum FixedTrace {
         Snapshot.check(screen(FixedTrace.gptState(), ui: ui, width: 90, height: 26), named: "workbench_editing_90x26")
     }
 
+    /// A sentence typed into a classifier gets its prediction (it used to show none: only GLUE
+    /// rows did).
+    @Test func aTypedSentenceOnAClassifierShowsItsPrediction() {
+        var s = FixedTrace.bertState()
+        s.input = .prompt("a typed sentence")
+        let text = screen(s, width: 160, height: 48).lines().joined(separator: "\n")
+        #expect(text.contains("predicted ") && !text.contains("gold "), "\(text)")
+    }
+
     /// A finished (or stopped, failed) run shows no ETA: the last one would be stale.
     @Test func aFinishedTrainingRunShowsNoETA() {
         var s = FixedTrace.bertState()

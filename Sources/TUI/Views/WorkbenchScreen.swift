@@ -284,23 +284,30 @@ public enum WorkbenchScreen {
         let inner = panel("output", focused: s.cursor.focus == .output, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
         var lines: [Line] = []
+        // The prediction of a classifier, for a GLUE row (with its gold label) or a typed sentence.
+        func prediction(gold: String?) {
+            guard let cls = s.run?.classLogits else { return }
+            let mx = cls.max() ?? 0
+            let e = cls.map { expf($0 - mx) }; let z = e.reduce(0, +)
+            let probs = e.map { $0 / z }
+            let labels = s.summary.labels
+            let best = probs.indices.max { probs[$0] < probs[$1] } ?? 0
+            let name = { (i: Int) in i < labels.count ? labels[i] : String(i) }
+            var spans: [Span] = []
+            if let gold { spans += [Span("gold ", style: .dim), Span(gold, style: .bold), Span("  ")] }
+            let color: Color = gold == nil ? .cyan : (gold == name(best) ? .green : .red)
+            spans += [Span("predicted ", style: .dim), Span(name(best), style: Style(fg: color, .bold))]
+            lines.append(Line(spans))
+            lines.append(Line(probs.indices.map { Span("\(name($0)) \(String(format: "%.2f", probs[$0]))  ") }))
+        }
         if case .example(_, let row, let ex) = s.input {
             lines.append(Line([Span("row \(row) ", style: .dim), Span(ex.text)]))
             if let p = ex.textPair { lines.append(Line([Span("pair ", style: .dim), Span(p)])) }
-            if let cls = s.run?.classLogits {
-                let mx = cls.max() ?? 0
-                let e = cls.map { expf($0 - mx) }; let z = e.reduce(0, +)
-                let probs = e.map { $0 / z }
-                let labels = s.summary.labels
-                let best = probs.indices.max { probs[$0] < probs[$1] } ?? 0
-                let name = { (i: Int) in i < labels.count ? labels[i] : String(i) }
-                lines.append(Line([Span("gold ", style: .dim), Span(ex.label ?? "?", style: .bold),
-                                   Span("  predicted ", style: .dim),
-                                   Span(name(best), style: Style(fg: ex.label == name(best) ? .green : .red, .bold))]))
-                lines.append(Line(probs.indices.map { Span("\(name($0)) \(String(format: "%.2f", probs[$0]))  ") }))
-            } else {
+            if s.run?.classLogits != nil { prediction(gold: ex.label ?? "?") } else {
                 lines.append(Line("this model has no classifier head", style: .dim))
             }
+        } else if s.summary.classes > 0 {
+            prediction(gold: nil)
         }
         // Tokens with the cursor token highlighted (prompt, then generated in green).
         var spans: [Span] = []
