@@ -207,7 +207,31 @@ public final class Terminal {
         if rc == ERR { return nil }
         let code = Int(wch)
         if rc == KEY_CODE_YES { return decodeKeyCode(code) }
+        if code == 27, let e = readEscapeSequence() { return e }
         return Terminal.decodeCharacter(code)
+    }
+
+    /// After an ESC that curses did not recognise as a key: the rest of the sequence, if its
+    /// bytes are already here (a key press sends them together), decoded by `EscapeSequence`.
+    /// A lone Esc (nothing follows) stays Esc; an unknown sequence is dropped as one event.
+    private func readEscapeSequence() -> KeyEvent? {
+        let win = ss_stdscr()
+        wtimeout(win, 0); currentTimeout = 0
+        var rest: [UInt32] = []
+        while rest.count < 24 {
+            var c: wint_t = 0
+            let r = wget_wch(win, &c)
+            if r == ERR || r == KEY_CODE_YES { break }
+            rest.append(UInt32(c))
+            if EscapeSequence.isComplete(rest) { break }
+        }
+        if rest.isEmpty { return nil }
+        // Esc then an ordinary key (not CSI '[' or SS3 'O'): give the key back, report Esc.
+        if rest.count == 1, rest[0] != 0x5B, rest[0] != 0x4F {
+            unget_wch(wchar_t(rest[0]))
+            return nil
+        }
+        return EscapeSequence.decode(rest) ?? .unknown(27)
     }
 
     /// A character code from wget_wch (not a KEY_ code) as an event.

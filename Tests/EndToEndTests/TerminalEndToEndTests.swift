@@ -59,6 +59,30 @@ struct TerminalEndToEndTests {
         expectTerminalRestored(s)
     }
 
+    /// N of "step i/N" in the header.
+    static func stepTotal(_ screen: String) -> Int? {
+        guard let r = screen.range(of: "step 1/") else { return nil }
+        return Int(screen[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// With a TERM whose key strings differ from what tmux sends, Home/End/PgDn still arrive as
+    /// keys (they used to arrive as '[' and a digit).
+    @Test func homeAndEndWorkWhateverTERMSays() throws {
+        let s = try startWorkbench(environment: ["TERM": "xterm-256color"])
+        defer { s.kill() }
+        let first = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        let total = try #require(Self.stepTotal(first), "\(first)")
+        s.send("Right"); s.send("Right")
+        _ = try #require(s.waitFor("step 3/"), "\(s.capture())")
+        s.send("End")
+        #expect(s.waitFor("step \(total)/\(total)") != nil, "End did not go to the last step:\n\(s.capture())")
+        s.send("Home")
+        #expect(s.waitFor("step 1/\(total)") != nil, "Home did not go to the first step:\n\(s.capture())")
+        #expect(!s.capture().contains("timesteps apply"), "a digit of the sequence leaked as a key:\n\(s.capture())")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0")
+    }
+
     @Test func wideCharactersInThePromptKeepThePanelsInPlace() throws {
         let s = try startWorkbench()
         defer { s.kill() }

@@ -163,3 +163,37 @@ import TUI
         #expect(KeyEvent.ctrlC == .ctrl("c"))
     }
 }
+
+/// Escape sequences decoded whatever terminfo says (issue: with TERM=xterm-256color inside tmux,
+/// Home/End arrived as '[' and a digit and moved the step / changed T).
+@Suite struct EscapeSequenceTests {
+    func seq(_ s: String) -> [UInt32] { s.unicodeScalars.map(\.value) }
+
+    @Test func keysFromEveryCommonEncoding() {
+        let table: [(String, KeyEvent)] = [
+            ("[1~", .home), ("[7~", .home), ("[H", .home), ("OH", .home),
+            ("[4~", .end), ("[8~", .end), ("[F", .end), ("OF", .end),
+            ("[5~", .pageUp), ("[6~", .pageDown), ("[3~", .delete), ("[2~", .insert),
+            ("[A", .up), ("OB", .down), ("[C", .right), ("OD", .left), ("[Z", .backTab),
+        ]
+        for (s, e) in table {
+            #expect(EscapeSequence.isComplete(seq(s)), "\(s)")
+            #expect(EscapeSequence.decode(seq(s)) == e, "\(s)")
+        }
+    }
+
+    @Test func sgrMouseReports() {
+        #expect(EscapeSequence.decode(seq("[<0;10;5M")) == .mouse(.left, x: 9, y: 4))
+        #expect(EscapeSequence.decode(seq("[<64;1;1M")) == .mouse(.wheelUp, x: 0, y: 0))
+        #expect(EscapeSequence.decode(seq("[<65;3;2M")) == .mouse(.wheelDown, x: 2, y: 1))
+        #expect(EscapeSequence.decode(seq("[<0;10;5m")) == nil)  // a release is no click
+        #expect(!EscapeSequence.isComplete(seq("[<")) && !EscapeSequence.isComplete(seq("[<0;1")))
+        #expect(EscapeSequence.isComplete(seq("[<0;10;5M")))
+    }
+
+    @Test func incompleteAndUnknown() {
+        #expect(!EscapeSequence.isComplete(seq("[")) && !EscapeSequence.isComplete(seq("[1")) && !EscapeSequence.isComplete(seq("O")))
+        #expect(EscapeSequence.decode(seq("[99~")) == nil)
+        #expect(EscapeSequence.isComplete(seq("x")))  // Alt+x: one character
+    }
+}
