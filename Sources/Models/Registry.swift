@@ -112,6 +112,8 @@ public protocol InspectableModel: Sendable {
     var gifCoding: GIFSettings? { get set }
     /// Exact average bits per activation of the calibrated GIF plan, when there is one.
     var gifAverageBits: Double? { get }
+    /// The T the checkpoint's amplitudes were trained for, when it carries them (nil otherwise).
+    var trainedTimesteps: Int? { get }
     /// A fast batch-1 next-token stepper over fresh state (bf16 weights when `bf16`), for
     /// `inspect --generate`; nil when the family has none.
     func tokenStepper(bf16: Bool) throws -> (any TokenStepper)?
@@ -125,6 +127,7 @@ extension InspectableModel {
         set { }
     }
     public var gifAverageBits: Double? { nil }
+    public var trainedTimesteps: Int? { nil }
     public func tokenStepper(bf16: Bool) throws -> (any TokenStepper)? { nil }
     /// The spiking sites whose spikes also feed the residual stream (energy model).
     public var residualSites: [String] { summary.family.residualSpikes ? siteNames : [] }

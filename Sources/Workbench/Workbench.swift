@@ -140,6 +140,11 @@ public final class Workbench: @unchecked Sendable {
             if model.timesteps != nil {
                 model.timesteps = T
                 state.timesteps = model.timesteps
+                if let trained = model.trainedTimesteps, trained != T {
+                    // Not extrapolated: say what happens instead.
+                    state.notice = "T \(T) is not the checkpoint's T \(trained): α is recalibrated on this input "
+                        + "(the trained α fit T = \(trained)), so these spikes are not the trained model's"
+                }
                 state.cursor.step = min(state.cursor.step, T - 1)
                 rerun = true
             } else {

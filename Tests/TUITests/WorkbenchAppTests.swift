@@ -87,4 +87,21 @@ import Formats
             #expect(abs(header - site.k) < 1e-6, "\(s.neuron) \(site.name): header k \(header), site k \(site.k)")
         }
     }
+
+    /// T other than the checkpoint's T: the status says α is recalibrated on this input, not
+    /// trained (it used to blow up silently at T = 8).
+    @Test func timestepsAboveTheTrainedTSayHowAlphaIsMade() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/spikescope/Resources/default/spikebert-sst2").standardized.path
+        let opened = try Opener.open(model: folder)
+        #expect(opened.loaded.model.trainedTimesteps == 4)
+        let wb = Workbench(model: opened.loaded.model, codec: opened.codec, input: .prompt("a good film"))
+        _ = wb.runAndWait()
+        wb.apply(.timesteps(8))
+        let s = wb.runAndWait()
+        #expect(s.timesteps == 8)
+        #expect(s.status.contains("T 8 is not the checkpoint's T 4: α is recalibrated on this input"), "\(s.status)")
+        wb.apply(.timesteps(4))
+        #expect(!wb.runAndWait().status.contains("recalibrated"))
+    }
 }

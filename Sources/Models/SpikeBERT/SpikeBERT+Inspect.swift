@@ -106,6 +106,8 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
 
     public var gifAverageBits: Double? { bert.gifPlan?.averageBits }
 
+    public var trainedTimesteps: Int? { bert.hasCheckpointAlpha ? bert.config.steps : nil }
+
     public func frequency(site: String) -> Float {
         if bert.neuron == .gif { return gifSettings.k }  // one k for every GIF site
         return (try? bert.control(site: site).k) ?? 2

@@ -179,6 +179,10 @@ struct Inspect: ParsableCommand {
         var report = InspectReport(model: m, path: opened.loaded.weightsPath, input: info, run: run, trace: probe.trace,
                                    traces: !noTraces, generated: generated)
         if let r = generatedRate { report.generated?.tokensPerSecond = r }
+        if let T = timesteps, let trained = m.trainedTimesteps, trained != T {
+            report.warnings = (report.warnings ?? []) + ["T \(T) is not the checkpoint's T \(trained): α was recalibrated on this input "
+                                                         + "(the trained α fit T = \(trained)), so the spikes are not the trained model's"]
+        }
         if !gifNote.isEmpty {
             for i in report.sites.indices where report.sites[i].neuron == "gif" {
                 report.sites[i].extra = ["outlier_percent": outliers]
