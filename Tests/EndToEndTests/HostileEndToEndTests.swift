@@ -341,5 +341,8 @@ enum HostileCLI {
                                  mentioning: ["/nonexistent/dev.tsv", "no such file"])
         HostileCLI.expectRefused(try HostileCLI.run(["inspect", "--model", HostileCLI.tiny, "--prompt", "abc", "--timesteps", "4"]),
                                  mentioning: ["--timesteps applies to families that run T timesteps", "SpikeGPT"])
+        // T beyond the trained T is allowed, and says how α is made.
+        let t8 = try HostileCLI.run(["inspect", "--model", HostileCLI.bert, "--prompt", "a good film", "--timesteps", "8", "--no-traces"])
+        #expect(t8.status == 0 && t8.err.contains("recalibrated on this input") && t8.out.contains("\"warnings\""), "\(t8.err)")
     }
 }
