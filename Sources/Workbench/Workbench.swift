@@ -260,7 +260,10 @@ public final class Workbench: @unchecked Sendable {
             // Second phase, after the new trace is on screen: the firing-rate-vs-k curve of the
             // selected site (5 more forward passes). Skipped when a newer request is waiting.
             if let r = curveInput {
-                let curve = Workbench.frequencyCurve(model: m, ids: r.ids, typeIds: r.typeIds, site: site)
+                // Over the same tokens as the trace (prompt + continuation): at the current k the curve
+                // is the rate the site list shows — one definition of "firing rate".
+                let typeIds = r.typeIds.isEmpty ? [] : r.typeIds + Array(repeating: 0, count: r.generated.count)
+                let curve = Workbench.frequencyCurve(model: m, ids: r.ids + r.generated, typeIds: typeIds, site: site)
                 lock.lock()
                 if ticket == requested { state.frequencyCurve = curve; state.curvePending = false }
                 lock.unlock()

@@ -35,6 +35,16 @@ func tinyModel() throws -> SpikeGPT {
         #expect(zip(rates, rates.dropFirst()).allSatisfy { $0 >= $1 })
     }
 
+    /// "rate vs k" at the current k is the rate the site list shows: both over prompt + continuation
+    /// (the curve used the prompt only: 0.15 vs 0.167).
+    @Test func rateVsKAtTheCurrentKIsTheShownRate() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 6)
+        let s = wb.runAndWait()
+        #expect(s.generatedCount == 6 && s.frequencyCurve.count == 5)
+        let atK = try #require(s.frequencyCurve.first { abs($0.k - s.k[s.cursor.site]) < 1e-6 })
+        #expect(abs(atK.rate - s.stats[s.cursor.site].firingRate) < 1e-9, "curve \(atK.rate) vs shown \(s.stats[s.cursor.site].firingRate)")
+    }
+
     @Test func raisingKLowersTheSelectedSiteFiringRate() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("0123456789abcdef"))
         let before = wb.runAndWait()
