@@ -160,3 +160,38 @@ public enum TraceExport {
         return jsonPath
     }
 }
+
+extension Workbench {
+    /// The controls given on the command line (`--neuron`, `--timesteps`, `--k` for every site),
+    /// applied over a restored session, then recomputed.
+    /// - Throws: `ModelError` for a neuron kind the family does not run, or timesteps on a family
+    ///   whose steps are its tokens (nothing is changed then).
+    public func applyControls(neuron: NeuronKind?, timesteps: Int?, k: Float?) throws {
+        let m = currentModel()
+        if let neuron { try m.checkNeuron(neuron) }
+        if let timesteps {
+            guard m.timesteps != nil else {
+                throw ModelError.unsupported(what: "--timesteps on \(m.summary.family.displayName)",
+                                             hint: "its steps are its tokens; drop --timesteps")
+            }
+            guard (1...BERTConfig.maxTimesteps).contains(timesteps) else {
+                throw ModelError.invalidInput(field: "--timesteps", reason: "is \(timesteps)", hint: "use 1…\(BERTConfig.maxTimesteps)")
+            }
+        }
+        if let k, !(k > 0 && k.isFinite) { throw ModelError.invalidInput(field: "--k", reason: "is \(k)", hint: "k must be positive, e.g. 2") }
+        mutate { model, state in
+            if let neuron {
+                model.neuron = neuron
+                state.neuron = model.neuron
+                state.siteNames = model.siteNames
+                state.thresholdScale = model.siteNames.map { _ in 1 }
+                state.cursor.site = min(state.cursor.site, max(state.siteNames.count - 1, 0))
+                state.gifOutlierFraction = model.gifOutlierFraction
+            }
+            if let timesteps { model.timesteps = timesteps; state.timesteps = model.timesteps }
+            if let k { model.setFrequency(k, site: nil) }
+            state.k = model.siteNames.map { model.frequency(site: $0) }
+        }
+        schedule()
+    }
+}

@@ -59,6 +59,28 @@ struct TerminalEndToEndTests {
         expectTerminalRestored(s)
     }
 
+    /// `spikescope --help` shows the workbench's own flags, and the workbench takes --neuron, --k and
+    /// --timesteps like inspect (refusing a neuron its family does not run).
+    @Test func theWorkbenchTakesInspectsControls() throws {
+        let help = try HostileCLI.run(["--help"])
+        for flag in ["--model", "--classifier", "--session", "--glue", "--neuron", "--k", "--timesteps"] {
+            #expect(help.out.contains(flag), "--help lacks \(flag):\n\(help.out)")
+        }
+        let s = try startWorkbench(prefix: "", environment: [:])
+        defer { s.kill() }
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        s.send("q")
+        _ = s.waitForOutput("EXIT")
+        let bin = try #require(Harness.binary)
+        s.typeLine("\(TmuxSession.shellQuote(bin)) --model \(TmuxSession.shellQuote(Self.model)) --neuron none --k 3; echo EXIT2=$?")
+        let screen = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") && $0.contains("neuron none") }, "\(s.capture())")
+        #expect(screen.contains("k 3.00"), "\(screen)")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT2") == "0")
+        let refused = try HostileCLI.run(["--model", Self.model, "--neuron", "elastic"])
+        #expect(refused.status == 2 && refused.err.contains("'elastic' on SpikeGPT") && refused.err.contains("lif, gif, none"), "\(refused.err)")
+    }
+
     /// N of "step i/N" in the header.
     static func stepTotal(_ screen: String) -> Int? {
         guard let r = screen.range(of: "step 1/") else { return nil }
