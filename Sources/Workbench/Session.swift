@@ -39,13 +39,17 @@ public struct SessionFile: Codable, Sendable, Equatable {
 
     public static func path(in dir: String) -> String { URL(fileURLWithPath: dir).appendingPathComponent("session.json").path }
 
-    /// Writes `DIR/session.json` atomically, creating DIR.
+    /// Writes `DIR/session.json` atomically, creating DIR. Paths are stored so the session moves
+    /// with its folder: inside DIR relative to it, the embedded defaults as "embedded:NAME" (the
+    /// build folder they sit in differs between machines), anything else absolute.
     public func save(in dir: String) throws -> String {
         try Folder.create(dir)
         AtomicWrite.removeStaleTemporaries(in: dir)
+        var portable = self
+        portable.mapPaths { SessionFile.portable($0, sessionDir: dir) }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try enc.encode(self)
+        let data = try enc.encode(portable)
         let p = SessionFile.path(in: dir)
         try AtomicWrite.write(to: p) { try $0.write([UInt8](data)) }
         return p
@@ -68,7 +72,41 @@ public struct SessionFile: Codable, Sendable, Equatable {
         if let problem = file.problem() {
             throw ModelError.badInput(reason: "\(p): \(problem)", hint: "fix or delete it; a new one is written by `s`")
         }
-        return file
+        var opened = file
+        opened.mapPaths { SessionFile.resolved($0, sessionDir: dir) }
+        return opened
+    }
+
+    static let embeddedPrefix = "embedded:"
+
+    /// `path` as stored in a session in `sessionDir`.
+    static func portable(_ path: String, sessionDir: String) -> String {
+        let p = URL(fileURLWithPath: path).standardizedFileURL.path
+        let dir = URL(fileURLWithPath: sessionDir).standardizedFileURL.path + "/"
+        if p.hasPrefix(dir) { return String(p.dropFirst(dir.count)) }
+        for folder in DefaultModels.searchFolders {
+            let f = folder.standardizedFileURL.path + "/"
+            if p.hasPrefix(f) { return embeddedPrefix + String(p.dropFirst(f.count)) }
+        }
+        return p
+    }
+
+    /// A stored path as a path to open: relative ones against the session folder, "embedded:"
+    /// ones in this build's defaults (left as they are when this build has none).
+    static func resolved(_ stored: String, sessionDir: String) -> String {
+        if stored.hasPrefix(embeddedPrefix) {
+            return DefaultModels.find(String(stored.dropFirst(embeddedPrefix.count))) ?? stored
+        }
+        if stored.hasPrefix("/") { return stored }
+        return URL(fileURLWithPath: sessionDir).appendingPathComponent(stored).standardizedFileURL.path
+    }
+
+    /// Applies `f` to every path the session holds.
+    mutating func mapPaths(_ f: (String) -> String) {
+        model = model.map(f)
+        tokenizer = tokenizer.map(f)
+        glueFile = glueFile.map(f)
+        if case let .example(file, row, ex) = input { input = .example(file: file.map(f), row: row, ex) }
     }
 
     /// The first field that no session written by `s` could hold, or nil.

@@ -32,6 +32,47 @@ public struct ExampleRow: Sendable, Equatable, Codable {
 public enum InputSource: Sendable, Equatable, Codable {
     case prompt(String)
     case example(file: String?, row: Int, ExampleRow)
+
+    // JSON with plain keys: {"prompt": "text"} or {"example": {"file", "row", "text", "textPair",
+    // "label"}}. Sessions written before (Swift's synthesized {"prompt": {"_0": …}} and
+    // {"example": {"file", "row", "_2": {…}}}) still load.
+    enum CodingKeys: String, CodingKey { case prompt, example }
+    enum ExampleKeys: String, CodingKey { case file, row, text, textPair, label, legacyRow = "_2" }
+    enum LegacyPromptKeys: String, CodingKey { case value = "_0" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if c.contains(.prompt) {
+            if let text = try? c.decode(String.self, forKey: .prompt) { self = .prompt(text); return }
+            let legacy = try c.nestedContainer(keyedBy: LegacyPromptKeys.self, forKey: .prompt)
+            self = .prompt(try legacy.decode(String.self, forKey: .value))
+            return
+        }
+        let e = try c.nestedContainer(keyedBy: ExampleKeys.self, forKey: .example)
+        let file = try e.decodeIfPresent(String.self, forKey: .file)
+        let row = try e.decode(Int.self, forKey: .row)
+        if e.contains(.legacyRow) {
+            self = .example(file: file, row: row, try e.decode(ExampleRow.self, forKey: .legacyRow))
+        } else {
+            self = .example(file: file, row: row, ExampleRow(text: try e.decode(String.self, forKey: .text),
+                                                               textPair: try e.decodeIfPresent(String.self, forKey: .textPair),
+                                                               label: try e.decodeIfPresent(String.self, forKey: .label)))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .prompt(let text): try c.encode(text, forKey: .prompt)
+        case let .example(file, row, ex):
+            var e = c.nestedContainer(keyedBy: ExampleKeys.self, forKey: .example)
+            try e.encodeIfPresent(file, forKey: .file)
+            try e.encode(row, forKey: .row)
+            try e.encode(ex.text, forKey: .text)
+            try e.encodeIfPresent(ex.textPair, forKey: .textPair)
+            try e.encodeIfPresent(ex.label, forKey: .label)
+        }
+    }
 }
 
 public enum Pane: String, Sendable, Codable, CaseIterable {

@@ -146,6 +146,31 @@ func tinyModel() throws -> SpikeGPT {
         #expect(loaded.tokenizer == "/m/tiny.vocab.json" && loaded.model == "/m/tiny.safetensors")
     }
 
+    /// Sessions move with their folder: paths inside it are stored relative, the embedded defaults
+    /// as "embedded:NAME" (not the build folder), others absolute; keys are plain ("prompt": text).
+    /// Sessions written the old way ({"prompt": {"_0": …}}) still load.
+    @Test func sessionPathsAreRelativeAndKeysPlain() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-portable-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("portable"), modelPath: dir + "/ckpt/model.safetensors")
+        let s = wb.runAndWait()
+        let embeddedVocab = (DefaultModels.searchFolders.first?.path ?? "/nowhere") + "/spikegpt-char.vocab.json"
+        let p = try SessionFile(state: s, tokenizer: embeddedVocab, glueFile: "/data/SST-2/dev.tsv").save(in: dir)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: p))) as? [String: Any])
+        #expect(json["model"] as? String == "ckpt/model.safetensors")
+        #expect(json["tokenizer"] as? String == "embedded:spikegpt-char.vocab.json")
+        #expect(json["glueFile"] as? String == "/data/SST-2/dev.tsv")
+        #expect((json["input"] as? [String: Any])?["prompt"] as? String == "portable")
+        let back = try SessionFile.load(from: dir)
+        #expect(back.model == URL(fileURLWithPath: dir + "/ckpt/model.safetensors").standardizedFileURL.path)
+        #expect(back.input == .prompt("portable"))
+        // The old synthesized layout.
+        let old = String(decoding: try Data(contentsOf: URL(fileURLWithPath: p)), as: UTF8.self)
+            .replacingOccurrences(of: #""prompt" : "portable""#, with: #""prompt" : {"_0" : "old"}"#)
+        try old.write(toFile: p, atomically: true, encoding: .utf8)
+        #expect(try SessionFile.load(from: dir).input == .prompt("old"))
+    }
+
     @Test func brokenSessionFileGivesAClearError() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-broken-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
