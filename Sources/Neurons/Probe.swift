@@ -135,6 +135,36 @@ public final class Probe {
         }
     }
 
+    /// Appends a block of `steps` sub-steps × `rows` tokens (sub-step-major, as GIF neurons emit
+    /// it) at `site`, keeping the whole site sub-step-major with layout [steps, all tokens so far]:
+    /// a model that runs one token per call (recurrent generation) still yields one [S, L] site.
+    public func recordSteps(_ site: String, neuron: NeuronKind, width: Int, steps: Int, rows: Int,
+                            membrane: [Float], spikes: [Float], current: [Float]?) {
+        let block = rows * width
+        guard let old = sites[site], old.layout.count == 2, old.layout[0] == steps, old.width == width else {
+            record(site, neuron: neuron, width: width, membrane: membrane, spikes: spikes, current: current)
+            sites[site]!.layout = [steps, rows]
+            return
+        }
+        let prev = old.layout[1] * width
+        func merged(_ a: [Float], _ b: [Float]) -> [Float] {
+            guard a.count == steps * prev, b.count == steps * block else { return a + b }
+            var out: [Float] = []
+            out.reserveCapacity(a.count + b.count)
+            for s in 0..<steps {
+                out.append(contentsOf: a[(s * prev)..<((s + 1) * prev)])
+                out.append(contentsOf: b[(s * block)..<((s + 1) * block)])
+            }
+            return out
+        }
+        var t = old
+        t.membrane = merged(old.membrane, membrane)
+        t.spikes = merged(old.spikes, spikes)
+        if recordCurrent, let current { t.current = merged(old.current, current) }
+        t.layout = [steps, old.layout[1] + rows]
+        sites[site] = t
+    }
+
     /// Array convenience for `record`.
     public func record(_ site: String, neuron: NeuronKind, width: Int, membrane: [Float], spikes: [Float], current: [Float]?) {
         precondition(membrane.count == spikes.count && membrane.count % max(width, 1) == 0)

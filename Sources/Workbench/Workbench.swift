@@ -263,7 +263,7 @@ public final class Workbench: @unchecked Sendable {
                 // Over the same tokens as the trace (prompt + continuation): at the current k the curve
                 // is the rate the site list shows — one definition of "firing rate".
                 let typeIds = r.typeIds.isEmpty ? [] : r.typeIds + Array(repeating: 0, count: r.generated.count)
-                let curve = Workbench.frequencyCurve(model: m, ids: r.ids + r.generated, typeIds: typeIds, site: site)
+                let curve = Workbench.frequencyCurve(model: prepared ?? m, ids: r.ids + r.generated, typeIds: typeIds, site: site)
                 lock.lock()
                 if ticket == requested { state.frequencyCurve = curve; state.curvePending = false }
                 lock.unlock()
@@ -323,7 +323,8 @@ public final class Workbench: @unchecked Sendable {
                 run = try model.run(input, probe: probe)
             }
             let trace = probe.trace
-            let stats = trace.sites.map { SiteStatistics($0) }
+            // One entry per site the model names, in its order (the views index both by position).
+            let stats = model.siteNames.map { name in trace[name].map { SiteStatistics($0) } ?? SiteStatistics(SiteTrace(name: name, neuron: .none, width: 0)) }
             let energy = Energy.estimate(uses: model.linearUses, trace: trace, rows: enc.ids.count + generated.count,
                                          residualSites: model.residualSites)
             let toks = enc.tokens + generated.map { codec.decode([$0]) }

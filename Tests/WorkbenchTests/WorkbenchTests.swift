@@ -35,6 +35,28 @@ func tinyModel() throws -> SpikeGPT {
         #expect(zip(rates, rates.dropFirst()).allSatisfy { $0 >= $1 })
     }
 
+    /// GIF on a token-stepped model with generation: the trace's sites are exactly the model's
+    /// site names (no pass-through slots shifting the labels), each one [sub-steps, every token]
+    /// (it was [S, 1]: a blank raster and a one-column heatmap), and "rate vs k" is not all zero
+    /// (it ran on the uncalibrated model).
+    @Test func gifOnAGeneratingModelTracesWholeSitesAndACurve() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 5)
+        _ = wb.runAndWait()
+        wb.apply(.neuron(.gif))
+        let s = wb.runAndWait()
+        #expect(s.neuron == .gif)
+        #expect(s.trace.sites.map(\.name) == s.siteNames)
+        #expect(s.stats.map(\.name) == s.siteNames)
+        let tokens = s.ids.count + s.generatedCount
+        for site in s.trace.sites {
+            #expect(site.layout.count == 2 && site.layout[1] == tokens, "\(site.name) layout \(site.layout)")
+            #expect(site.steps == site.layout[0] * site.layout[1])
+        }
+        #expect(s.frequencyCurve.count == 5 && s.frequencyCurve.contains { $0.rate > 0 }, "\(s.frequencyCurve)")
+        let atK = try #require(s.frequencyCurve.first { abs($0.k - s.k[s.cursor.site]) < 1e-6 })
+        #expect(abs(atK.rate - s.stats[s.cursor.site].firingRate) < 1e-9)
+    }
+
     /// "rate vs k" at the current k is the rate the site list shows: both over prompt + continuation
     /// (the curve used the prompt only: 0.15 vs 0.167).
     @Test func rateVsKAtTheCurrentKIsTheShownRate() throws {

@@ -167,10 +167,10 @@ extension GIFPlan {
             let n = rows * width, steps = q.maxSteps
             var current = [Float](repeating: 0, count: steps * n)
             for s in 0..<steps { for j in 0..<n { current[s * n + j] = x[j] } }
-            probe.record(name, neuron: .gif, width: width, membrane: current, spikes: q.levels, current: current)
+            probe.recordSteps(name, neuron: .gif, width: width, steps: steps, rows: rows,
+                              membrane: current, spikes: q.levels, current: current)
             let (levels, k) = (base.levels, base.k)
             probe.annotate(name) { t in
-                t.layout = [steps, rows]
                 t.levels = levels
                 t.bitsPerActivation = alloc.averageBits
                 t.k = k

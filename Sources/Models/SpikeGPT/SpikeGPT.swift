@@ -299,7 +299,9 @@ public struct SpikeGPT: Sendable {
         let name = index % 2 == 0 ? "blocks.\(index / 2).att.lif" : "blocks.\(index / 2).ffn.lif"
         if bypass {
             for j in 0..<(T * C) { s[j] = x[j]; h[j] = x[j] }
-            if let probe {
+            // Recorded (as a site that does not spike) only when the model runs without neurons; in
+            // GIF mode the coded sites are the linears' inputs and these are not sites at all.
+            if let probe, controls.neuron == .none {
                 probe.record(name, neuron: .none, width: C, membrane: Array(h[0..<(T * C)]), spikes: Array(s[0..<(T * C)]), current: Array(x[0..<(T * C)]))
                 // The site's controls as set (they apply again when its neuron comes back).
                 let cfg = controls.lif[index]
