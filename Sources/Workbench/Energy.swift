@@ -4,6 +4,8 @@
 //                       timestep when the spikes carry an amplitude α: y = α·(W·s))
 //   energy = 4.6 pJ · MAC + 0.9 pJ · AC   (45 nm, Horowitz 2014, as SpikeGPT and SpikeLM use)
 // Spikes that are added to a residual stream (SpikeGPT's LIF outputs) cost one AC each.
+// So ACs are synaptic operations: Σ over sites of (spikes × fan-out of the layers they feed).
+// `dense` is the float model's cost: every linear a MAC per row.
 // What it is not: a measurement. It counts what the model computes, not what the CPU does.
 
 import Neurons
@@ -17,6 +19,18 @@ public struct EnergyEstimate: Sendable, Equatable, Codable {
     /// The same network run dense in float (every linear a MAC), for the ratio the papers quote.
     public var denseMAC: Double = 0
     public var densePJ: Double { Energy.pjPerMAC * denseMAC }
+    /// Per linear layer: its MACs and ACs, and the site whose spikes it reads (nil: float input).
+    public var layers: [Layer] = []
+    /// Per spiking site: the ACs its spikes cause (its fan-out in the layers it feeds, plus the
+    /// residual adds).
+    public var sites: [String: Double] = [:]
+
+    public struct Layer: Sendable, Equatable, Codable {
+        public var name: String
+        public var inputSite: String?
+        public var mac: Double
+        public var ac: Double
+    }
 
     public init() {}
 }
@@ -32,21 +46,30 @@ public enum Energy {
         var e = EnergyEstimate()
         for u in uses {
             let dense = Double(rows) * Double(u.inFeatures) * Double(u.outFeatures)
+            var layer = EnergyEstimate.Layer(name: u.name, inputSite: nil, mac: 0, ac: 0)
             if let name = u.inputSite, let site = trace[name], site.neuron != .none {
                 let nnz = site.spikes.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
-                e.ac += Double(nnz) * Double(u.outFeatures)
+                layer.inputSite = name
+                layer.ac = Double(nnz) * Double(u.outFeatures)
                 if site.neuron == .elastic || site.neuron == .gif {
-                    e.mac += Double(site.steps) * Double(u.outFeatures)  // α · (W·s) per row
+                    layer.mac = Double(site.steps) * Double(u.outFeatures)  // α · (W·s) per row
                 }
-                e.denseMAC += Double(site.steps) * Double(u.inFeatures) * Double(u.outFeatures)
+                e.sites[name, default: 0] += layer.ac
+                // The float model runs this layer once per token.
+                e.denseMAC += dense
             } else {
-                e.mac += dense
+                layer.mac = dense
                 e.denseMAC += dense
             }
+            e.mac += layer.mac
+            e.ac += layer.ac
+            e.layers.append(layer)
         }
         for name in residualSites {
             if let site = trace[name], site.neuron != .none {
-                e.ac += Double(site.spikes.reduce(0) { $0 + ($1 != 0 ? 1 : 0) })
+                let adds = Double(site.spikes.reduce(0) { $0 + ($1 != 0 ? 1 : 0) })
+                e.ac += adds
+                e.sites[name, default: 0] += adds
             }
         }
         return e

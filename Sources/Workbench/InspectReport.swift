@@ -72,7 +72,17 @@ public struct InspectReport: Encodable, Sendable {
         public var ac: Double
         public var pj: Double
         public var densePJ: Double
-        enum CodingKeys: String, CodingKey { case mac, ac, pj, densePJ = "dense_pj" }
+        /// Per linear layer (MACs, ACs, the site it reads) and per site (the ACs its spikes cause).
+        public var layers: [LayerEnergy]
+        public var sites: [String: Double]
+        enum CodingKeys: String, CodingKey { case mac, ac, pj, densePJ = "dense_pj", layers, sites }
+    }
+    public struct LayerEnergy: Encodable, Sendable {
+        public var name: String
+        public var inputSite: String?
+        public var mac: Double
+        public var ac: Double
+        enum CodingKeys: String, CodingKey { case name, inputSite = "input_site", mac, ac }
     }
     public struct Generated: Encodable, Sendable {
         public var tokens: [Int]
@@ -147,9 +157,13 @@ public struct InspectReport: Encodable, Sendable {
                             codingError: site.codingError, extra: nil)
         }
         sites = siteInfos
-        let rowsRun = run.hidden.count
+        // Rows every dense layer runs: all traced tokens (a token-stepped model's `steps` count the
+        // continuation too, which the trace covers), else the tokens of the input.
+        let rowsRun = s.family.steps == .tokens ? max(run.steps, run.hidden.count) : run.hidden.count
         let e = Energy.estimate(uses: m.linearUses, trace: trace, rows: rowsRun, residualSites: m.residualSites)
-        energy = EnergyInfo(mac: e.mac, ac: e.ac, pj: e.pj, densePJ: e.densePJ)
+        energy = EnergyInfo(mac: e.mac, ac: e.ac, pj: e.pj, densePJ: e.densePJ,
+                            layers: e.layers.map { LayerEnergy(name: $0.name, inputSite: $0.inputSite, mac: $0.mac, ac: $0.ac) },
+                            sites: e.sites)
         self.generated = generated
         warnings = run.nonFiniteWarning.map { [$0] }
     }

@@ -133,8 +133,11 @@ struct ToyFamily: ModelFamily {
         let site = try #require((obj["sites"] as? [[String: Any]])?.first)
         #expect(site["name"] as? String == "toy.lif" && (site["spikes"] as? [[Double]])?.count == 12)
         // Energy: the head reads the site's spikes (accumulates), the projection dense input (MACs).
-        let energy = try #require(obj["energy"] as? [String: Double])
-        #expect(try #require(energy["mac"]) == Double(12 * 6 * 6))
-        #expect(try #require(energy["ac"]) > 0)
+        let energy = try #require(obj["energy"] as? [String: Any])
+        #expect(try #require(energy["mac"] as? Double) == Double(12 * 6 * 6))
+        // ACs = the site's spikes × the head's fan-out (V = 7), by hand from the trace.
+        let spikes = s.trace.sites[0].spikes.filter { $0 != 0 }.count
+        #expect(try #require(energy["ac"] as? Double) == Double(spikes * 7))
+        #expect((energy["sites"] as? [String: Double])?["toy.lif"] == Double(spikes * 7))
     }
 }

@@ -67,6 +67,41 @@ func tinyModel() throws -> SpikeGPT {
         #expect(abs(atK.rate - s.stats[s.cursor.site].firingRate) < 1e-9, "curve \(atK.rate) vs shown \(s.stats[s.cursor.site].firingRate)")
     }
 
+    /// SpikeGPT's energy by hand: ACs = Σ over sites of spikes × the fan-out of the layers they
+    /// feed (att.lif → ffn key + receptance: F + C; ffn.lif → next block's key/value/receptance: 3C,
+    /// or the head: V) + one residual add per spike; dense = the float model (every linear a MAC
+    /// per token); and raising k lowers pJ on the default model.
+    @Test func spikeGPTEnergyIsSpikesTimesFanOut() throws {
+        let model = try tinyModel()
+        let wb = Workbench(model: model, codec: tinyCodec, input: .prompt("energy by hand"))
+        let s = wb.runAndWait()
+        let C = model.config.width, F = model.config.ffnWidth, V = model.config.vocab, L = model.config.layers
+        var ac = 0.0
+        for site in s.trace.sites {
+            let nnz = Double(site.spikes.filter { $0 != 0 }.count)
+            let block = Int(site.name.split(separator: ".")[1])!
+            let fanOut = site.name.hasSuffix("att.lif") ? F + C : (block == L - 1 ? V : 3 * C)
+            ac += nnz * Double(fanOut) + nnz
+        }
+        #expect(s.energy.ac == ac)
+        let T = Double(s.ids.count)
+        let perToken = Double(L * (4 * C * C + C * F + C * C + F * C) + C * V)
+        #expect(s.energy.denseMAC == T * perToken)
+        #expect(s.energy.pj < s.energy.densePJ)
+
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/spikescope/Resources/default/spikegpt-char.safetensors").standardized.path
+        let big = try SpikeGPT(weights: Checkpoint.load(url).tensors)
+        var pj: [Double] = []
+        for k in [1, 2, 4] as [Float] {
+            var m = big
+            m.setFrequency(k, site: nil)
+            let w = Workbench(model: m, codec: tinyCodec, input: .prompt("the spiking neuron fires"))
+            pj.append(w.runAndWait().energy.pj)
+        }
+        #expect(pj[0] > pj[1] && pj[1] > pj[2], "\(pj)")
+    }
+
     @Test func raisingKLowersTheSelectedSiteFiringRate() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("0123456789abcdef"))
         let before = wb.runAndWait()
@@ -216,6 +251,20 @@ func tinyModel() throws -> SpikeGPT {
         #expect(csvs.count == 4)
         let first = try String(contentsOfFile: dir + "/" + csvs.sorted()[0], encoding: .utf8)
         #expect(first.split(separator: "\n").count == 1 + 9 * 16)  // header + steps × neurons
+    }
+
+    /// With generation, the exported energy covers the same tokens as its steps (prompt +
+    /// continuation): it used to count the prompt only.
+    @Test func exportedEnergyCoversTheGeneratedTokens() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-export-gen-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("export me"), generate: 4)
+        let s = wb.runAndWait()
+        let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try TraceExport.write(s, model: wb.currentModel(), to: dir)))) as! [String: Any]
+        let energy = try #require(obj["energy"] as? [String: Any])
+        #expect(obj["steps"] as? Int == 9 + 4)
+        #expect(abs((energy["dense_pj"] as? Double ?? 0) - s.energy.densePJ) < 1e-6 * s.energy.densePJ)
+        #expect(abs((energy["ac"] as? Double ?? 0) - s.energy.ac) < 1e-9)
     }
 }
 

@@ -131,18 +131,31 @@ extension SpikeGPT: InspectableModel {
                         hidden: (0..<T).map { Array(h[($0 * C)..<(($0 + 1) * C)]) }, steps: T)
     }
 
+    /// Which spikes each linear reads, as SpikeGPT counts its operations: a block's LIF output
+    /// joins the residual that the next linears read, so the FFN's key and receptance read the
+    /// attention's spikes, the next block's key/value/receptance (and finally the head) the FFN's
+    /// spikes; block 0's attention reads the embedding, the attention output and the FFN value
+    /// read float activations (WKV, ReLU²). With GIF, every block linear reads its own coded input.
     public var linearUses: [LinearUse] {
         let C = config.width, F = config.ffnWidth
+        let gif = controls.neuron == .gif
         var uses: [LinearUse] = []
         for i in 0..<config.layers {
             let p = "blocks.\(i)."
-            for n in ["att.key", "att.value", "att.receptance", "att.output", "ffn.receptance"] {
-                uses.append(LinearUse(name: p + n, inputSite: nil, inFeatures: C, outFeatures: C))
+            func use(_ n: String, _ lifSite: String?, _ inF: Int, _ outF: Int) {
+                uses.append(LinearUse(name: p + n, inputSite: gif ? p + n + ".gif" : lifSite, inFeatures: inF, outFeatures: outF))
             }
-            uses.append(LinearUse(name: p + "ffn.key", inputSite: nil, inFeatures: C, outFeatures: F))
-            uses.append(LinearUse(name: p + "ffn.value", inputSite: nil, inFeatures: F, outFeatures: C))
+            let previousFFN = i > 0 ? "blocks.\(i - 1).ffn.lif" : nil
+            use("att.key", previousFFN, C, C)
+            use("att.value", previousFFN, C, C)
+            use("att.receptance", previousFFN, C, C)
+            use("att.output", nil, C, C)
+            use("ffn.key", p + "att.lif", C, F)
+            use("ffn.receptance", p + "att.lif", C, C)
+            use("ffn.value", nil, F, C)
         }
-        uses.append(LinearUse(name: "head", inputSite: nil, inFeatures: C, outFeatures: config.vocab))
+        uses.append(LinearUse(name: "head", inputSite: gif ? nil : "blocks.\(config.layers - 1).ffn.lif",
+                              inFeatures: C, outFeatures: config.vocab))
         return uses
     }
 }

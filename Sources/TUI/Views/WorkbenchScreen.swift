@@ -40,6 +40,8 @@ public enum WorkbenchScreen {
         if ui.showHelp {
             var p = Popup(title: "spikescope — keys", lines: KeyMap.standard.helpLines(caps) + [
                 "", Line("Controls: k scales the threshold (and elastic amplitude) of a site: larger k, fewer spikes.", style: .dim),
+                Line("Energy: ACs = Σ spikes × fan-out of the layers they feed (+ residual adds); MACs for float inputs;", style: .dim),
+                Line("pJ = 4.6·MAC + 0.9·AC (45 nm); dense = the float model, every linear a MAC per token.", style: .dim),
                 Line("Esc or ? closes this help; ↑/↓ scroll.", style: .dim)], caps: caps)
             p.scroll = ui.helpScroll
             p.render(in: area, into: &buf)
