@@ -60,6 +60,9 @@ public struct KeyMap: Hashable, Sendable {
     public var siteNext = KeyBinding([.down], label: "site", description: "Select the next spiking site.", group: "Navigate")
     public var neuronsPageUp = KeyBinding([.pageUp], label: "neurons", description: "Scroll the neuron rows up a page.", group: "Navigate")
     public var neuronsPageDown = KeyBinding([.pageDown], label: "neurons", description: "Scroll the neuron rows down a page.", group: "Navigate")
+    public var neuronPrevious = KeyBinding([.char("{")], label: "neuron", description: "Select the previous neuron (its membrane is plotted).", group: "Navigate")
+    public var neuronNext = KeyBinding([.char("}")], label: "neuron", description: "Select the next neuron.", group: "Navigate")
+    public var jumpNeuron = KeyBinding([.char("/")], label: "jump", description: "Jump to a neuron (channel) index: type it, Enter.", group: "Navigate")
     // Controls.
     public var frequencyUp = KeyBinding([.char("+"), .char("=")], label: "k+", description: "Raise the frequency control k of the selected site.", group: "Controls", keyText: "+")
     public var frequencyDown = KeyBinding([.char("-"), .char("_")], label: "k-", description: "Lower the frequency control k of the selected site.", group: "Controls", keyText: "-")
@@ -88,7 +91,7 @@ public struct KeyMap: Hashable, Sendable {
     public var all: [KeyBinding] {
         [quit, help, cancel, focusNext, focusPrevious,
          stepBack, stepForward, firstStep, lastStep, tokenPrevious, tokenNext, sitePrevious, siteNext,
-         neuronsPageUp, neuronsPageDown,
+         neuronsPageUp, neuronsPageDown, neuronPrevious, neuronNext, jumpNeuron,
          frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation, timesteps,
          editPrompt, glueRow, nextRow, previousRow, run,
          training, reloadCheckpoint, save, export]

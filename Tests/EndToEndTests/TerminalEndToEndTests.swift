@@ -81,6 +81,49 @@ struct TerminalEndToEndTests {
         #expect(refused.status == 2 && refused.err.contains("'elastic' on SpikeGPT") && refused.err.contains("lif, gif, none"), "\(refused.err)")
     }
 
+    /// As a user would: keyboard neuron selection, `/` jump, PgDn to the last page, GIF mode on
+    /// SpikeGPT (site names as `inspect --neuron gif` lists them, raster not blank), and a sentence
+    /// typed into the classifier showing a prediction.
+    @Test func aUserSessionThroughTheNewKeys() throws {
+        let s = try startWorkbench(environment: [:])
+        defer { s.kill() }
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        s.send("}"); s.send("}")
+        #expect(s.waitFor("neuron 2 membrane") != nil, "} did not select neuron 2:\n\(s.capture())")
+        s.send("/"); s.tmuxCommand(["send-keys", "-t", s.name, "-l", "15"]); s.send("Enter")
+        #expect(s.waitFor("neuron 15 membrane") != nil, "/15 did not jump:\n\(s.capture())")
+        for _ in 0..<5 { s.send("PageDown") }
+        #expect(s.waitFor { $0.contains("…15 of 16") } != nil, "PgDn did not reach the last page:\n\(s.capture())")
+        s.send("i")
+        let gif = try #require(s.waitFor(timeout: 20) { $0.contains("neuron gif") && $0.contains("computed in") }, "\(s.capture())")
+        let inspect = try HostileCLI.run(["inspect", "--model", Self.model, "--prompt", "The quick brown fox", "--neuron", "gif", "--no-traces"])
+        let names = ((try JSONSerialization.jsonObject(with: Data(inspect.out.utf8)) as? [String: Any])?["sites"] as? [[String: Any]] ?? [])
+            .compactMap { $0["name"] as? String }
+        #expect(!names.isEmpty && names.allSatisfy { !$0.hasSuffix(".lif") }, "\(names)")
+        for name in names.prefix(4) {
+            // "0.att.key.gif", cut to the site list's width at 100 columns
+            let short = String(name.split(separator: ".").dropFirst().joined(separator: ".").prefix(10))
+            #expect(gif.contains(short), "site list lacks \(short):\n\(gif)")
+        }
+        let rasterRows = gif.split(separator: "\n").filter { $0.contains("││") }.map { $0.split(separator: "│").count > 2 ? String($0.split(separator: "│")[1]) : "" }
+        #expect(rasterRows.contains { $0.contains("█") || $0.contains("▒") || $0.contains { "12".contains($0) } }, "GIF raster blank:\n\(gif)")
+        s.send("q")
+        _ = s.waitForOutput("EXIT")
+        let bin = try #require(Harness.binary)
+        s.typeLine("\(TmuxSession.shellQuote(bin)) --classifier; echo EXIT3=$?")
+        // (At 100 columns the status is cut before "computed in": wait for the drawn screen.)
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("SpikeBERT") && $0.contains("step 1/") }, "\(s.capture())")
+        s.send("p")
+        _ = try #require(s.waitFor("prompt>"))
+        for _ in 0..<80 { s.send("BSpace") }
+        s.tmuxCommand(["send-keys", "-t", s.name, "-l", "a truly wonderful film"])
+        s.send("Enter")
+        #expect(s.waitFor(timeout: 20) { $0.contains("prompt a truly wonderful film") && $0.contains("predicted ") } != nil,
+                "no prediction for a typed sentence:\n\(s.capture())")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT3") == "0")
+    }
+
     /// N of "step i/N" in the header.
     static func stepTotal(_ screen: String) -> Int? {
         guard let r = screen.range(of: "step 1/") else { return nil }

@@ -104,4 +104,26 @@ import Formats
         wb.apply(.timesteps(4))
         #expect(!wb.runAndWait().status.contains("recalibrated"))
     }
+
+    /// Keyboard neuron selection: `}`/`{` move the selected neuron, `/` jumps to an index (rows
+    /// scroll to show it), a bad index is a message, a too-large one clamps with a message.
+    @Test func keyboardSelectsAndJumpsToNeurons() throws {
+        var a = try app()
+        for _ in 0..<3 { _ = a.handle(.char("}")) }
+        #expect(a.workbench.snapshot().cursor.neuron == 3)
+        _ = a.handle(.char("{"))
+        #expect(a.workbench.snapshot().cursor.neuron == 2)
+        let width = a.workbench.snapshot().summary.width
+        _ = a.handle(.char("/"))
+        #expect(a.ui.editing != nil && a.ui.jumping)
+        for c in "\(width - 1)" { _ = a.handle(.char(c)) }
+        _ = a.handle(.enter)
+        let s = a.workbench.snapshot()
+        #expect(s.cursor.neuron == width - 1)
+        #expect(s.cursor.neuronOffset <= width - 1 && width - 1 < s.cursor.neuronOffset + a.neuronPage, "not on screen: offset \(s.cursor.neuronOffset)")
+        _ = a.handle(.char("/")); for c in "abc" { _ = a.handle(.char(c)) }; _ = a.handle(.enter)
+        #expect(a.ui.message.contains("not a neuron index"))
+        _ = a.handle(.char("/")); for c in "999" { _ = a.handle(.char(c)) }; _ = a.handle(.enter)
+        #expect(a.workbench.snapshot().cursor.neuron == width - 1 && a.ui.message.contains("does not exist"))
+    }
 }

@@ -74,6 +74,14 @@ public struct WorkbenchApp: TerminalApplication {
                                                  height: max(lastHeight ?? 40, WorkbenchScreen.minimumSize.height))).raster.height - 2)
     }
 
+    /// Selects neuron `i` (clamped to the site) and scrolls the rows so that it is on screen.
+    func selectNeuron(_ i: Int) {
+        workbench.apply(.selectNeuron(i))
+        let s = workbench.snapshot(), n = s.cursor.neuron, page = neuronPage
+        if n < s.cursor.neuronOffset { scrollNeurons(by: n - s.cursor.neuronOffset) }
+        else if n >= s.cursor.neuronOffset + page { scrollNeurons(by: n - page + 1 - s.cursor.neuronOffset) }
+    }
+
     /// Scrolls the neuron rows by `rows`, stopping where the last page is full (never past it).
     func scrollNeurons(by rows: Int) {
         let s = workbench.snapshot()
@@ -91,13 +99,22 @@ public struct WorkbenchApp: TerminalApplication {
         defer { state = workbench.snapshot() }
         if var edit = ui.editing {
             switch event {
+            case .enter where ui.jumping:
+                ui.editing = nil; ui.jumping = false
+                let width = workbench.snapshot().summary.width
+                guard let i = Int(edit.text.trimmingCharacters(in: .whitespaces)), i >= 0 else {
+                    ui.message = "'\(edit.text)' is not a neuron index (0…\(max(width - 1, 0)))"
+                    return .continue
+                }
+                selectNeuron(i)
+                if i >= width { ui.message = "neuron \(i) does not exist; the site has \(width) (0…\(max(width - 1, 0)))" }
             case .enter:
                 ui.editing = nil
                 runningSince = workbench.snapshot().revision
                 workbench.apply(.prompt(edit.text))
                 ui.message = "running…"
             case .escape:
-                ui.editing = nil
+                ui.editing = nil; ui.jumping = false
             default:
                 _ = edit.handle(event)
                 ui.editing = edit
@@ -132,6 +149,9 @@ public struct WorkbenchApp: TerminalApplication {
         case _ where k.siteNext.matches(event): workbench.apply(.site(1))
         case _ where k.neuronsPageUp.matches(event): scrollNeurons(by: -neuronPage)
         case _ where k.neuronsPageDown.matches(event): scrollNeurons(by: neuronPage)
+        case _ where k.neuronPrevious.matches(event): selectNeuron(state.cursor.neuron - 1)
+        case _ where k.neuronNext.matches(event): selectNeuron(state.cursor.neuron + 1)
+        case _ where k.jumpNeuron.matches(event): ui.editing = TextFieldState(""); ui.jumping = true
         case _ where k.frequencyUp.matches(event): workbench.apply(.frequency(up: true))
         case _ where k.frequencyDown.matches(event): workbench.apply(.frequency(up: false))
         case _ where k.allSites.matches(event):

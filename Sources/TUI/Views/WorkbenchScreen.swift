@@ -14,8 +14,10 @@ import Workbench
 public struct WorkbenchUI: Sendable {
     public var showHelp = false
     public var helpScroll = 0
-    /// Non-nil while the prompt is being edited.
+    /// Non-nil while the prompt (or, with `jumping`, a neuron index) is being edited.
     public var editing: TextFieldState?
+    /// The text field asks for a neuron index (`/`) rather than a prompt.
+    public var jumping = false
     /// Examples (GLUE rows) the user can step through with g / n / N.
     public var examples: [ExampleRow] = []
     public var exampleFile: String?
@@ -354,7 +356,7 @@ public enum WorkbenchScreen {
     static func inputLine(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
         if let edit = ui.editing {
             let cols = r.columns([.fixed(9), .fill()])
-            buf.write(" prompt> ", in: cols[0], style: Style(fg: .yellow, .bold))
+            buf.write(ui.jumping ? " neuron> " : " prompt> ", in: cols[0], style: Style(fg: .yellow, .bold))
             TextField(edit, focused: true).render(in: cols[1], into: &buf)
             return
         }
