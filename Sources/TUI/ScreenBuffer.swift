@@ -56,6 +56,26 @@ public struct ScreenBuffer: Hashable, Sendable {
     public private(set) var cells: [Cell]
     /// Where the terminal cursor should be shown (a text field being edited), or nil to hide it.
     public var cursor: Position?
+    /// Text is written with ASCII spellings of the symbols labels use (× x, ≥ >=, θ th, …): set
+    /// by a view for an ASCII-only terminal, so labels read "4x128" rather than "4?128".
+    public var asciiSpellings = false
+
+    /// ASCII spellings of the non-ASCII symbols in labels and messages.
+    public static let asciiSpelling: [Character: String] = [
+        "×": "x", "·": "-", "θ": "th", "±": "+/-", "≥": ">=", "≤": "<=", "−": "-", "…": "...",
+        "τ": "t", "α": "a", "σ": "s", "Σ": "sum ", "⏎": "|", "—": "-", "–": "-", "→": "->", "←": "<-",
+        "↑": "^", "↓": "v", "≈": "~", "°": "deg", "μ": "u",
+    ]
+
+    /// `text` with `asciiSpelling` applied to its non-ASCII characters (others become '?').
+    public static func asciiSpelled(_ text: String) -> String {
+        guard !text.unicodeScalars.allSatisfy(\.isASCII) else { return text }
+        var out = ""
+        for ch in text {
+            if ch.isASCII { out.append(ch) } else { out += asciiSpelling[ch] ?? String(repeating: "?", count: max(1, ch.terminalWidth)) }
+        }
+        return out
+    }
 
     public init(width: Int, height: Int, fill: Cell = .blank) {
         self.width = max(0, width)
@@ -128,6 +148,7 @@ public struct ScreenBuffer: Hashable, Sendable {
     /// Control characters are skipped. Returns the column after the last cell written.
     @discardableResult
     public mutating func write(_ text: String, x: Int, y: Int, style: Style = .plain, clip: Rect? = nil) -> Int {
+        let text = asciiSpellings ? ScreenBuffer.asciiSpelled(text) : text
         let c = (clip ?? area).intersection(area)
         var cx = x
         guard y >= c.y, y < c.bottom else { return x }
@@ -148,7 +169,8 @@ public struct ScreenBuffer: Hashable, Sendable {
     public mutating func write(_ text: String, in rect: Rect, style: Style = .plain,
                                alignment: Alignment = .left, ellipsis: Character = "…") -> Int {
         guard !rect.isEmpty else { return rect.x }
-        let t = TextFit.truncate(text, to: rect.width, ellipsis: ellipsis)
+        let spelled = asciiSpellings ? ScreenBuffer.asciiSpelled(text) : text
+        let t = TextFit.truncate(spelled, to: rect.width, ellipsis: ellipsis)
         let w = t.terminalWidth
         let x: Int
         switch alignment {

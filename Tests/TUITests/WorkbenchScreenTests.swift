@@ -74,6 +74,30 @@ enum FixedTrace {
 
     @Test func spikegptWholeScreen() { Snapshot.check(screen(FixedTrace.gptState()), named: "workbench_spikegpt_110x32") }
     @Test func spikegptWholeScreenASCII() { Snapshot.check(screen(FixedTrace.gptState(), caps: .ascii), named: "workbench_spikegpt_ascii_110x32") }
+
+    /// Under an ASCII-only terminal every cell is ASCII, labels spelled out ("2x16", "z >= 3",
+    /// "th", "+/-") instead of the '?' the terminal would print for ×, ≥, θ, ±, −, ·.
+    @Test func asciiScreensAreASCIIWithSpelledLabels() {
+        // A plain buffer (the snapshot canvas marks empty cells with '·').
+        func screen(_ s: WorkbenchState, ui: WorkbenchUI = WorkbenchUI(), caps: Capabilities, width: Int, height: Int) -> ScreenBuffer {
+            var buf = ScreenBuffer(width: width, height: height)
+            WorkbenchScreen.render(s, ui: ui, caps: caps, into: &buf)
+            return buf
+        }
+        for (state, w, h) in [(FixedTrace.gptState(), 80, 24), (FixedTrace.gptState(), 160, 48), (FixedTrace.bertState(), 160, 48)] {
+            var ui = WorkbenchUI()
+            let text = screen(state, ui: ui, caps: .ascii, width: w, height: h).lines().joined(separator: "\n")
+            let nonASCII = Set(text.unicodeScalars.filter { !$0.isASCII }.map { String($0) })
+            #expect(nonASCII.isEmpty, "non-ASCII \(nonASCII.sorted()) at \(w)x\(h)")
+            #expect(!text.contains("??"), "a symbol without a spelling at \(w)x\(h):\n\(text)")
+            ui.showHelp = true
+            let help = screen(state, ui: ui, caps: .ascii, width: w, height: h).lines().joined(separator: "\n")
+            let helpNonASCII = Set(help.unicodeScalars.filter { !$0.isASCII }.map { String($0) })
+            #expect(helpNonASCII.isEmpty, "help: non-ASCII \(helpNonASCII.sorted()) at \(w)x\(h)")
+        }
+        let text = screen(FixedTrace.gptState(), caps: .ascii, width: 160, height: 48).lines().joined(separator: "\n")
+        #expect(text.contains("1x6") && text.contains("z >= 3") && text.contains("sites - firing rate"), "\(text)")
+    }
     @Test func spikebertWholeScreen() { Snapshot.check(screen(FixedTrace.bertState()), named: "workbench_spikebert_110x32") }
 
     @Test func helpPopup() {

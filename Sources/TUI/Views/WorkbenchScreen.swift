@@ -33,6 +33,7 @@ public enum WorkbenchScreen {
 
     /// Draws everything for `s` into `buf` (which is `size`).
     public static func render(_ s: WorkbenchState, ui: WorkbenchUI, caps: Capabilities, into buf: inout ScreenBuffer) {
+        buf.asciiSpellings = !caps.unicode
         let area = buf.area
         let rows = area.rows([.fixed(2), .fill(), .fixed(1), .fixed(1)])
         header(s, caps: caps, in: rows[0], into: &buf)

@@ -30,6 +30,11 @@ public struct Line: Hashable, Sendable, ExpressibleByStringLiteral {
     public func render(in rect: Rect, into buffer: inout ScreenBuffer, alignment: Alignment = .left,
                        ellipsis: Character = "…") -> Int {
         guard !rect.isEmpty else { return rect.x }
+        if buffer.asciiSpellings, !spans.allSatisfy({ $0.text.unicodeScalars.allSatisfy(\.isASCII) }) {
+            // Spell the symbols out first, so the width and the cut below are the spelled text's.
+            let spelled = Line(spans.map { Span(ScreenBuffer.asciiSpelled($0.text), style: $0.style) })
+            return spelled.render(in: rect, into: &buffer, alignment: alignment, ellipsis: ellipsis)
+        }
         let total = width
         var x: Int
         switch alignment {
