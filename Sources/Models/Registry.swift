@@ -138,6 +138,16 @@ extension InspectableModel {
                                          hint: "\(summary.family.displayName) runs \(neuronChoices.map(\.rawValue).joined(separator: ", "))")
         }
     }
+    /// Refuses `T` for a family whose steps are its tokens, or outside 1…`BERTConfig.maxTimesteps`.
+    public func checkTimesteps(_ T: Int) throws {
+        guard timesteps != nil else {
+            throw ModelError.badInput(reason: "--timesteps applies to families that run T timesteps; \(summary.family.displayName)'s steps are its tokens",
+                                      hint: "drop --timesteps")
+        }
+        guard (1...BERTConfig.maxTimesteps).contains(T) else {
+            throw ModelError.invalidInput(field: "--timesteps", reason: "is \(T)", hint: "use 1…\(BERTConfig.maxTimesteps)")
+        }
+    }
     public var needsPreparation: Bool { false }
     public mutating func prepare(for input: ModelInput) throws {}
     public var neuronChoices: [NeuronKind] { [neuron] }

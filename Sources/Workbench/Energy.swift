@@ -44,11 +44,19 @@ public enum Energy {
     /// `trace` supplies the nonzero spike counts of the sites that feed spike-driven layers.
     public static func estimate(uses: [LinearUse], trace: Trace, rows: Int, residualSites: [String] = []) -> EnergyEstimate {
         var e = EnergyEstimate()
+        // Nonzero spikes per site, counted once (a site feeds several layers).
+        var nonzero: [String: Int] = [:]
+        func spikes(_ site: SiteTrace) -> Int {
+            if let n = nonzero[site.name] { return n }
+            let n = site.spikes.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+            nonzero[site.name] = n
+            return n
+        }
         for u in uses {
             let dense = Double(rows) * Double(u.inFeatures) * Double(u.outFeatures)
             var layer = EnergyEstimate.Layer(name: u.name, inputSite: nil, mac: 0, ac: 0)
             if let name = u.inputSite, let site = trace[name], site.neuron != .none {
-                let nnz = site.spikes.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+                let nnz = spikes(site)
                 layer.inputSite = name
                 layer.ac = Double(nnz) * Double(u.outFeatures)
                 if site.neuron == .elastic || site.neuron == .gif {
@@ -67,7 +75,7 @@ public enum Energy {
         }
         for name in residualSites {
             if let site = trace[name], site.neuron != .none {
-                let adds = Double(site.spikes.reduce(0) { $0 + ($1 != 0 ? 1 : 0) })
+                let adds = Double(spikes(site))
                 e.ac += adds
                 e.sites[name, default: 0] += adds
             }

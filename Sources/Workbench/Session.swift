@@ -207,15 +207,7 @@ extension Workbench {
     public func applyControls(neuron: NeuronKind?, timesteps: Int?, k: Float?) throws {
         let m = currentModel()
         if let neuron { try m.checkNeuron(neuron) }
-        if let timesteps {
-            guard m.timesteps != nil else {
-                throw ModelError.unsupported(what: "--timesteps on \(m.summary.family.displayName)",
-                                             hint: "its steps are its tokens; drop --timesteps")
-            }
-            guard (1...BERTConfig.maxTimesteps).contains(timesteps) else {
-                throw ModelError.invalidInput(field: "--timesteps", reason: "is \(timesteps)", hint: "use 1…\(BERTConfig.maxTimesteps)")
-            }
-        }
+        if let timesteps { try m.checkTimesteps(timesteps) }
         if let k, !(k > 0 && k.isFinite) { throw ModelError.invalidInput(field: "--k", reason: "is \(k)", hint: "k must be positive, e.g. 2") }
         mutate { model, state in
             if let neuron {

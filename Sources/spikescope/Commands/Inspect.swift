@@ -28,14 +28,9 @@ struct Inspect: ParsableCommand {
     var glue: String?
     @Option(help: "GLUE task when the folder does not name it (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI).")
     var task: String?
-    // Numeric options read the next word even when it starts with '-', so that a negative value
-    // gets its range error instead of "Missing value".
-    @Option(parsing: .unconditional, help: "Timesteps T (families that run T timesteps).")
-    var timesteps: Int?
-    @Option(parsing: .unconditional, help: "Frequency control k at every site (2 = the model's own threshold).")
-    var k: Float?
-    @Option(help: "Neuron at the spiking sites: lif, elastic, gif, binary, signed, none.")
-    var neuron: String?
+    @OptionGroup var controls: ControlOptions
+    var timesteps: Int? { controls.timesteps }
+    var k: Float? { controls.k }
     @Flag(name: .customLong("no-traces"), help: "Omit the per-step membrane/spike arrays.")
     var noTraces = false
     @Option(parsing: .unconditional, help: "Append N generated tokens (models that generate; greedy unless --temperature); the trace then covers prompt + continuation.")
@@ -62,11 +57,6 @@ struct Inspect: ParsableCommand {
     func validate() throws {
         let inputs = [prompt != nil, tokens != nil, glue != nil].filter { $0 }.count
         if inputs > 1 { throw ValidationError("give one of --prompt, --tokens or --glue, not \(inputs)") }
-        if let n = neuron, NeuronKind(rawValue: n) == nil {
-            throw ValidationError("The value '\(n)' is invalid for '--neuron'. Use one of: \(NeuronKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        if let t = timesteps, !(1...64).contains(t) { throw ValidationError("--timesteps must be in 1…64, got \(t)") }
-        if let k, !(k > 0) { throw ValidationError("--k must be positive, got \(k)") }
         if generate < 0 { throw ValidationError("--generate must be ≥ 0, got \(generate)") }
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
@@ -86,12 +76,10 @@ struct Inspect: ParsableCommand {
         let opened = try DefaultModels.open(model: model, tokenizer: tokenizer)
         var m = opened.loaded.model
         if let T = timesteps {
-            guard m.timesteps != nil else {
-                throw CLIError("--timesteps applies to families that run T timesteps; \(m.summary.family.displayName)'s steps are its tokens. Hint: drop --timesteps")
-            }
+            try m.checkTimesteps(T)
             m.timesteps = T
         }
-        if let n = neuron.flatMap(NeuronKind.init(rawValue:)) {
+        if let n = controls.neuronKind {
             try m.checkNeuron(n)  // a kind the family cannot run is refused, not silently replaced
             m.neuron = n
         }

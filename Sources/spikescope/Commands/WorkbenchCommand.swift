@@ -32,20 +32,7 @@ struct WorkbenchCommand: ParsableCommand {
     var corpus: String?
     @Flag(help: "Open the embedded SpikeBERT sentiment classifier with its SST-2-format examples (g/n/N).")
     var classifier = false
-    @Option(help: "Neuron at the spiking sites: lif, elastic, gif, binary, signed, none (what the model's family runs).")
-    var neuron: String?
-    @Option(parsing: .unconditional, help: "Timesteps T (families that run T timesteps).")
-    var timesteps: Int?
-    @Option(parsing: .unconditional, help: "Frequency control k at every site (2 = the model's own threshold).")
-    var k: Float?
-
-    func validate() throws {
-        if let n = neuron, NeuronKind(rawValue: n) == nil {
-            throw ValidationError("The value '\(n)' is invalid for '--neuron'. Use one of: \(NeuronKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        if let k, !(k > 0) { throw ValidationError("--k must be positive, got \(k)") }
-        if let t = timesteps, !(1...64).contains(t) { throw ValidationError("--timesteps must be in 1…64, got \(t)") }
-    }
+    @OptionGroup var controls: ControlOptions
 
     func run() throws {
         do { try execute() } catch let e as ExitCode { throw e } catch {
@@ -89,7 +76,7 @@ struct WorkbenchCommand: ParsableCommand {
                            modelPath: opened.loaded.weightsPath, generate: gen)
         if let saved { saved.apply(to: wb) }
         // Flags over the session: what the user typed now wins.
-        try wb.applyControls(neuron: neuron.flatMap(NeuronKind.init(rawValue:)), timesteps: timesteps, k: k)
+        try wb.applyControls(neuron: controls.neuronKind, timesteps: controls.timesteps, k: controls.k)
         let sessionDir = session ?? "sessions/default"
         let tokPath = opened.tokenizerPath
         let glueFile = ui.exampleFile
