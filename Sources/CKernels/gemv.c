@@ -1,5 +1,6 @@
 // gemv.c — matrix-vector kernels for batch-1 inference. Each has a scalar twin or reduces to one.
 #include "gemv.h"
+#include "bf16rows.h"
 #include <string.h>
 #include <math.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -434,6 +435,9 @@ static void batch_part(void *vctx, int part, int parts) {
         switch (j->kind) {
         case SS_GEMV_F32:
             ss_gemv_f32(o1 - o0, j->n_in, j->y + o0, (const float *)j->W + (long)o0 * j->n_in, j->x);
+            break;
+        case SS_GEMV_BF16_ROWS:   // a row's bits do not depend on its neighbours (bf16rows.c)
+            ss_gemv_bf16_rows(o1 - o0, j->n_in, j->y + o0, (const uint16_t *)j->W + (long)o0 * j->n_in, j->x);
             break;
         case SS_GEMV_SPARSE_F32:
             sparse_range(j->n_out, o0, o1, j->n_in, j->y, j->W, 0, j->x);

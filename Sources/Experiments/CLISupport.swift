@@ -35,3 +35,50 @@ public func jsonObject(_ fields: [(String, String)]) -> String {
     "{" + fields.map { "\(jsonString($0.0)):\($0.1)" }.joined(separator: ",") + "}"
 }
 
+
+/// Runs `python3 script args…` and parses the last line of its stdout as a JSON object (the
+/// reference scripts under Tests/Reference print one). Its stderr goes to a temporary file that is
+/// quoted (last 1500 bytes) when it fails.
+public func runPython(_ script: String, _ args: [String], hint: String = "check that python3 has the packages the script names") throws -> [String: Any] {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikescope-py-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script] + args
+    let errPath = dir.appendingPathComponent("stderr.txt").path
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle(forWritingAtPath: errPath)
+    try p.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0,
+          let line = String(decoding: outData, as: UTF8.self).split(separator: "\n").last,
+          let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        let tail = String(decoding: (FileManager.default.contents(atPath: errPath) ?? Data()).suffix(1500), as: UTF8.self)
+        throw CLIError("\(URL(fileURLWithPath: script).lastPathComponent) failed (exit \(p.terminationStatus)): \(tail). Hint: \(hint)")
+    }
+    return obj
+}
+
+/// The machine a benchmark ran on: CPU model, logical CPUs and SIMD flags (Linux /proc/cpuinfo).
+public struct MachineInfo: Sendable {
+    public var cpu: String
+    public var cpus: Int
+    public var simd: [String]
+    public static var current: MachineInfo {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        var cpu = "unknown", flags: Set<String> = []
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            if parts[0] == "model name", cpu == "unknown" { cpu = parts[1] }
+            if parts[0] == "flags", flags.isEmpty { flags = Set(parts[1].split(separator: " ").map(String.init)) }
+        }
+        let simd = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"].filter(flags.contains)
+        return MachineInfo(cpu: cpu, cpus: ProcessInfo.processInfo.activeProcessorCount, simd: simd)
+    }
+    public var json: [String: Any] { ["cpu": cpu, "cpus": cpus, "simd": simd] }
+}

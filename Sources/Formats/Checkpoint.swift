@@ -134,6 +134,32 @@ func makeFloatTensor(_ p: UnsafeRawPointer, dtype: DType, shape: [Int], owner: A
     }
 }
 
+// MARK: HalfTensor
+
+/// A BF16 or F16 tensor left in its memory map: row-major little-endian 16-bit elements, kept alive
+/// by `owner`. Families that compute from bf16 directly read it without a Float32 copy.
+public struct HalfTensor: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    /// The first element; 2-byte aligned is not guaranteed (safetensors offsets are arbitrary).
+    public let base: UnsafeRawPointer
+    /// What keeps `base` valid (the mapped file).
+    public let owner: AnyObject
+    public var count: Int { shape.reduce(1, *) }
+    public init(dtype: DType, shape: [Int], base: UnsafeRawPointer, owner: AnyObject) {
+        self.dtype = dtype; self.shape = shape; self.base = base; self.owner = owner
+    }
+    /// Whether `base` is 2-byte aligned (the bf16 kernels read UInt16 directly).
+    public var isAligned: Bool { Int(bitPattern: base) % 2 == 0 }
+    /// Exact Float32 copy.
+    public func float32() -> Tensor { makeFloatTensor(base, dtype: dtype, shape: shape, owner: owner, borrow: false) }
+    /// Exact Float32 copy of rows `r0..<r1` of a 2-D tensor (or of the flat range for 1-D).
+    public func float32(rows r: Range<Int>) -> [Float] {
+        let width = shape.count >= 2 ? shape.dropFirst().reduce(1, *) : 1
+        return (r.lowerBound * width..<r.upperBound * width).map { loadFloat(base, dtype, $0) }
+    }
+}
+
 // MARK: WeightSet
 
 /// Named Float32 tensors loaded from one checkpoint, in file order.
@@ -158,18 +184,31 @@ public struct WeightSet: Sendable {
     public let skipped: [Skipped]
     /// safetensors `__metadata__` (empty for PyTorch files).
     public let metadata: [String: String]
+    /// BF16/F16 tensors left in the memory map unconverted (`Checkpoint.load(_:keepHalf:)`);
+    /// their names are in `names` but not in `tensors` until `convertHalf()`.
+    public private(set) var half: [String: HalfTensor] = [:]
 
     public init(path: String, format: Format, names: [String], tensors: [String: Tensor],
-                skipped: [Skipped] = [], metadata: [String: String] = [:]) {
+                skipped: [Skipped] = [], metadata: [String: String] = [:], half: [String: HalfTensor] = [:]) {
         self.path = path; self.format = format; self.names = names; self.tensors = tensors
-        self.skipped = skipped; self.metadata = metadata
+        self.skipped = skipped; self.metadata = metadata; self.half = half
     }
+
+    /// Converts every half-precision tensor kept in the map to Float32 (for families that compute
+    /// in f32 only).
+    public mutating func convertHalf() {
+        for (n, h) in half { tensors[n] = h.float32() }
+        half = [:]
+    }
+
+    /// The shape of `name`, whether converted or kept as half precision.
+    public func anyShape(of name: String) -> [Int]? { tensors[name]?.shape ?? half[name]?.shape }
 
     public var count: Int { names.count }
     public subscript(name: String) -> Tensor? { tensors[name] }
     public func shape(of name: String) -> [Int]? { tensors[name]?.shape }
-    /// Total Float32 elements.
-    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+    /// Total elements (Float32 and half precision).
+    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } + half.values.reduce(0) { $0 + $1.count } }
 
     /// The tensor `name`, checked to have `shape`.
     /// - Parameters:
@@ -202,7 +241,7 @@ public enum Checkpoint {
     public enum Kind: Sendable, Equatable { case safetensors, pytorchZip }
 
     /// File names tried, in order, when `load` is given a folder.
-    public static let weightFileNames = ["model.safetensors", "pytorch_model.bin"]
+    public static let weightFileNames = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"]
 
     /// The weights file for `path`: the path itself for a file; for a folder, model.safetensors,
     /// pytorch_model.bin, or the single *.pth / *.safetensors / *.bin / *.pt inside.
@@ -246,11 +285,15 @@ public enum Checkpoint {
     /// and listed in `WeightSet.skipped`; read them with `SafeTensorsFile.integers(_:)`.
     /// - Throws: `FormatError` naming the file, offset or tensor and what is wrong.
     /// - Cost: O(header) + O(bytes of non-F32 tensors); untouched F32 pages stay on disk.
-    public static func load(_ path: String) throws -> WeightSet {
+    /// With `keepHalf`, BF16/F16 tensors of safetensors files stay in the map (`WeightSet.half`)
+    /// instead of being converted. A `model.safetensors.index.json` (sharded checkpoint) loads
+    /// every shard it names.
+    public static func load(_ path: String, keepHalf: Bool = false) throws -> WeightSet {
         let file = try resolve(path)
+        if file.hasSuffix(".index.json") { return try ShardedSafeTensors.load(index: file, keepHalf: keepHalf) }
         let mapped = try MappedFile(path: file)
         switch try detect(mapped) {
-        case .safetensors: return try SafeTensorsFile(mapped).weights()
+        case .safetensors: return try SafeTensorsFile(mapped).weights(keepHalf: keepHalf)
         case .pytorchZip: return try PyTorchCheckpoint(mapped).weights()
         }
     }

@@ -170,10 +170,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Every floating-point tensor as Float32, in header order; integer tensors are skipped on
     /// purpose and listed in `skipped`.
-    public func weights() throws -> WeightSet {
+    /// With `keepHalf`, BF16/F16 tensors are not converted but handed out as `HalfTensor`s in the map.
+    public func weights(keepHalf: Bool = false) throws -> WeightSet {
         var names: [String] = [], tensors: [String: Tensor] = [:], skipped: [WeightSet.Skipped] = []
+        var half: [String: HalfTensor] = [:]
         for e in entries {
-            if e.dtype.isFloat {
+            if keepHalf, e.dtype == .bf16 || e.dtype == .f16, e.count > 0, let p = try rawBytes(e.name).baseAddress {
+                names.append(e.name)
+                half[e.name] = HalfTensor(dtype: e.dtype, shape: e.shape, base: p, owner: file)
+            } else if e.dtype.isFloat {
                 names.append(e.name)
                 tensors[e.name] = try tensor(e.name)
             } else {
@@ -181,7 +186,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
                                      reason: "integer tensor; read it with SafeTensorsFile.integers"))
             }
         }
-        return WeightSet(path: path, format: .safetensors, names: names, tensors: tensors, skipped: skipped, metadata: metadata)
+        return WeightSet(path: path, format: .safetensors, names: names, tensors: tensors, skipped: skipped,
+                         metadata: metadata, half: half)
     }
 }
 

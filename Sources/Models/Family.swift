@@ -97,6 +97,9 @@ public protocol ModelFamily: Sendable {
     /// Files besides the weights that make a trained session loadable (name → bytes, e.g.
     /// config.json); empty when the weights say everything.
     func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]]
+    /// Whether `load` takes BF16/F16 tensors as they are in the map (`WeightSet.half`); false →
+    /// the loader converts them to Float32 first.
+    var readsHalfPrecision: Bool { get }
 }
 
 extension ModelFamily {
@@ -106,6 +109,7 @@ extension ModelFamily {
     public var trainingVariants: [String] { [] }
     public func newTrainable(_ spec: TrainingSpec) throws -> (any TrainableModel)? { nil }
     public func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]] { [:] }
+    public var readsHalfPrecision: Bool { false }
 }
 
 /// A list of families, tried in order.
@@ -118,6 +122,7 @@ public struct ModelRegistry: Sendable {
     public static let standard = ModelRegistry(families: [
         SpikeGPTFamily(),
         SpikeBERTFamily(),
+        LlamaFamily(),
     ])
 
     /// The family whose checkpoints have these names.

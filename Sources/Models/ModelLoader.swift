@@ -19,9 +19,10 @@ public enum ModelLoader {
     /// - Throws: `FormatError` for unreadable files, `ModelError` (naming the file) for unknown
     ///   layouts or bad shapes.
     public static func load(path: String, registry: ModelRegistry = .standard) throws -> LoadedModel {
-        let ws = try Checkpoint.load(path)
+        var ws = try Checkpoint.load(path, keepHalf: true)
         do {
             let family = try registry.detect(names: ws.names)
+            if !family.readsHalfPrecision { ws.convertHalf() }
             return LoadedModel(model: try family.load(ws), weightsPath: ws.path, family: family, metadata: ws.metadata)
         } catch let e as ModelError { throw e.locating(ws.path) }
     }

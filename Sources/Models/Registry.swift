@@ -107,9 +107,6 @@ public protocol InspectableModel: Sendable {
     /// continuation into `probe`; returns the new tokens and the run over the prompt (its
     /// `steps` count both). nil when the family does not generate (`traits.generates` false).
     func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)?
-    /// GIF coding (levels, k, bit budget, outlier share) for families that run GIF; nil for the
-    /// others. Setting it drops a calibrated plan (the next `prepare` makes a new one).
-    var gifCoding: GIFSettings? { get set }
     /// Exact average bits per activation of the calibrated GIF plan, when there is one.
     var gifAverageBits: Double? { get }
     /// The T the checkpoint's amplitudes were trained for, when it carries them (nil otherwise).
@@ -117,18 +114,28 @@ public protocol InspectableModel: Sendable {
     /// A fast batch-1 next-token stepper over fresh state (bf16 weights when `bf16`), for
     /// `inspect --generate`; nil when the family has none.
     func tokenStepper(bf16: Bool) throws -> (any TokenStepper)?
+    /// SpikeLLM's neuron controls (abits, addbit, low_p, wbits) for families that run it; nil for
+    /// the others. Setting them drops the calibrated masks (the next `prepare` makes new ones).
+    var spikeLLM: SpikeLLMSettings? { get set }
+    /// The longest input the model attends over (its context), nil when unbounded.
+    var contextLength: Int? { get }
+    /// Weight bytes one batch-1 decoding step reads (the bandwidth bound of `tokenStepper`), nil
+    /// when the family does not say.
+    var decodeBytesPerToken: Double? { get }
 }
 
 
 extension InspectableModel {
     public func generate(prompt: ModelInput, count: Int, sampler: inout Sampler, probe: Probe?) throws -> (tokens: [Int], run: ModelRun)? { nil }
-    public var gifCoding: GIFSettings? {
-        get { nil }
-        set { }
-    }
     public var gifAverageBits: Double? { nil }
     public var trainedTimesteps: Int? { nil }
     public func tokenStepper(bf16: Bool) throws -> (any TokenStepper)? { nil }
+    public var spikeLLM: SpikeLLMSettings? {
+        get { nil }
+        set { }
+    }
+    public var contextLength: Int? { nil }
+    public var decodeBytesPerToken: Double? { nil }
     /// The spiking sites whose spikes also feed the residual stream (energy model).
     public var residualSites: [String] { summary.family.residualSpikes ? siteNames : [] }
     /// Refuses a neuron kind this model cannot run, listing those it can.

@@ -60,6 +60,10 @@ public struct SiteTrace: Sendable, Equatable {
     public var salientChannels: [SalientChannel] = []
     /// GIF: ‖x̂ − x‖/‖x‖ of the coded input against the real (float) input at this site.
     public var codingError: Double? = nil
+    /// SpikeLLM: every salient channel (more steps), ascending; empty elsewhere.
+    public var salient: [Int] = []
+    /// SpikeLLM: salient activations whose level the GIF steps could not carry in full (nil elsewhere).
+    public var uncarried: Int? = nil
 
     public init(name: String, neuron: NeuronKind, width: Int, layout: [Int] = []) {
         self.name = name

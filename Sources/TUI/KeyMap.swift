@@ -71,6 +71,12 @@ public struct KeyMap: Hashable, Sendable {
     public var thresholdUp = KeyBinding([.char(">"), .char(".")], label: "thr+", description: "Raise the firing threshold.", group: "Controls", keyText: ">")
     public var neuronCycle = KeyBinding([.char("i")], label: "neuron", description: "Cycle the neuron at the sites (\(KeyMap.neuronsByFamily)).", group: "Controls")
     public var allocation = KeyBinding([.char("o")], label: "alloc", description: "GIF: switch between uniform and saliency-based (Optimal Brain Spiking) timesteps at the same bits.", group: "Controls")
+    public var abitsDown = KeyBinding([.char("m")], label: "abits-", description: "SpikeLLM: one bit less for ordinary channels (levels per GIF step 2^abits).", group: "Controls")
+    public var abitsUp = KeyBinding([.char("M")], label: "abits+", description: "SpikeLLM: one bit more for ordinary channels.", group: "Controls")
+    public var addbitDown = KeyBinding([.char("x")], label: "addbit-", description: "SpikeLLM: one extra bit less for salient channels (2^addbit GIF steps).", group: "Controls")
+    public var addbitUp = KeyBinding([.char("X")], label: "addbit+", description: "SpikeLLM: one extra bit more for salient channels (twice the steps).", group: "Controls")
+    public var lowPDown = KeyBinding([.char("l")], label: "low_p-", description: "SpikeLLM: 5% fewer ordinary channels (more salient ones); recalibrates.", group: "Controls")
+    public var lowPUp = KeyBinding([.char("L")], label: "low_p+", description: "SpikeLLM: 5% more ordinary channels; recalibrates.", group: "Controls")
     public var timesteps = KeyBinding((1...8).map { .char(Character(String($0))) }, label: "T", description: "Set the number of timesteps T (1-8).", group: "Controls", keyText: "1-8")
     // Input.
     public var editPrompt = KeyBinding([.char("p")], label: "prompt", description: "Edit the prompt (Enter runs, Esc cancels).", group: "Input")
@@ -92,7 +98,8 @@ public struct KeyMap: Hashable, Sendable {
         [quit, help, cancel, focusNext, focusPrevious,
          stepBack, stepForward, firstStep, lastStep, tokenPrevious, tokenNext, sitePrevious, siteNext,
          neuronsPageUp, neuronsPageDown, neuronPrevious, neuronNext, jumpNeuron,
-         frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation, timesteps,
+         frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation,
+         abitsDown, abitsUp, addbitDown, addbitUp, lowPDown, lowPUp, timesteps,
          editPrompt, glueRow, nextRow, previousRow, run,
          training, reloadCheckpoint, save, export]
     }

@@ -58,13 +58,17 @@ public struct InspectReport: Encodable, Sendable {
         /// GIF: the saliency ranking with the T each channel got, and the coding error vs float.
         public var salientChannels: [SalientInfo]?
         public var codingError: Double?
+        /// SpikeLLM: every salient channel, and how many salient activations the GIF steps could
+        /// not carry in full.
+        public var salient: [Int]?
+        public var uncarried: Int?
         /// Extra per-site fields some neurons add (e.g. GIF allocation); free-form numbers.
         public var extra: [String: Double]?
         enum CodingKeys: String, CodingKey {
             case name, neuron, firingRate = "firing_rate", positiveFraction = "positive_fraction",
                  negativeFraction = "negative_fraction", k, threshold, layout, membrane, spikes, amplitude,
                  levels, bitsPerActivation = "bits_per_activation", outliers, extra,
-                 salientChannels = "salient_channels", codingError = "error_vs_float"
+                 salientChannels = "salient_channels", codingError = "error_vs_float", salient, uncarried
         }
     }
     public struct EnergyInfo: Encodable, Sendable {
@@ -154,7 +158,8 @@ public struct InspectReport: Encodable, Sendable {
                             salientChannels: site.salientChannels.isEmpty ? nil : site.salientChannels.map {
                                 SalientInfo(channel: $0.channel, saliency: $0.saliency, timesteps: $0.timesteps, outlier: $0.outlier)
                             },
-                            codingError: site.codingError, extra: nil)
+                            codingError: site.codingError, salient: site.uncarried == nil ? nil : site.salient,
+                            uncarried: site.uncarried, extra: nil)
         }
         sites = siteInfos
         // Rows every dense layer runs: all traced tokens (a token-stepped model's `steps` count the

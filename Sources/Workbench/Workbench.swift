@@ -24,7 +24,7 @@ public final class Workbench: @unchecked Sendable {
     private let queue = DispatchQueue(label: "spikescope.workbench.compute", qos: .userInitiated)
 
     /// Outlier fraction used when `o` switches GIF allocation to saliency-based (top 5% channels).
-    public static let saliencyOutlierFraction = 0.05
+    public static let saliencyOutlierFraction = 0.1
 
     /// Sets the neuron kind and refreshes what depends on it (site names, k, threshold scales).
     /// Caller holds the lock.
@@ -40,6 +40,7 @@ public final class Workbench: @unchecked Sendable {
         // all sites): the header and the stats panel read the same number.
         state.k = model.siteNames.map { model.frequency(site: $0) }
         state.gifOutlierFraction = model.gifOutlierFraction
+        state.spikeLLM = model.spikeLLM
     }
 
     /// Multiplicative step of `+`/`-` on k and of `<`/`>` on the threshold.
@@ -54,6 +55,8 @@ public final class Workbench: @unchecked Sendable {
                                 k: model.siteNames.map { model.frequency(site: $0) },
                                 thresholdScale: model.siteNames.map { _ in 1 }, generateCount: generate)
         st.status = "ready"
+        st.gifOutlierFraction = model.gifOutlierFraction
+        st.spikeLLM = model.spikeLLM
         self.state = st
     }
 
@@ -166,6 +169,18 @@ public final class Workbench: @unchecked Sendable {
                 rerun = true
             } else {
                 state.status = "allocation applies to GIF neurons (press i to switch)"
+            }
+        case .spikeLLM(let knob, let up):
+            if let s = model.spikeLLM {
+                let next = knob.stepped(s, up: up)
+                model.spikeLLM = next
+                state.spikeLLM = model.spikeLLM
+                state.gifOutlierFraction = model.gifOutlierFraction
+                state.status = "SpikeLLM: abits \(next.abits), addbit \(next.addbit) (T = \(next.steps) steps for salient channels), low_p \(String(format: "%.2f", next.lowP))"
+                    + (model.neuron == .gif ? "" : " (applies with --neuron gif; press i)")
+                rerun = true
+            } else {
+                state.status = "abits/addbit/low_p set SpikeLLM's neuron; \(state.summary.family.displayName) does not run it"
             }
         case .prompt(let text):
             state.input = .prompt(text); rerun = true

@@ -118,6 +118,8 @@ public struct WorkbenchState: Sendable {
     public var k: [Float]
     /// GIF allocation in force (fraction of salient channels with more steps; 0 = uniform), or nil.
     public var gifOutlierFraction: Double?
+    /// SpikeLLM's controls when the model runs that neuron (abits, addbit, low_p, wbits), else nil.
+    public var spikeLLM: SpikeLLMSettings?
     /// Threshold multiplier per site from `<`/`>` (1 = the model's own).
     public var thresholdScale: [Float]
     /// When on, `+`/`-` and `<`/`>` apply to every site.
@@ -161,6 +163,23 @@ public struct TrainingStatus: Sendable, Equatable {
     }
 }
 
+/// The SpikeLLM controls the workbench turns.
+public enum SpikeLLMKnob: String, Sendable, Equatable, CaseIterable {
+    case abits, addbit, lowP = "low_p"
+
+    /// `s` with this knob one step up or down, kept in range (abits 2…8, addbit 0…4 with
+    /// abits + addbit ≤ 16, low_p 0…1 in steps of 0.05).
+    public func stepped(_ s: SpikeLLMSettings, up: Bool) -> SpikeLLMSettings {
+        var s = s
+        switch self {
+        case .abits: s.abits = min(max(s.abits + (up ? 1 : -1), 2), 8)
+        case .addbit: s.addbit = min(max(s.addbit + (up ? 1 : -1), 0), min(4, 16 - s.abits))
+        case .lowP: s.lowP = min(max(((s.lowP + (up ? 0.05 : -0.05)) * 20).rounded() / 20, 0), 1)
+        }
+        return s
+    }
+}
+
 public enum WorkbenchCommand: Sendable, Equatable {
     case step(Int)              // ←/→
     case token(Int)             // [/]
@@ -176,6 +195,7 @@ public enum WorkbenchCommand: Sendable, Equatable {
     case neuron(NeuronKind)
     case cycleNeuron            // i
     case toggleAllocation       // o: GIF uniform ↔ saliency
+    case spikeLLM(SpikeLLMKnob, up: Bool)  // m/M abits, x/X addbit, l/L low_p
     case prompt(String)
     case example(file: String?, row: Int, ExampleRow)
     case run

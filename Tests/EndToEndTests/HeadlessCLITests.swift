@@ -102,14 +102,52 @@ enum CLI {
 
     @Test func gifInspectReportsExactBitsAndDivergence() throws {
         let r = try CLI.run(["inspect", "--model", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors"), "--prompt", "the spiking neuron",
-                             "--neuron", "gif", "--levels", "2", "--bits", "6.9657842846620870", "--outliers", "10", "--no-traces"])
+                             "--neuron", "gif", "--abits", "3", "--addbit", "2", "--low-p", "0.75", "--no-traces"])
         #expect(r.0 == 0, "\(r.2)")
         let obj = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as! [String: Any]
         let gif = obj["gif"] as! [String: Double]
-        #expect(gif["average_bits"]! <= gif["budget_bits"]! + 1e-9)
+        #expect(gif["abits"] == 3 && gif["addbit"] == 2 && gif["low_p"] == 0.75)
+        #expect(gif["average_bits"]! > 3 && gif["average_bits"]! <= 3 + 2 * 0.25 + 1e-9)
         #expect(gif["kl_to_float"]! >= 0)
         let sites = (obj["sites"] as! [[String: Any]]).filter { $0["neuron"] as? String == "gif" }
         #expect(sites.count == 14)
-        #expect(sites.allSatisfy { $0["bits_per_activation"] != nil && $0["levels"] as? Int == 2 })
+        #expect(sites.allSatisfy { $0["bits_per_activation"] != nil && $0["levels"] as? Int == 8 && $0["salient"] is [Int] })
+    }
+
+    /// A LLaMA folder (HF layout, bf16 shards) through inspect and eval: SpikeLLM's sites named
+    /// after the projections with their salient channels; perplexity equal to HF's on the text the
+    /// reference scored; SpikeLLM flags refused where they do not apply.
+    @Test func llamaInspectAndEval() throws {
+        let folder = CLI.fixture("ModelsTests/Fixtures/llama/llama-tiny")
+        let r = try CLI.run(["inspect", "--model", folder, "--prompt", "The quick brown fox", "--neuron", "gif", "--wbits", "4", "--no-traces"])
+        #expect(r.0 == 0, "\(r.2)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as! [String: Any]
+        #expect((obj["model"] as? [String: Any])?["arch"] as? String == "llama")
+        let sites = obj["sites"] as! [[String: Any]]
+        #expect(sites.count == 14 && sites[0]["name"] as? String == "model.layers.0.self_attn.q_proj")
+        #expect(sites.allSatisfy { ($0["salient"] as? [Int])?.isEmpty == false && $0["uncarried"] is Int })
+        #expect((obj["gif"] as? [String: Double])?["wbits"] == 4)
+
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: CLI.fixture("ModelsTests/Fixtures/llama/expected.json")))) as! [String: Any]
+        let ppl = (expected["llama"] as! [String: Any])["perplexity"] as! [String: Any]
+        let text = FileManager.default.temporaryDirectory.appendingPathComponent("ppl-\(getpid()).txt")
+        try (ppl["text"] as! String).write(to: text, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: text) }
+        let e = try CLI.run(["eval", "--model", folder, "--text", text.path, "--json"])
+        #expect(e.0 == 0, "\(e.2)")
+        let ev = try JSONSerialization.jsonObject(with: Data(e.1.utf8)) as! [String: Any]
+        #expect(ev["tokens"] as? Int == (ppl["ids"] as! [Int]).count - 1)
+        #expect(abs((ev["mean_nll"] as! Double) - (ppl["nll"] as! Double)) < 1e-4)
+        let g = try CLI.run(["eval", "--model", folder, "--text", text.path, "--neuron", "gif", "--abits", "2", "--addbit", "0", "--low-p", "1"])
+        let gv = try JSONSerialization.jsonObject(with: Data(g.1.utf8)) as! [String: Any]
+        #expect(gv["average_bits"] as? Double == 2)
+        #expect((gv["mean_nll"] as! Double) > (ev["mean_nll"] as! Double))  // 2-bit activations lose information
+
+        let w = try CLI.run(["inspect", "--model", CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors"), "--neuron", "gif", "--wbits", "4"])
+        #expect(w.0 != 0 && w.2.contains("--wbits") && w.2.contains("LLaMA"))
+        let a = try CLI.run(["inspect", "--model", folder, "--abits", "1"])
+        #expect(a.0 != 0 && a.2.contains("--abits"))
+        let t = try CLI.run(["eval", "--model", CLI.fixture("ModelsTests/Fixtures/spikebert/weights.safetensors"), "--text", text.path])
+        #expect(t.0 != 0 && t.2.contains("perplexity"))
     }
 }

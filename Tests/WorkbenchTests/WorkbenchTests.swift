@@ -269,7 +269,10 @@ func tinyModel() throws -> SpikeGPT {
 }
 
 @Suite struct WorkbenchGIFTests {
-    @Test func cyclingToGIFCalibratesAPlanAndTheAllocationToggles() throws {
+    /// `i` to GIF calibrates SpikeLLM's salient channels on the input (the released default:
+    /// abits 4, addbit 1, low_p 0.9); `o` switches to uniform abits (low_p 1) and back; +/- do
+    /// nothing to GIF (it has no frequency control), the SpikeLLM keys do.
+    @Test func cyclingToGIFCalibratesAndTheAllocationToggles() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("the spiking neuron fires"))
         _ = wb.runAndWait()
         wb.apply(.cycleNeuron)  // lif → gif
@@ -277,22 +280,27 @@ func tinyModel() throws -> SpikeGPT {
         #expect(g.error == nil, "\(g.error ?? "")")
         #expect(g.neuron == .gif)
         #expect(g.siteNames.count == 14 && g.siteNames[0] == "blocks.0.att.key.gif")
-        #expect(g.gifOutlierFraction == 0)
+        #expect(abs((g.gifOutlierFraction ?? 0) - 0.1) < 1e-9)
+        #expect(g.spikeLLM == SpikeLLMSettings())
         let site = try #require(g.selectedTrace)
-        #expect(site.neuron == .gif && site.levels == 2)
-        #expect(site.spikes.allSatisfy { abs($0) <= 2 })
-        let uniformBits = try #require(site.bitsPerActivation)
+        #expect(site.neuron == .gif && site.levels == 16 && site.layout[0] == 2)
+        #expect(site.spikes.allSatisfy { $0 >= 0 && $0 <= 15 })
+        #expect(!site.salient.isEmpty)
+        let salientBits = try #require(site.bitsPerActivation)
 
         wb.apply(.toggleAllocation)
         let s = wb.runAndWait()
-        #expect(s.gifOutlierFraction == Workbench.saliencyOutlierFraction)
-        let sal = try #require(s.selectedTrace)
-        #expect(sal.bitsPerActivation! <= uniformBits + 1e-9)  // same budget, never more bits
-        #expect(sal.spikes != site.spikes)                       // a different allocation codes differently
+        #expect(s.gifOutlierFraction == 0)
+        let uni = try #require(s.selectedTrace)
+        #expect(uni.salient.isEmpty && uni.bitsPerActivation == 4 && salientBits > 4)
+        wb.apply(.toggleAllocation)
+        #expect(abs((wb.runAndWait().gifOutlierFraction ?? 0) - Workbench.saliencyOutlierFraction) < 1e-9)
 
-        wb.apply(.frequency(up: true))                          // one k for every GIF site
+        wb.apply(.frequency(up: true))
         let k = wb.runAndWait()
-        #expect(Set(k.k).count == 1 && k.k[0] > 2)
+        #expect(k.k.allSatisfy { $0 == 2 })
+        wb.apply(.spikeLLM(.abits, up: true))
+        #expect(wb.runAndWait().selectedTrace?.levels == 32)
         wb.apply(.cycleNeuron)  // gif → none
         #expect(wb.runAndWait().siteNames.count == 4)
     }

@@ -33,7 +33,9 @@ void ss_gemv_bf16_panel_portable(int n_out, int n_in, float *y, const uint16_t *
 //   SS_GEMV_F32: W[n_out, n_in] row-major (as ss_gemv_f32)
 //   SS_GEMV_SPARSE_F32 / SS_GEMV_SPARSE_BF16: Wt[n_in, n_out], zeros of x skipped
 //   SS_GEMV_BF16_PANEL: W packed by ss_bf16_panel_pack (chunks are whole panels)
-enum { SS_GEMV_F32 = 0, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3, SS_GEMV_BF16_PANEL = 4 };
+//   SS_GEMV_BF16_ROWS: bf16 W[n_out, n_in] row-major, read in place (as ss_gemv_bf16_rows, bf16rows.h)
+enum { SS_GEMV_F32 = 0, SS_GEMV_SPARSE_F32 = 2, SS_GEMV_SPARSE_BF16 = 3, SS_GEMV_BF16_PANEL = 4,
+       SS_GEMV_BF16_ROWS = 5 };
 typedef struct {
     int kind, n_out, n_in;
     float *y;
@@ -48,7 +50,7 @@ typedef struct {
 // Runs independent jobs (no job's y may be another's x). Every job's outputs are cut into 8
 // slices that the caller and (threads >= 2, worker not in use by another caller) one persistent
 // worker thread claim dynamically, so a late worker costs nothing but its help. Dense kinds give
-// bit-identical results to ss_gemv_f32 / ss_gemv_bf16_panel.
+// bit-identical results to ss_gemv_f32 / ss_gemv_bf16_panel / ss_gemv_bf16_rows.
 void ss_gemv_batch(const ss_gemv_job *jobs, int n, int threads);
 
 // Sum of p[0..<n] read once, split over `threads` (1 or 2): a streaming-read bandwidth probe.

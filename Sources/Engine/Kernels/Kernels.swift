@@ -86,6 +86,8 @@ public enum Kernels {
             case sparseBF16 = 3
             /// W packed by `packBF16Panels`.
             case bf16Panel = 4
+            /// bf16 W[nOut, nIn] row-major, read in place (as `gemvBF16Rows`).
+            case bf16Rows = 5
             public var isSparse: Bool { self == .sparseF32 || self == .sparseBF16 }
         }
         var raw: ss_gemv_job
@@ -108,6 +110,30 @@ public enum Kernels {
     /// Packs a bf16 W[nOut, nIn] into 32-output panels.
     public static func packBF16Panels(nOut: Int, nIn: Int, into dst: UnsafeMutablePointer<UInt16>, from w: UnsafePointer<UInt16>?) {
         ss_bf16_panel_pack(Int32(nOut), Int32(nIn), dst, w)
+    }
+
+    /// y[nOut] = W[nOut, nIn]·x with bf16 W row-major (the checkpoint's nn.Linear layout) read in
+    /// place, fp32 accumulate; AVX-512F, AVX2+FMA or portable C, all with the same bits (bf16rows.h).
+    public static func gemvBF16Rows(nOut: Int, nIn: Int, y: UnsafeMutablePointer<Float>, w: UnsafePointer<UInt16>,
+                                    x: UnsafePointer<Float>) {
+        ss_gemv_bf16_rows(Int32(nOut), Int32(nIn), y, w, x)
+    }
+
+    /// The portable C twin of `gemvBF16Rows` (what machines without AVX2 run): the same bits.
+    public static func gemvBF16RowsPortable(nOut: Int, nIn: Int, y: UnsafeMutablePointer<Float>, w: UnsafePointer<UInt16>,
+                                            x: UnsafePointer<Float>) {
+        ss_gemv_bf16_rows_portable(Int32(nOut), Int32(nIn), y, w, x)
+    }
+
+    /// The path `gemvBF16Rows` takes on this CPU: "avx512f", "avx2-fma" or "portable".
+    public static var bf16RowsPath: String { String(cString: ss_bf16_rows_path()) }
+
+    /// Y[m, nOut] = X[m, nIn]·Wᵀ (row strides ldy, ldx) with bf16 W[nOut, nIn] row-major read in
+    /// place: one block of rows at a time is widened to fp32 and multiplied by `gemm`, blocks shared
+    /// by `threads` (1 or 2); m = 1 is `gemvBF16Rows`. The bits do not depend on `threads`.
+    public static func gemmBF16Rows(m: Int, nOut: Int, nIn: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
+                                    x: UnsafePointer<Float>, ldx: Int, w: UnsafePointer<UInt16>, threads: Int) {
+        ss_gemm_bf16_rows(Int32(m), Int32(nOut), Int32(nIn), y, Int32(ldy), x, Int32(ldx), w, Int32(threads))
     }
 
     /// Σ p[0..<n] read once over `threads`: a streaming-read bandwidth probe (prefetch as the

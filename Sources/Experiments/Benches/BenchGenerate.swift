@@ -20,10 +20,10 @@ import Models
 public struct BenchGenerate: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Batch-1 SpikeGPT generation speed (tokens/s) vs the memory-bandwidth limit; JSON.",
+        abstract: "Batch-1 generation speed (tokens/s) vs the memory-bandwidth limit; JSON.",
         discussion: "Without --model: a random 12-layer, 512-wide, 77-symbol SpikeGPT (seed 46). --all runs f32, f32+sparse, bf16, bf16+sparse.")
 
-    @Option(help: "SpikeGPT weights (.safetensors/.pth); default: a random 12×512, vocabulary 77 model.")
+    @Option(help: "Weights of a model that generates (SpikeGPT file, LLaMA folder, ...); default: a random 12×512, vocabulary 77 SpikeGPT.")
     var model: String?
     @Option(help: "Tokens to generate per run (after the prompt).")
     var tokens: Int = 200
@@ -43,7 +43,7 @@ public struct BenchGenerate: ParsableCommand {
     var prompt: String = "0,1,2,3"
     @Flag(help: "Print JSON (the only format; accepted for scripts).")
     var json = false
-    @Flag(name: .customLong("reference-torch"), help: "Also run the official PyTorch recurrent code (python3) on the same weights.")
+    @Flag(name: .customLong("reference-torch"), help: "Also run the reference (python3) on the same weights: SpikeGPT's official recurrent code, or HF transformers for a LLaMA folder.")
     var referenceTorch = false
     @Option(name: .customLong("torch-repo"), help: "The official SpikeGPT repository: checkout, src folder, or bare git dir.")
     var torchRepo: String?
@@ -70,6 +70,16 @@ public struct BenchGenerate: ParsableCommand {
 
     public func run() throws {
         try reportingErrors(prefix: "spikescope bench generate", exitCode: 2) { try execute() }
+    }
+
+    /// Bytes of the weight files behind `path` (every shard of a sharded index).
+    func weightBytes(_ path: String) -> Int {
+        let fm = FileManager.default
+        func size(_ p: String) -> Int { ((try? fm.attributesOfItem(atPath: p))?[.size] as? Int) ?? 0 }
+        guard path.hasSuffix(".index.json") else { return size(path) }
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let shards = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".safetensors") }
+        return shards.reduce(0) { $0 + size(dir + "/" + $1) }
     }
 
     /// Opens --model, or builds the random 46M-shaped model.
@@ -140,6 +150,12 @@ public struct BenchGenerate: ParsableCommand {
     }
 
     func execute() throws {
+        if let model {
+            let loaded = try ModelLoader.load(path: model)
+            if !(loaded.model is SpikeGPT) {
+                return try executeStepper(loaded, residentAfterOpenKB: ProcessMemory.residentKB(), weightFileBytes: weightBytes(loaded.weightsPath))
+            }
+        }
         let promptIDs = parsePrompt()!
         let (gpt, source) = try openModel()
         guard promptIDs.allSatisfy({ $0 >= 0 && $0 < gpt.config.vocab }) else {
@@ -246,26 +262,9 @@ public struct BenchGenerate: ParsableCommand {
         let list = gpt.weights.keys.sorted().map { (name: $0, tensor: gpt.weights[$0]!) }
         _ = try SafeTensors.write(list, to: file, metadata: ["binary_embedding": gpt.config.binaryEmbedding ? "true" : "false"])
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, "--repo", torchRepo, "--weights", file,
-                       "--prompt", prompt.map(String.init).joined(separator: ","),
-                       "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(torchThreads)]
-        // stderr (its weight listing, warnings) goes to a file, read only when it fails.
-        let errPath = dir.appendingPathComponent("stderr.txt").path
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        try p.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: outData, as: UTF8.self).split(separator: "\n").last,
-              let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            let tail = String(decoding: (FileManager.default.contents(atPath: errPath) ?? Data()).suffix(1500), as: UTF8.self)
-            throw CLIError("the PyTorch reference failed (exit \(p.terminationStatus)): \(tail). Hint: check that python3 has torch and that --torch-repo is ridgerchu/SpikeGPT")
-        }
-        return obj
+        return try runPython(script, ["--repo", torchRepo, "--weights", file,
+                                      "--prompt", prompt.map(String.init).joined(separator: ","),
+                                      "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(torchThreads)],
+                             hint: "check that python3 has torch and that --torch-repo is ridgerchu/SpikeGPT")
     }
 }

@@ -62,8 +62,11 @@ struct AlignedText {
     }
 
     /// Applies a string transformation (NFC, NFD, …) one grapheme cluster at a time. A cluster the
-    /// transformation leaves unchanged keeps its per-scalar alignment; in a changed one, output
-    /// scalar k is aligned to input scalar min(k, n-1).
+    /// transformation leaves unchanged keeps its per-scalar alignment. In a changed one of n input
+    /// and m output scalars, output scalar k is aligned to input scalar min(k, n-1) when m >= n,
+    /// and when it shrank (m < n, composition) the first output scalar stands for the first n-m+1
+    /// inputs and output k >= 1 for input k + n - m: HF consumes the original characters in
+    /// order, the composed starter taking the marks composed into it.
     func mapClusters(_ f: (String) -> String) -> AlignedText {
         var s: [Unicode.Scalar] = []
         var o: [Range<Int>] = []
@@ -87,11 +90,13 @@ struct AlignedText {
             if output.unicodeScalars.elementsEqual(input.unicodeScalars) {
                 for k in 0..<n { s.append(scalars[i + k]); o.append(origin[i + k]) }
             } else {
-                // Output scalar k stands for input scalar min(k, n-1), as HF's alignment tracking
-                // does: a composed "é" from "e\u{301}" keeps the offsets of the "e" only, both
-                // scalars of a decomposed "é" keep the offsets of the "é".
+                // As HF's alignment tracking does: a composed "é" from "e\u{301}" keeps the offsets
+                // of the "e" only, both scalars of a decomposed "é" keep the offsets of the "é",
+                // and in "X\u{308}\u{301}" → "Ẍ\u{301}" the acute keeps its own.
+                let m = output.unicodeScalars.count
                 for (k, d) in output.unicodeScalars.enumerated() {
-                    s.append(d); o.append(origin[i + min(k, n - 1)])
+                    let source = m < n ? (k == 0 ? 0 : k + n - m) : min(k, n - 1)
+                    s.append(d); o.append(origin[i + source])
                 }
             }
             i += n

@@ -1,20 +1,27 @@
 // HFTokenizer: a Hugging Face `tokenizer.json` pipeline — added tokens, normalizer,
-// pre-tokenizer, model (byte-level BPE or WordPiece), post-processor, decoder — run the way
-// HF `tokenizers` runs it, so ids, tokens, type ids and offsets match it. Parsing of the JSON
-// is in TokenizerJSON.swift. Not supported (refused at load with the type named): Unigram and
-// WordLevel models, regex Split pre-tokenizers, BPE dropout/byte_fallback; truncation and
-// padding sections are ignored.
+// pre-tokenizer, model (BPE or WordPiece), post-processor, decoder — run the way HF `tokenizers`
+// runs it, so ids, tokens, type ids and offsets match it. Parsing of the JSON is in
+// TokenizerJSON.swift; the parts are in Normalizer, PreTokenizer, ByteLevelBPE (the BPE model),
+// WordPiece, PostProcessor and Decoder.swift. The two kinds of BPE LLaMA-family models ship both
+// work: byte-level (GPT-2, Llama-3, Qwen2: ByteLevel, regex Split) and SentencePiece-style with
+// byte fallback (Llama-2, TinyLlama, Mistral: Prepend/Replace or Metaspace, "<0xNN>" tokens).
+// Not supported (refused at load with the type and JSON path named): Unigram and WordLevel
+// models, BPE dropout and subword prefixes/suffixes, and normalizers, pre-tokenizers and
+// post-processors other than those their files list; truncation and padding are ignored.
 //
 // Pipeline for one text (HF tokenizer/mod.rs, encode_single_sequence):
-//   1. split out added tokens that match the raw text (normalized: false), e.g. <|endoftext|>;
+//   1. split out added tokens that match the raw text (normalized: false), e.g. <|endoftext|>, <s>;
 //   2. normalize each remaining piece; split out added tokens with normalized: true;
 //   3. pre-tokenize each piece into words; 4. the model turns each word into tokens;
 //   5. post-process (templates, offset trimming), merging A and B.
 //
-// Known limit: vocabularies are Swift [String: Int], and Swift compares strings by canonical
-// equivalence, so "é" and "e\u{301}" are one key. Byte-level vocabularies cannot contain such
-// pairs (their alphabet has no combining marks) and all-MiniLM-L6-v2's has none; a cased
-// WordPiece model fed NFD text could find a piece HF would miss.
+// Known limit: Foundation's JSONSerialization and Swift's [String: Int] compare strings by
+// canonical equivalence, so "é" and "e\u{301}" (or "Å" U+212B and U+00C5) are one key: a
+// vocabulary holding both keeps only one. The BPE model looks symbols up by exact scalars
+// (VocabKey), so input is never mapped to an equivalent but different piece; byte-level
+// vocabularies cannot contain such pairs, and all-MiniLM-L6-v2's has none, but a SentencePiece
+// vocabulary with such a pair would lose one of its ids, and a cased WordPiece model fed NFD text
+// could find a piece HF would miss.
 
 import Foundation
 
@@ -32,46 +39,6 @@ struct AddedToken: Sendable {
 enum TokenModel: Sendable {
     case bpe(BPEModel)
     case wordPiece(WordPieceModel)
-}
-
-indirect enum PreTokenizer: Sendable {
-    case none
-    case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
-    case bert
-    case sequence([PreTokenizer])
-
-    var isByteLevel: Bool {
-        switch self {
-        case .byteLevel: return true
-        case .sequence(let l): return l.contains { $0.isByteLevel }
-        default: return false
-        }
-    }
-
-    func split(_ t: AlignedText) -> [AlignedText] {
-        switch self {
-        case .none:
-            return [t]
-        case .sequence(let l):
-            return l.reduce([t]) { pieces, p in pieces.flatMap { p.split($0) } }
-        case .bert:
-            return bertPreTokenize(t).map { t.slice($0) }
-        case let .byteLevel(addPrefixSpace, useRegex):
-            var t = t
-            // HF prepends the space (aligned to the first character) unless one is there.
-            if addPrefixSpace, let first = t.scalars.first, first != " " {
-                t = AlignedText(scalars: [" "] + t.scalars, origin: [t.origin[0]] + t.origin)
-            }
-            return useRegex ? gpt2Split(t.scalars).map { t.slice($0) } : [t]
-        }
-    }
-}
-
-enum TokenDecoder: Sendable {
-    /// Tokens joined with spaces (HF's behaviour when the file has no decoder).
-    case none
-    case byteLevel
-    case wordPiece(prefix: String, cleanup: Bool)
 }
 
 /// A tokenizer loaded from a Hugging Face tokenizer.json (or built from a BERT vocab.txt).
@@ -102,6 +69,7 @@ public struct HFTokenizer: Tokenizer {
         // A dictionary, not an array: a hostile file with one id of 2^30 must not allocate gigabytes.
         var table: [Int: String] = [:]
         for (token, id) in vocab { table[id] = token }
+        if case .bpe(let m) = model { for (key, id) in m.vocab { table[id] = key.string } }
         for a in addedTokens { table[a.id] = a.content }
         self.idToToken = table
         self.vocabSize = (table.keys.max() ?? -1) + 1
@@ -138,7 +106,7 @@ public struct HFTokenizer: Tokenizer {
     public var clsId: Int? { vocab["[CLS]"] ?? vocab["<s>"] }
     public var sepId: Int? { vocab["[SEP]"] ?? vocab["</s>"] }
     public var padId: Int? { vocab["[PAD]"] ?? vocab["<|padding|>"] ?? vocab["<pad>"] }
-    public var eosId: Int? { vocab["<|endoftext|>"] ?? vocab["</s>"] }
+    public var eosId: Int? { vocab["<|endoftext|>"] ?? vocab["</s>"] ?? vocab["<|end_of_text|>"] }
 
     public func encode(_ text: String, pair: String?, addSpecialTokens: Bool) throws -> Encoding {
         var parts = [encodeOne(text, typeId: 0)]
@@ -248,42 +216,13 @@ public struct HFTokenizer: Tokenizer {
     /// Ids back to text, skipping special tokens (HF's default skip_special_tokens=True) and ids
     /// outside the vocabulary.
     public func decode(_ ids: [Int]) -> String {
-        let tokens = ids.compactMap { id -> String? in
-            specialIds.contains(id) ? nil : token(of: id)
-        }
-        switch decoder {
-        case .none:
-            return tokens.joined(separator: " ")
-        case .byteLevel:
-            let bytes = tokens.flatMap { ByteAlphabet.bytes(of: $0) }
-            return String(decoding: bytes, as: UTF8.self)
-        case let .wordPiece(prefix, cleanup):
-            var out = ""
-            for (i, t) in tokens.enumerated() {
-                var piece = t
-                if i > 0 {
-                    // By scalars: a combining mark after "##" would join the last '#' into one
-                    // Character and defeat String.hasPrefix.
-                    if piece.unicodeScalars.starts(with: prefix.unicodeScalars) {
-                        piece = String(String.UnicodeScalarView(piece.unicodeScalars.dropFirst(prefix.unicodeScalars.count)))
-                    } else {
-                        piece = " " + piece
-                    }
-                }
-                out += cleanup ? cleanUpSpaces(piece) : piece
-            }
-            return out
-        }
+        decode(ids, skipSpecialTokens: true)
     }
-}
 
-/// HF's WordPiece decoder clean-up, applied to each token with its leading space: the spaces
-/// BERT's splitting put before punctuation and English contractions are removed.
-private func cleanUpSpaces(_ s: String) -> String {
-    var s = s
-    for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                   (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
-        s = s.replacingOccurrences(of: a, with: b)
+    /// Ids back to text; with `skipSpecialTokens` false, special tokens such as <s> are kept.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+        decoder.decode(ids.compactMap { id -> String? in
+            skipSpecialTokens && specialIds.contains(id) ? nil : token(of: id)
+        })
     }
-    return s
 }

@@ -1,6 +1,7 @@
 // TokenizerJSON: reads a Hugging Face tokenizer.json into an HFTokenizer. Only the sections
 // spikescope runs are interpreted (see HFTokenizer.swift for what is supported); every missing
-// or mistyped field becomes a TokenizerError naming the JSON path. Uses Foundation's
+// or mistyped field becomes a TokenizerError naming the JSON path, and every unknown component
+// type an `unsupported` error naming the path and listing what is supported. Uses Foundation's
 // JSONSerialization; it is not a general JSON library.
 
 import Foundation
@@ -88,13 +89,16 @@ extension HFTokenizer {
         }
         let rawVocab = try r.object(modelJSON["vocab"], "model.vocab")
         var vocab: [String: Int] = [:]
+        var exact: [VocabKey: Int] = [:]
         vocab.reserveCapacity(rawVocab.count)
+        exact.reserveCapacity(rawVocab.count)
         for (k, v) in rawVocab {
             let id = try r.int(v, "model.vocab[\"\(k)\"]")
             guard id >= 0 && id < Int(Int32.max) else {
                 throw TokenizerError.badField(file: file, path: "model.vocab[\"\(k)\"]", expected: "an id between 0 and 2^31-1")
             }
             vocab[k] = id
+            exact[VocabKey(k)] = id
         }
         for a in added where a.id < 0 || a.id >= Int(Int32.max) {
             throw TokenizerError.badField(file: file, path: "added_tokens (\(a.content))", expected: "an id between 0 and 2^31-1")
@@ -102,7 +106,7 @@ extension HFTokenizer {
         let model: TokenModel
         switch modelType {
         case "BPE":
-            model = .bpe(try parseBPE(modelJSON, vocab: vocab, r))
+            model = .bpe(try parseBPE(modelJSON, vocab: exact, r))
         case "WordPiece":
             let unkName = try r.string(modelJSON["unk_token"], "model.unk_token")
             guard let unk = vocab[unkName] else {
@@ -125,21 +129,19 @@ extension HFTokenizer {
                            preTokenizer: pre, postProcessor: post, decoder: decoder)
     }
 
-    private static func parseBPE(_ m: [String: Any], vocab: [String: Int], _ r: JSONReader) throws -> BPEModel {
+    private static func parseBPE(_ m: [String: Any], vocab: [VocabKey: Int], _ r: JSONReader) throws -> BPEModel {
         if let d = m["dropout"], !(d is NSNull), let x = d as? Double, x > 0 {
             throw TokenizerError.unsupported(file: r.file, component: "model.dropout", type: "\(x)", hint: "BPE dropout is for training; save the tokenizer with dropout null.")
         }
-        if try r.bool(m["byte_fallback"], "model.byte_fallback", default: false) {
-            throw TokenizerError.unsupported(file: r.file, component: "model", type: "BPE with byte_fallback", hint: "byte-fallback BPE (Llama/SentencePiece style) is not supported.")
-        }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let s = try r.optionalString(m[key], "model." + key), !s.isEmpty {
-                throw TokenizerError.unsupported(file: r.file, component: "model." + key, type: s, hint: "only GPT-2 style byte-level BPE without subword affixes is supported.")
+                throw TokenizerError.unsupported(file: r.file, component: "model." + key, type: s,
+                                                 hint: "spikescope reads byte-level and SentencePiece-style BPE, without subword prefixes or end-of-word suffixes.")
             }
         }
         var unkId: Int? = nil
         if let unk = try r.optionalString(m["unk_token"], "model.unk_token") {
-            guard let id = vocab[unk] else { throw TokenizerError.missingToken(file: r.file, token: unk, where: "model.unk_token") }
+            guard let id = vocab[VocabKey(unk)] else { throw TokenizerError.missingToken(file: r.file, token: unk, where: "model.unk_token") }
             unkId = id
         }
         var merges: [UInt64: (rank: Int, id: Int)] = [:]
@@ -158,15 +160,67 @@ extension HFTokenizer {
             } else {
                 throw TokenizerError.badField(file: r.file, path: p, expected: "a string \"a b\" or a pair [a, b]")
             }
-            guard let ia = vocab[a] else { throw TokenizerError.missingToken(file: r.file, token: a, where: p) }
-            guard let ib = vocab[b] else { throw TokenizerError.missingToken(file: r.file, token: b, where: p) }
-            guard let merged = vocab[a + b] else { throw TokenizerError.missingToken(file: r.file, token: a + b, where: p) }
-            let key = BPEModel.key(ia, ib)
-            if merges[key] == nil { merges[key] = (rank, merged) }
+            guard let ia = vocab[VocabKey(a)] else { throw TokenizerError.missingToken(file: r.file, token: a, where: p) }
+            guard let ib = vocab[VocabKey(b)] else { throw TokenizerError.missingToken(file: r.file, token: b, where: p) }
+            let ab = a + b
+            guard let merged = vocab[VocabKey(ab)] else { throw TokenizerError.missingToken(file: r.file, token: ab, where: p) }
+            // A repeated pair keeps its last rank, as HF's HashMap collect does.
+            merges[BPEModel.key(ia, ib)] = (rank, merged)
         }
-        return BPEModel(vocab: vocab, merges: merges, unkId: unkId,
-                        fuseUnk: try r.bool(m["fuse_unk"], "model.fuse_unk", default: false),
-                        ignoreMerges: try r.bool(m["ignore_merges"], "model.ignore_merges", default: false))
+        var model = BPEModel(vocab: vocab, merges: merges, unkId: unkId,
+                             fuseUnk: try r.bool(m["fuse_unk"], "model.fuse_unk", default: false),
+                             ignoreMerges: try r.bool(m["ignore_merges"], "model.ignore_merges", default: false))
+        // byte_fallback: a symbol missing from the vocabulary becomes its UTF-8 bytes as "<0xNN>"
+        // tokens. HF does not require all 256 of them: a symbol with a missing byte token falls
+        // back to the unknown token instead.
+        if try r.bool(m["byte_fallback"], "model.byte_fallback", default: false) {
+            model.byteIds = (0..<256).map { vocab[VocabKey(String(format: "<0x%02X>", $0))] }
+        }
+        return model
+    }
+
+    /// `{"String": s}` or `{"Regex": r}` (Split and Replace patterns).
+    private static func parsePattern(_ v: Any?, _ path: String, _ r: JSONReader) throws -> TokenRegex {
+        let o = try r.object(v, path)
+        if let s = o["String"] { return TokenRegex(literal: try r.string(s, path + ".String")) }
+        guard let re = o["Regex"] else {
+            throw TokenizerError.badField(file: r.file, path: path, expected: "{\"String\": …} or {\"Regex\": …}")
+        }
+        let source = try r.string(re, path + ".Regex")
+        do {
+            return try TokenRegex(regex: source)
+        } catch {
+            throw TokenizerError.unsupported(file: r.file, component: path + ".Regex", type: source,
+                                             hint: "the pattern does not compile in ICU, the regex engine spikescope uses (HF uses Oniguruma); only the common syntax (\\p{L}, \\s, (?i:…), (?!…)) is supported.")
+        }
+    }
+
+    /// One character (Metaspace replacement, Strip content), as HF's `char`.
+    private static func scalar(_ v: Any?, _ path: String, _ r: JSONReader) throws -> Unicode.Scalar {
+        let s = try r.string(v, path)
+        guard s.unicodeScalars.count == 1, let c = s.unicodeScalars.first else {
+            throw TokenizerError.badField(file: r.file, path: path, expected: "a single character")
+        }
+        return c
+    }
+
+    /// Metaspace's replacement and prepend scheme, with HF's reading of the legacy add_prefix_space.
+    private static func parseMetaspace(_ o: [String: Any], _ path: String, _ r: JSONReader) throws -> (Unicode.Scalar, PrependScheme, Bool) {
+        let replacement = try scalar(o["replacement"], path + ".replacement", r)
+        var scheme = PrependScheme.always
+        if let s = try r.optionalString(o["prepend_scheme"], path + ".prepend_scheme") {
+            guard let p = PrependScheme(rawValue: s) else {
+                throw TokenizerError.badField(file: r.file, path: path + ".prepend_scheme", expected: "\"first\", \"always\" or \"never\"")
+            }
+            scheme = p
+        }
+        if let a = o["add_prefix_space"], !(a is NSNull), try !r.bool(a, path + ".add_prefix_space", default: true) {
+            // HF: add_prefix_space false requires prepend_scheme "never" (and it defaults to "always").
+            guard scheme == .never else {
+                throw TokenizerError.badField(file: r.file, path: path + ".add_prefix_space", expected: "consistent with prepend_scheme (false needs \"never\")")
+            }
+        }
+        return (replacement, scheme, try r.bool(o["split"], path + ".split", default: true))
     }
 
     private static func parseNormalizer(_ v: Any?, _ path: String, _ r: JSONReader) throws -> Normalizer? {
@@ -179,6 +233,10 @@ extension HFTokenizer {
         case "NFKC": return .nfkc
         case "NFKD": return .nfkd
         case "Lowercase": return .lowercase
+        case "Prepend":
+            return .prepend(try r.string(o["prepend"], path + ".prepend"))
+        case "Replace":
+            return .replace(pattern: try parsePattern(o["pattern"], path + ".pattern", r), content: try r.string(o["content"], path + ".content"))
         case "BertNormalizer":
             var b = BertNormalizer()
             b.cleanText = try r.bool(o["clean_text"], path + ".clean_text", default: true)
@@ -191,7 +249,7 @@ extension HFTokenizer {
             return .sequence(try list.enumerated().compactMap { try parseNormalizer($1, path + ".normalizers[\($0)]", r) })
         default:
             throw TokenizerError.unsupported(file: r.file, component: path, type: type,
-                                             hint: "supported normalizers: NFC, NFD, NFKC, NFKD, Lowercase, BertNormalizer, Sequence.")
+                                             hint: "supported normalizers: NFC, NFD, NFKC, NFKD, Lowercase, BertNormalizer, Prepend, Replace, Sequence.")
         }
     }
 
@@ -205,12 +263,23 @@ extension HFTokenizer {
                               useRegex: try r.bool(o["use_regex"], path + ".use_regex", default: true))
         case "BertPreTokenizer":
             return .bert
+        case "Metaspace":
+            let (replacement, scheme, split) = try parseMetaspace(o, path, r)
+            return .metaspace(replacement: replacement, prependScheme: scheme, split: split)
+        case "Split":
+            let b = try r.string(o["behavior"], path + ".behavior")
+            guard let behavior = SplitBehavior(rawValue: b) else {
+                throw TokenizerError.badField(file: r.file, path: path + ".behavior",
+                                              expected: "one of " + SplitBehavior.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return .split(pattern: try parsePattern(o["pattern"], path + ".pattern", r), behavior: behavior,
+                          invert: try r.bool(o["invert"], path + ".invert", default: false))
         case "Sequence":
             let list = try r.array(o["pretokenizers"], path + ".pretokenizers")
             return .sequence(try list.enumerated().map { try parsePreTokenizer($1, path + ".pretokenizers[\($0)]", r) })
         default:
             throw TokenizerError.unsupported(file: r.file, component: path, type: type,
-                                             hint: "supported pre-tokenizers: ByteLevel (GPT-2 split), BertPreTokenizer, Sequence of these.")
+                                             hint: "supported pre-tokenizers: ByteLevel, BertPreTokenizer, Metaspace, Split (regex or string), Sequence of these.")
         }
     }
 
@@ -271,16 +340,39 @@ extension HFTokenizer {
         }
     }
 
-    /// Unknown decoders fall back to joining tokens with spaces: decoding is for display only,
-    /// and refusing the whole tokenizer for it would block encoding too.
+    /// Unknown decoders (anywhere in a Sequence) and malformed ones fall back to joining tokens
+    /// with spaces: decoding is for display only, and refusing the whole tokenizer for it would
+    /// block encoding too.
     private static func parseDecoder(_ v: Any?, _ r: JSONReader) throws -> TokenDecoder {
-        guard let o = v as? [String: Any], let type = o["type"] as? String else { return .none }
+        guard v != nil, !(v is NSNull) else { return .none }
+        return (try? decoderStep(v, "decoder", r)) ?? .none
+    }
+
+    private static func decoderStep(_ v: Any?, _ path: String, _ r: JSONReader) throws -> TokenDecoder {
+        let o = try r.object(v, path)
+        let type = try r.string(o["type"], path + ".type")
         switch type {
         case "ByteLevel": return .byteLevel
         case "WordPiece":
-            return .wordPiece(prefix: try r.optionalString(o["prefix"], "decoder.prefix") ?? "##",
-                              cleanup: try r.bool(o["cleanup"], "decoder.cleanup", default: true))
-        default: return .none
+            return .wordPiece(prefix: try r.optionalString(o["prefix"], path + ".prefix") ?? "##",
+                              cleanup: try r.bool(o["cleanup"], path + ".cleanup", default: true))
+        case "Replace":
+            return .replace(pattern: try parsePattern(o["pattern"], path + ".pattern", r), content: try r.string(o["content"], path + ".content"))
+        case "ByteFallback": return .byteFallback
+        case "Fuse": return .fuse
+        case "Strip":
+            let start = try r.int(o["start"], path + ".start"), stop = try r.int(o["stop"], path + ".stop")
+            guard start >= 0, stop >= 0 else { throw TokenizerError.badField(file: r.file, path: path, expected: "start and stop >= 0") }
+            return .strip(content: try scalar(o["content"], path + ".content", r), start: start, stop: stop)
+        case "Metaspace":
+            let (replacement, scheme, _) = try parseMetaspace(o, path, r)
+            return .metaspace(replacement: replacement, prependScheme: scheme)
+        case "Sequence":
+            let list = try r.array(o["decoders"], path + ".decoders")
+            return .sequence(try list.enumerated().map { try decoderStep($1, path + ".decoders[\($0)]", r) })
+        default:
+            throw TokenizerError.unsupported(file: r.file, component: path, type: type,
+                                             hint: "supported decoders: ByteLevel, WordPiece, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence.")
         }
     }
 }

@@ -1,6 +1,7 @@
-// SpikeBERT with GIF neurons at its spiking sites (SpikeLLM, SEEDS-SPIKELLM.md): every site's
-// input (the linear inputs and the K/V spikes) is coded by GIF neurons with a per-channel T from
-// Optimal Brain Spiking (or uniform), calibrated on an input; the decoded value θ_j/T_j·Σn is what
+// SpikeBERT with SpikeLLM's neuron at its spiking sites (SEEDS-SPIKELLM.md; the same neuron as the
+// LLaMA family, Common/SpikeLLMQuantizer.swift): every site's input (the linear inputs and the K/V
+// spikes) is coded per token, ordinary channels at abits, salient ones at abits + addbit as
+// 2^addbit GIF steps, the salient channels calibrated on an input; the dequantised value is what
 // the next linear reads. The model's own T is 1 in this mode: GIF neurons carry their own steps.
 //
 // What it is: the site hook `runGIF` (called from `runSite`) and `calibrateGIF`.
@@ -23,46 +24,38 @@ extension SpikeBERT {
             out.update(from: input, count: n)
             return
         }
-        guard let plan = gifPlan, let alloc = plan.sites[site] else {
+        guard let masks = gifMasks else {
             out.update(from: input, count: n)
             return
         }
         let x = Array(UnsafeBufferPointer(start: input, count: n))
-        let decoded = plan.code(x, rows: rows, width: width, allocation: alloc, site: site, probe: probe)
+        let decoded = SpikeLLMQuantizer.codeAndRecord(x, rows: rows, width: width, mask: masks[site], settings: spikeLLM, site: site, probe: probe)
         decoded.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: n) }
     }
 
-    /// Calibrates a GIF plan on `inputs` (token ids and type ids): collects every site's real
-    /// input (the float model's), then allocates per site. `weights` names the HF tensors, so a
-    /// SpikeLinear site's saliency uses its own linear's weight; the K/V spikes (no linear after
-    /// them) rank channels by H_jj alone.
-    public func calibrateGIF(inputs: [(ids: [Int], typeIds: [Int]?)], base: GIFConfig, bits: Double, outlierFraction: Double,
-                             weights tensors: [String: Tensor]) throws -> GIFPlan {
-        try base.validate()
+    /// Calibrates the salient channels of every site on `inputs` (token ids and type ids): collects
+    /// every site's real input (the float model's), then ranks its channels by x ⊙ (x·Wᵀ·W) with the
+    /// weight of the linear that reads it (`weights` names the HF tensors); the K/V spikes (no
+    /// linear after them) rank channels by the mean of x².
+    public func calibrateGIF(inputs: [(ids: [Int], typeIds: [Int]?)], settings: SpikeLLMSettings,
+                             weights tensors: [String: Tensor]) throws -> [String: SpikeLLMMask] {
+        try settings.validate()
         let savedNeuron = neuron
         defer { neuron = savedNeuron; gifCollector = nil }
         neuron = .gif
-        gifPlan = nil
+        gifMasks = nil
         gifCollector = [:]
         for inp in inputs { _ = try forward(ids: inp.ids, typeIds: inp.typeIds) }
         let collected = gifCollector ?? [:]
-        var sitesPlan: [String: ChannelAllocation] = [:]
+        var masks: [String: SpikeLLMMask] = [:]
         for name in siteNames {
             guard let x = collected[name], !x.isEmpty else { continue }
             let W = tensors[name + ".weight"] ?? tensors["bert." + name + ".weight"]
             let C = W?.shape[1] ?? config.hiddenSize
-            let O = W?.shape[0] ?? C
-            let R = x.count / C
-            let w: [Float]
-            if let W { w = W.values } else {
-                var id = [Float](repeating: 0, count: C * C)
-                for j in 0..<C { id[j * C + j] = 1 }
-                w = id
-            }
-            let theta = max(x.map(abs).max() ?? 1, 1e-6)
-            sitesPlan[name] = OptimalBrainSpiking.allocate(x: x, rows: R, weight: w, out: O, in: C, theta: theta,
-                                                          bits: bits, outlierFraction: outlierFraction, base: base)
+            var acc = SaliencyAccumulator(channels: C)
+            acc.add(x: x, rows: x.count / C, weight: W?.elementPointer, out: W?.shape[0] ?? C)
+            masks[name] = SpikeLLMQuantizer.mask(saliency: acc.mean, lowP: settings.lowP)
         }
-        return GIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, sites: sitesPlan)
+        return masks
     }
 }

@@ -46,33 +46,43 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
         calibrationInput = input
     }
 
-    /// How a GIF plan is built when the neuron is switched to `.gif` (reuses SpikeGPT's settings).
-    public var gifSettings = GIFSettings()
-
     public var needsPreparation: Bool {
-        bert.neuron == .gif ? bert.gifPlan == nil : (bert.neuron != .none && !isCalibrated)
+        bert.neuron == .gif ? bert.gifMasks == nil : (bert.neuron != .none && !isCalibrated)
     }
 
     public mutating func prepare(for input: ModelInput) throws {
         guard needsPreparation else { return }
         if bert.neuron == .gif {
             unique()
-            bert.gifPlan = try bert.calibrateGIF(inputs: [(input.ids, input.typeIds.isEmpty ? nil : input.typeIds)],
-                                                base: gifSettings.base, bits: gifSettings.bits,
-                                                outlierFraction: gifSettings.outlierFraction, weights: tensors)
+            bert.gifMasks = try bert.calibrateGIF(inputs: [(input.ids, input.typeIds.isEmpty ? nil : input.typeIds)],
+                                                  settings: bert.spikeLLM, weights: tensors)
             bert.neuron = .gif
             return
         }
         try calibrate(on: input)
     }
 
+    /// The fraction of salient channels (1 − low_p) while GIF runs.
     public var gifOutlierFraction: Double? {
-        get { bert.neuron == .gif ? gifSettings.outlierFraction : nil }
+        get { bert.neuron == .gif ? 1 - bert.spikeLLM.lowP : nil }
         set {
             guard let p = newValue else { return }
+            var s = bert.spikeLLM
+            s.lowP = min(max(1 - p, 0), 1)
+            spikeLLM = s
+        }
+    }
+
+    /// SpikeLLM's controls; weight quantisation (`wbits`) is the LLaMA family's only.
+    public var spikeLLM: SpikeLLMSettings? {
+        get { bert.spikeLLM }
+        set {
+            guard var s = newValue else { return }
+            s.wbits = nil  // weights stay as loaded here
+            guard s != bert.spikeLLM else { return }
             unique()
-            gifSettings.outlierFraction = p
-            bert.gifPlan = nil  // recalibrated on the next input
+            bert.spikeLLM = s
+            bert.gifMasks = nil  // recalibrated on the next input
         }
     }
 
@@ -95,31 +105,21 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
 
     public var neuronChoices: [NeuronKind] { SpikeBERTFamily().neuronKinds }
 
-    public var gifCoding: GIFSettings? {
-        get { gifSettings }
-        set {
-            guard let g = newValue else { return }
-            gifSettings = g
-            if bert.gifPlan != nil { unique(); bert.gifPlan = nil }
-        }
+    public var gifAverageBits: Double? {
+        guard bert.neuron == .gif, let masks = bert.gifMasks else { return nil }
+        return SpikeLLMQuantizer.averageBits(masks, settings: bert.spikeLLM)
     }
-
-    public var gifAverageBits: Double? { bert.gifPlan?.averageBits }
 
     public var trainedTimesteps: Int? { bert.hasCheckpointAlpha ? bert.config.steps : nil }
 
     public func frequency(site: String) -> Float {
-        if bert.neuron == .gif { return gifSettings.k }  // one k for every GIF site
+        if bert.neuron == .gif { return 2 }  // SpikeLLM's neuron has no frequency control
         return (try? bert.control(site: site).k) ?? 2
     }
 
     public mutating func setFrequency(_ k: Float, site: String?) {
         unique()
-        if bert.neuron == .gif {
-            gifSettings.k = k
-            bert.gifPlan?.base.k = k
-            return
-        }
+        if bert.neuron == .gif { return }
         for name in siteNames where site == nil || site == name {
             guard var c = try? bert.control(site: name) else { continue }
             c.k = k
@@ -128,6 +128,7 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
     }
 
     public mutating func scaleThreshold(by factor: Float, site: String?) {
+        if bert.neuron == .gif { return }
         unique()
         for name in siteNames where site == nil || site == name {
             guard var c = try? bert.control(site: name) else { continue }

@@ -57,8 +57,11 @@ public final class SpikeBERT {
     /// True when the checkpoint carried SpikeLM α for every site.
     public let hasCheckpointAlpha: Bool
 
-    /// GIF neurons at the sites (`neuron == .gif`): per-site allocation, from `calibrateGIF`.
-    public var gifPlan: GIFPlan?
+    /// SpikeLLM's neuron at the sites (`neuron == .gif`): the salient channels per site, from
+    /// `calibrateGIF`; nil until calibrated.
+    public var gifMasks: [String: SpikeLLMMask]?
+    /// SpikeLLM's controls (abits, addbit, low_p).
+    public var spikeLLM = SpikeLLMSettings()
     /// While calibrating GIF: each site's real input rows are collected here (output = input).
     var gifCollector: [String: [Float]]?
 
@@ -182,7 +185,7 @@ public final class SpikeBERT {
 
     /// Throws for neurons SpikeBERT does not run (set after init).
     func checkNeuron() throws {
-        if neuron == .gif && gifPlan == nil && gifCollector == nil {
+        if neuron == .gif && gifMasks == nil && gifCollector == nil {
             throw ModelError.unsupported(what: "a gif neuron without a calibrated plan",
                                          hint: "calibrate first (SpikeBERTModel.prepare / calibrateGIF)")
         }
@@ -403,7 +406,8 @@ extension SpikeBERT {
         c.neuron = neuron  // (gif is set after init: it needs a plan, copied below)
         c.steps = steps
         c.sites = sites
-        c.gifPlan = gifPlan
+        c.gifMasks = gifMasks
+        c.spikeLLM = spikeLLM
         c.fast = fast
         c.eventBelowRate = eventBelowRate
         return c

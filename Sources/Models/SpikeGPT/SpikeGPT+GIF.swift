@@ -1,31 +1,17 @@
-// SpikeGPT with GIF-coded linear inputs (SpikeLLM, SEEDS-SPIKELLM.md): every linear layer of the
-// blocks reads its input through GIF neurons (the head and the embedding stay dense), with a
-// per-channel T from Optimal Brain Spiking or uniform, calibrated on a few prompts.
+// SpikeGPT with SpikeLLM's neuron at every block linear's input (SEEDS-SPIKELLM.md; the same
+// neuron as the LLaMA family, Common/SpikeLLMQuantizer.swift): per token, ordinary channels at
+// abits, salient ones at abits + addbit as 2^addbit GIF steps; the head and the embedding stay
+// dense, the LIF sites are bypassed.
 //
-// What it is: the calibration of a `GIFPlan` (Models/Common) per block linear, and the hook
-// `layerIn` that SpikeGPT.forward calls before each block linear. What it is not: a trained
-// model — the plan is post-training conversion of the float RWKV (LIF sites bypassed).
+// What it is: the calibration of the salient channels per block linear (saliency x ⊙ (x·Wᵀ·W) on
+// the float model's inputs), and the hook `layerIn` that SpikeGPT.forward calls before each block
+// linear. What it is not: a trained model — post-training conversion of the float RWKV. Unlike the
+// LLaMA family (block by block on the coded model, as released), every block here is calibrated
+// on the float model's inputs in one pass.
 
 import Foundation
 import Engine
 import Neurons
-
-/// How the workbench builds a GIF plan: levels L, the average-bits budget, the outlier fraction
-/// (0 = uniform allocation), and k.
-public struct GIFSettings: Sendable, Codable, Equatable {
-    public var levels: Int = 2
-    /// Average bits per activation; default: 4 merged steps of log2(2L+1) bits.
-    public var bits: Double = 4 * log2(5.0)
-    public var outlierFraction: Double = 0
-    public var k: Float = 2
-    public init() {}
-    public var base: GIFConfig { GIFConfig(timesteps: levels, levels: levels, bidirectional: true, k: k) }
-}
-
-/// Collected inputs per linear layer during calibration.
-final class InputCollector: @unchecked Sendable {
-    var rows: [String: [Float]] = [:]
-}
 
 extension SpikeGPT {
     /// y = W·x for a block linear, with the input GIF-coded when a plan is in force.
@@ -36,11 +22,12 @@ extension SpikeGPT {
             probe.record(name + ".in", neuron: .none, width: C, membrane: Array(x[0..<(T * C)]),
                          spikes: Array(x[0..<(T * C)]), current: nil)
         }
-        guard controls.neuron == .gif, let plan = controls.gif, let alloc = plan.sites[name] else {
+        guard controls.neuron == .gif, let masks = controls.gifMasks else {
             linear(x, W, &y, rows: T)
             return
         }
-        let decoded = plan.code(Array(x[0..<(T * C)]), rows: T, width: C, allocation: alloc, site: name + ".gif", probe: probe)
+        let decoded = SpikeLLMQuantizer.codeAndRecord(Array(x[0..<(T * C)]), rows: T, width: C, mask: masks[name], settings: controls.spikeLLM,
+                                                      site: name + ".gif", probe: probe)
         linear(decoded, W, &y, rows: T)
     }
 
@@ -54,32 +41,27 @@ extension SpikeGPT {
         }
     }
 
-    /// Calibrates a GIF plan on `prompts` (token ids), running the float model (LIF bypassed).
-    /// `outlierFraction` 0 → uniform allocation at the same budget.
-    public func calibrateGIF(prompts: [[Int]], base: GIFConfig, bits: Double, outlierFraction: Double) throws -> GIFPlan {
-        try base.validate()
+    /// Calibrates the salient channels of every block linear on `prompts` (token ids), running
+    /// the float model (LIF bypassed), with `settings.lowP` of the channels ordinary.
+    public func calibrateGIF(prompts: [[Int]], settings: SpikeLLMSettings) throws -> [String: SpikeLLMMask] {
+        try settings.validate()
         var m = self
         m.controls.neuron = .none
         m.controls.collectInputs = true
-        m.controls.gif = nil
-        var collected: [String: [Float]] = [:]
+        m.controls.gifMasks = nil
+        var acc: [String: SaliencyAccumulator] = [:]
         for p in prompts {
             var st = m.initialState()
             let probe = Probe(recordCurrent: false)
             _ = try m.forward(tokens: p, state: &st, probe: probe)
             for site in probe.trace.sites where site.name.hasSuffix(".in") {
-                collected[String(site.name.dropLast(3)), default: []].append(contentsOf: site.membrane)
+                let name = String(site.name.dropLast(3))
+                guard let W = blockLinears.first(where: { $0.name == name })?.weight else { continue }
+                var a = acc[name] ?? SaliencyAccumulator(channels: W.shape[1])
+                a.add(x: site.membrane, rows: site.membrane.count / W.shape[1], weight: W.elementPointer, out: W.shape[0])
+                acc[name] = a
             }
         }
-        var layersPlan: [String: ChannelAllocation] = [:]
-        for (name, W) in blockLinears {
-            guard let x = collected[name] else { continue }
-            let C = W.shape[1], O = W.shape[0], R = x.count / C
-            let theta = max(x.map(abs).max() ?? 1, 1e-6)
-            let alloc = OptimalBrainSpiking.allocate(x: x, rows: R, weight: W.values, out: O, in: C, theta: theta,
-                                                     bits: bits, outlierFraction: outlierFraction, base: base)
-            layersPlan[name] = alloc
-        }
-        return GIFPlan(base: base, bits: bits, outlierFraction: outlierFraction, sites: layersPlan)
+        return acc.mapValues { SpikeLLMQuantizer.mask(saliency: $0.mean, lowP: settings.lowP) }
     }
 }

@@ -62,57 +62,62 @@ extension SpikeGPT: InspectableModel {
         set { controls.neuron = (newValue == .none || newValue == .gif) ? newValue : .lif }
     }
 
+    /// k of a LIF site; SpikeLLM's neuron (GIF) has no frequency control: 2.
     public func frequency(site: String) -> Float {
-        if controls.neuron == .gif { return controls.gifSettings.k }  // one k for every GIF site
+        if controls.neuron == .gif { return 2 }
         return siteNames.firstIndex(of: site).map { controls.lif[$0].k } ?? 2
     }
 
     public mutating func setFrequency(_ k: Float, site: String?) {
-        if controls.neuron == .gif {
-            controls.gifSettings.k = k
-            controls.gif?.base.k = k
-            return
-        }
+        if controls.neuron == .gif { return }
         for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].k = k }
     }
 
     /// GIF mode needs a plan calibrated on an input.
-    public var needsPreparation: Bool { controls.neuron == .gif && controls.gif == nil }
+    public var needsPreparation: Bool { controls.neuron == .gif && controls.gifMasks == nil }
 
     public mutating func prepare(for input: ModelInput) throws {
         guard needsPreparation else { return }
-        let g = controls.gifSettings
-        controls.gif = try calibrateGIF(prompts: [input.ids], base: g.base, bits: g.bits, outlierFraction: g.outlierFraction)
+        controls.gifMasks = try calibrateGIF(prompts: [input.ids], settings: controls.spikeLLM)
     }
 
     public mutating func scaleThreshold(by factor: Float, site: String?) {
-        if controls.neuron == .gif { setFrequency(controls.gifSettings.k * factor, site: nil); return }
+        if controls.neuron == .gif { return }
         for (i, name) in siteNames.enumerated() where site == nil || site == name { controls.lif[i].vThreshold *= factor }
     }
 
     public var neuronChoices: [NeuronKind] { SpikeGPTFamily().neuronKinds }
 
-    public var gifCoding: GIFSettings? {
-        get { controls.gifSettings }
-        set { if let g = newValue { controls.gifSettings = g; controls.gif = nil } }
+    /// SpikeLLM's controls; weight quantisation (`wbits`) is the LLaMA family's only.
+    public var spikeLLM: SpikeLLMSettings? {
+        get { controls.spikeLLM }
+        set {
+            guard var s = newValue else { return }
+            s.wbits = nil  // weights stay as loaded here
+            guard s != controls.spikeLLM else { return }
+            controls.spikeLLM = s
+            controls.gifMasks = nil
+        }
     }
 
-    public var gifAverageBits: Double? { controls.gif?.averageBits }
+    public var gifAverageBits: Double? {
+        guard controls.neuron == .gif, let masks = controls.gifMasks else { return nil }
+        return SpikeLLMQuantizer.averageBits(masks, settings: controls.spikeLLM)
+    }
 
     public func tokenStepper(bf16: Bool) throws -> (any TokenStepper)? {
         try SpikeGPTRunner(model: self, options: .init(weights: bf16 ? .bf16 : .f32))
     }
 
+    /// The fraction of salient channels (1 − low_p) while GIF runs.
     public var gifOutlierFraction: Double? {
-        get { controls.neuron == .gif ? controls.gifSettings.outlierFraction : nil }
-        set { if let p = newValue { setGIFOutlierFraction(p) } }
-    }
-
-    /// Switches GIF allocation between uniform and saliency-based (Optimal Brain Spiking) at the
-    /// same budget; the plan is recalibrated on the next input.
-    public mutating func setGIFOutlierFraction(_ p: Double) {
-        controls.gifSettings.outlierFraction = p
-        controls.gif = nil
+        get { controls.neuron == .gif ? 1 - controls.spikeLLM.lowP : nil }
+        set {
+            guard let p = newValue else { return }
+            var s = controls.spikeLLM
+            s.lowP = min(max(1 - p, 0), 1)
+            spikeLLM = s
+        }
     }
 
     public var timesteps: Int? {

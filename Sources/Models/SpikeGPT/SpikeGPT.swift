@@ -59,10 +59,11 @@ public struct SpikeGPTControls: Sendable, Codable, Equatable {
     /// LIF config per site, in site order (`blocks.0.att.lif`, `blocks.0.ffn.lif`, `blocks.1…`).
     public var lif: [LIFConfig]
 
-    /// GIF coding of the linear layers' inputs (`neuron == .gif`), from `SpikeGPT.calibrateGIF`.
-    public var gif: GIFPlan?
-    /// How a GIF plan is made when the workbench switches to `.gif` (calibrated on the input).
-    public var gifSettings = GIFSettings()
+    /// SpikeLLM coding of the linear layers' inputs (`neuron == .gif`): the salient channels per
+    /// block linear, from `SpikeGPT.calibrateGIF`; nil until calibrated.
+    public var gifMasks: [String: SpikeLLMMask]?
+    /// SpikeLLM's controls (abits, addbit, low_p), calibrated on the input when GIF is switched on.
+    public var spikeLLM = SpikeLLMSettings()
     /// Collects each linear layer's input rows (calibration for GIF / Optimal Brain Spiking).
     public var collectInputs = false
 

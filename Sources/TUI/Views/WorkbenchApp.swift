@@ -82,6 +82,12 @@ public struct WorkbenchApp: TerminalApplication {
         else if n >= s.cursor.neuronOffset + page { scrollNeurons(by: n - page + 1 - s.cursor.neuronOffset) }
     }
 
+    /// Turns one SpikeLLM control and says what is in force.
+    mutating func spikeLLM(_ knob: SpikeLLMKnob, up: Bool) {
+        workbench.apply(.spikeLLM(knob, up: up))
+        ui.message = workbench.snapshot().status
+    }
+
     /// Scrolls the neuron rows by `rows`, stopping where the last page is full (never past it).
     func scrollNeurons(by rows: Int) {
         let s = workbench.snapshot()
@@ -166,6 +172,12 @@ public struct WorkbenchApp: TerminalApplication {
             let p = workbench.snapshot().gifOutlierFraction
             ui.message = p.map { $0 > 0 ? "GIF: saliency-based allocation (top \(Int($0 * 100))% channels get more steps)" : "GIF: uniform allocation" }
                 ?? workbench.snapshot().status
+        case _ where k.abitsDown.matches(event): spikeLLM(.abits, up: false)
+        case _ where k.abitsUp.matches(event): spikeLLM(.abits, up: true)
+        case _ where k.addbitDown.matches(event): spikeLLM(.addbit, up: false)
+        case _ where k.addbitUp.matches(event): spikeLLM(.addbit, up: true)
+        case _ where k.lowPDown.matches(event): spikeLLM(.lowP, up: false)
+        case _ where k.lowPUp.matches(event): spikeLLM(.lowP, up: true)
         case _ where k.timesteps.matches(event):
             if let d = event.digit { workbench.apply(.timesteps(d)); ui.message = workbench.snapshot().status }
         case _ where k.editPrompt.matches(event):

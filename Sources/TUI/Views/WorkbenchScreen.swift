@@ -60,15 +60,25 @@ public enum WorkbenchScreen {
                           Span(" \(arch) \(m.layers)×\(m.width) V=\(m.vocab)", style: .bold)]
         if let p = s.modelPath { l1.append(Span("  " + URL(fileURLWithPath: p).lastPathComponent, style: .dim)) }
         l1.append(Span("  neuron ", style: .dim)); l1.append(Span(s.neuron.rawValue, style: .bold))
-        if let p = s.gifOutlierFraction {
-            l1.append(Span(p > 0 ? " saliency \(Int(p * 100))%" : " uniform", style: Style(fg: .magenta)))
-            if let b = s.selectedTrace?.bitsPerActivation { l1.append(Span(String(format: " %.2f bits", b), style: .dim)) }
+        if let q = s.spikeLLM {
+            // SpikeLLM's controls replace k (it has no frequency control).
+            l1.append(Span("  abits ", style: .dim)); l1.append(Span("\(q.abits)", style: Style(fg: .yellow, .bold)))
+            l1.append(Span(" +\(q.addbit)", style: Style(fg: .yellow, .bold)))
+            l1.append(Span(" (T \(q.steps))", style: .dim))
+            l1.append(Span("  low_p ", style: .dim)); l1.append(Span(String(format: "%.2f", q.lowP), style: Style(fg: .yellow, .bold)))
+            if let w = q.wbits { l1.append(Span("  W\(w)", style: .bold)) }
+            if s.neuron == .gif, let b = s.selectedTrace?.bitsPerActivation { l1.append(Span(String(format: "  %.2f bits", b), style: .dim)) }
+        } else {
+            if let p = s.gifOutlierFraction {
+                l1.append(Span(p > 0 ? " saliency \(Int((p * 100).rounded()))%" : " uniform", style: Style(fg: .magenta)))
+                if let b = s.selectedTrace?.bitsPerActivation { l1.append(Span(String(format: " %.2f bits", b), style: .dim)) }
+            }
+            if let T = s.timesteps { l1.append(Span("  T ", style: .dim)); l1.append(Span("\(T)", style: .bold)) }
+            let kSel = s.cursor.site < s.k.count ? s.k[s.cursor.site] : 2
+            l1.append(Span("  k ", style: .dim))
+            l1.append(Span(String(format: "%.2f", kSel), style: Style(fg: .yellow, .bold)))
+            l1.append(Span(s.allSites ? " (all sites)" : " (this site)", style: .dim))
         }
-        if let T = s.timesteps { l1.append(Span("  T ", style: .dim)); l1.append(Span("\(T)", style: .bold)) }
-        let kSel = s.cursor.site < s.k.count ? s.k[s.cursor.site] : 2
-        l1.append(Span("  k ", style: .dim))
-        l1.append(Span(String(format: "%.2f", kSel), style: Style(fg: .yellow, .bold)))
-        l1.append(Span(s.allSites ? " (all sites)" : " (this site)", style: .dim))
         if let t = s.training {
             l1.append(Span("  train ", style: .dim))
             l1.append(Span("\(t.state) \(t.step)/\(t.totalSteps) loss \(String(format: "%.3f", t.loss))", style: Style(fg: .green)))

@@ -43,12 +43,6 @@ struct Inspect: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Weight storage for --generate: f32, or bf16 (half the bytes read per token, fp32 accumulation).")
     var weights: String = "f32"
-    @Option(parsing: .unconditional, help: "GIF levels L (with --neuron gif).")
-    var levels: Int = 2
-    @Option(parsing: .unconditional, help: "Average bits-per-activation budget for GIF allocation (with --neuron gif).")
-    var bits: Double?
-    @Option(parsing: .unconditional, help: "Percent of most salient channels given more GIF steps (0 = uniform).")
-    var outliers: Double = 0
     @Flag(help: "Print JSON (the only format; accepted for scripts).")
     var json = false
     @Flag(help: "Pretty-print the JSON.")
@@ -60,9 +54,6 @@ struct Inspect: ParsableCommand {
         if generate < 0 { throw ValidationError("--generate must be ≥ 0, got \(generate)") }
         if !(temperature >= 0) { throw ValidationError("--temperature must be ≥ 0, got \(temperature)") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
-        if let b = bits, !(b > 0) { throw ValidationError("--bits must be positive, got \(b)") }
-        if !(0...100).contains(outliers) { throw ValidationError("--outliers is a percentage in 0…100, got \(outliers)") }
-        if levels < 1 { throw ValidationError("--levels must be ≥ 1, got \(levels)") }
         if !["f32", "bf16"].contains(weights) {
             throw ValidationError("The value '\(weights)' is invalid for '--weights'. Use f32 or bf16.")
         }
@@ -84,6 +75,7 @@ struct Inspect: ParsableCommand {
             m.neuron = n
         }
         if let k { m.setFrequency(k, site: nil) }
+        try controls.applySpikeLLM(to: &m)
 
         // Input.
         var info = InspectReport.InputInfo(text: nil, textPair: nil, label: nil, tokens: [], typeIds: [])
@@ -119,25 +111,28 @@ struct Inspect: ParsableCommand {
         // GIF: calibrate on the input itself, then run coded; compare with the float model
         // (next-token KL for a family that generates, hidden-state cosine otherwise).
         var gifNote: [String: Double] = [:]
-        if m.neuron == .gif, var settings = m.gifCoding {
-            settings.levels = levels
-            settings.k = k ?? 2
-            settings.bits = bits ?? settings.base.bitsPerActivation * 2
-            settings.outlierFraction = outliers / 100
+        if let s = m.spikeLLM, m.neuron == .gif || s.wbits != nil {
+            // SpikeLLM: salient channels calibrated on --calibration or the input; compared with
+            // the float model (weights as loaded, no activation coding).
             let input = ModelInput(ids: info.tokens, typeIds: info.typeIds)
-            m.gifCoding = settings
-            m.neuron = .none
-            let float = try m.run(input, probe: nil)
-            m.neuron = .gif
-            try m.prepare(for: input)
+            let calibration = try controls.calibrationInput(opened, model: m) ?? input
+            let neuron = m.neuron
+            var float = m
+            float.neuron = .none
+            float.spikeLLM?.wbits = nil
+            let reference = try float.run(input, probe: nil)
+            try m.prepare(for: calibration)
             let coded = try m.run(input, probe: nil)
             if m.summary.family.generates {
-                gifNote["kl_to_float"] = meanKL(float.logits, coded.logits)
+                gifNote["kl_to_float"] = meanKL(reference.logits, coded.logits)
             } else {
-                gifNote["cosine_to_float"] = meanCosine(float.hidden, coded.hidden)
+                gifNote["cosine_to_float"] = meanCosine(reference.hidden, coded.hidden)
             }
-            gifNote["average_bits"] = m.gifAverageBits ?? 0
-            gifNote["budget_bits"] = settings.bits
+            if neuron == .gif { gifNote["average_bits"] = m.gifAverageBits ?? 0 }
+            if let s = m.spikeLLM {
+                gifNote["abits"] = Double(s.abits); gifNote["addbit"] = Double(s.addbit); gifNote["low_p"] = s.lowP
+                if let w = s.wbits { gifNote["wbits"] = Double(w) }
+            }
         }
 
         var generated: InspectReport.Generated? = nil
@@ -172,9 +167,6 @@ struct Inspect: ParsableCommand {
                                                          + "(the trained α fit T = \(trained)), so the spikes are not the trained model's"]
         }
         if !gifNote.isEmpty {
-            for i in report.sites.indices where report.sites[i].neuron == "gif" {
-                report.sites[i].extra = ["outlier_percent": outliers]
-            }
             report.gif = gifNote
         }
         FileHandle.standardOutput.write(try report.json(pretty: pretty))

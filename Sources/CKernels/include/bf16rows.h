@@ -1,0 +1,44 @@
+// Products with bf16 weights stored as they arrive in a checkpoint: W[n_out, n_in] row-major
+// (the PyTorch nn.Linear layout), read in place (e.g. from a read-only memory map) — never
+// repacked or converted as a whole. fp32 accumulate; bf16 → fp32 is (uint32_t)v << 16.
+// No stable API; Engine wraps these (Kernels.gemvBF16Rows, Kernels.gemmBF16Rows).
+#ifndef SPIKESCOPE_BF16ROWS_H
+#define SPIKESCOPE_BF16ROWS_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// y[n_out] = W[n_out, n_in] · x[n_in]. Every row is summed the same way on every path (the
+// "16-lane order", bf16rows.c): lane l accumulates the products of elements i ≡ l (mod 16) of
+// the full 16-blocks with FMAs, the lanes are added as a fixed tree, then the n_in % 16 tail
+// products are added in order with FMAs. So the AVX-512F, AVX2+FMA and portable paths give the
+// same bits, and a row's result does not depend on which other rows are computed with it.
+void ss_gemv_bf16_rows(int n_out, int n_in, float *y, const uint16_t *W, const float *x);
+// The portable C twin (what machines without AVX2+FMA run): the same bits.
+void ss_gemv_bf16_rows_portable(int n_out, int n_in, float *y, const uint16_t *W, const float *x);
+// Test hook: runs ss_gemv_bf16_rows on one path, SS_BF16_ROWS_PORTABLE / _AVX2 / _AVX512;
+// returns 0 (y untouched) when this CPU or build does not have that path, else 1.
+enum { SS_BF16_ROWS_PORTABLE = 0, SS_BF16_ROWS_AVX2 = 1, SS_BF16_ROWS_AVX512 = 2 };
+int ss_gemv_bf16_rows_on(int path, int n_out, int n_in, float *y, const uint16_t *W, const float *x);
+// The path ss_gemv_bf16_rows takes on this CPU: "avx512f", "avx2-fma" or "portable".
+const char *ss_bf16_rows_path(void);
+
+// Y[m, n_out] = X[m, n_in] · Wᵀ (prefill: m tokens through one nn.Linear), row strides ldy, ldx.
+// m ≤ SS_BF16_ROWS_GEMV_MAX_M: each token row is ss_gemv_bf16_rows (same bits), outputs split
+// over the threads as in ss_gemv_batch. Larger m: W is taken in blocks of rows, each converted to
+// fp32 in a per-thread scratch (at most ~2 MB: only one block of W is ever converted) and
+// multiplied by ss_gemm_f32 (Y[:, block] = X · Blockᵀ), blocks shared among `threads` (1 or 2)
+// threads of the pool (threadpool.c). Per-element bits are those of ss_gemm_f32 and do not
+// depend on `threads`. threads = 1 runs the products on one thread (the nested GEMMs included).
+#ifndef SS_BF16_ROWS_GEMV_MAX_M
+#define SS_BF16_ROWS_GEMV_MAX_M 1
+#endif
+void ss_gemm_bf16_rows(int m, int n_out, int n_in, float *Y, int ldy, const float *X, int ldx,
+                       const uint16_t *W, int threads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

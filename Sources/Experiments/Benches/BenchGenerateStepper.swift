@@ -1,0 +1,72 @@
+// `bench generate --model M` for families other than SpikeGPT: batch-1 greedy decoding through the
+// family's `tokenStepper` (LLaMA: the KV-cached forward, weights as they lie in the map), against
+// the memory-bandwidth limit (weight bytes read per token ÷ measured read bandwidth), with the
+// resident memory after opening, and optionally HF transformers on the same folder
+// (`--reference-hf`, Tests/Reference/bench_llama_hf.py, fp32, `--torch-threads` threads).
+
+import Foundation
+import Formats
+import Models
+
+extension BenchGenerate {
+    func executeStepper(_ loaded: LoadedModel, residentAfterOpenKB: Int, weightFileBytes: Int) throws {
+        let m = loaded.model
+        guard m.summary.family.generates, try m.tokenStepper(bf16: weights == "bf16") != nil else {
+            throw CLIError("\(loaded.family.traits.displayName) has no batch-1 stepper. Hint: bench generate runs models that generate")
+        }
+        let promptIDs = parsePrompt()!
+        guard promptIDs.allSatisfy({ $0 >= 0 && $0 < m.summary.vocab }) else {
+            throw CLIError("--prompt ids must be in 0..<\(m.summary.vocab) for this model, got \(promptIDs)")
+        }
+        let bw = max(SpikeGPTRunner.measureReadBandwidth(threads: 1), SpikeGPTRunner.measureReadBandwidth(threads: 2))
+        var best = Double.infinity, generated: [Int] = []
+        for r in 0...repeats {  // run 0 warms up (pages, worker thread)
+            guard let stepper = try m.tokenStepper(bf16: weights == "bf16") else { break }
+            var greedy = Sampler()
+            let (out, dt) = try stepper.generate(prompt: promptIDs, count: r == 0 ? 4 : tokens, sampler: &greedy)
+            if r > 0, dt < best { best = dt; generated = out }
+        }
+        let tps = Double(tokens) / best
+        var report: [String: Any] = [
+            "model": loaded.weightsPath, "family": loaded.family.traits.id,
+            "layers": m.summary.layers, "width": m.summary.width, "vocab": m.summary.vocab,
+            "tokens": tokens, "prompt": promptIDs, "repeats": repeats,
+            "tokens_per_s": tps, "ms_per_token": 1000 / tps, "first_tokens": Array(generated.prefix(16)),
+            "bandwidth_gb_s": bw / 1e9,
+            "weight_file_bytes": weightFileBytes,
+            "resident_after_open_mb": Double(residentAfterOpenKB) / 1024,
+            "resident_after_open_vs_files": Double(residentAfterOpenKB) * 1024 / Double(max(weightFileBytes, 1)),
+            "resident_after_generate_mb": Double(ProcessMemory.residentKB()) / 1024,
+        ]
+        if let b = m.decodeBytesPerToken {
+            report["bytes_per_token"] = b
+            report["bandwidth_limit_tokens_per_s"] = bw / b
+            report["fraction_of_own_limit"] = tps / (bw / b)
+        }
+        if referenceTorch {
+            let hf = try runHF(folder: loaded.weightsPath, prompt: promptIDs)
+            let ref = hf["tokens_per_s"] as? Double ?? 0
+            report["hf_tokens_per_s"] = ref
+            report["hf_threads"] = torchThreads
+            report["hf_versions"] = hf["versions"]
+            report["hf_first_tokens"] = hf["first_tokens"]
+            report["ratio_vs_hf"] = ref > 0 ? tps / ref : 0
+        }
+        report["machine"] = MachineInfo.current.json
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// HF transformers on the same folder: greedy with its KV cache, fp32, `torchThreads` threads.
+    func runHF(folder: String, prompt: [Int]) throws -> [String: Any] {
+        let script = torchScript ?? URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/Reference/bench_llama_hf.py").path
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw CLIError("the HF reference script is not at \(script). Hint: give --torch-script PATH")
+        }
+        let dir = URL(fileURLWithPath: folder).hasDirectoryPath ? folder : URL(fileURLWithPath: folder).deletingLastPathComponent().path
+        return try runPython(script, ["--model", dir, "--prompt", prompt.map(String.init).joined(separator: ","),
+                                      "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(torchThreads)])
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""A random LLaMA-family model of a released model's shape, for `bench generate` (issue 16).
+
+Default: SmolLM-135M's shape (30 layers, 576 wide, 9 heads / 3 kv heads, FFN 1536, vocabulary
+49152, tied embeddings), bf16, split into 2 shards with model.safetensors.index.json, written by
+transformers' own save_pretrained. Random weights (std 0.02, transformers' init): the speed of a
+forward does not depend on the values.
+Usage: python3 make_llama_shape.py OUT_DIR [--shards 2] [--dtype bfloat16]
+"""
+import argparse
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+ap = argparse.ArgumentParser()
+ap.add_argument("out")
+ap.add_argument("--shards", type=int, default=2)
+ap.add_argument("--dtype", default="bfloat16")
+a = ap.parse_args()
+torch.manual_seed(135)
+cfg = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                  num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=2048, rms_norm_eps=1e-5,
+                  rope_theta=10000.0, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
+model = LlamaForCausalLM(cfg).to(getattr(torch, a.dtype))
+params = sum(p.numel() for p in model.parameters())
+size = params * (2 if a.dtype != "float32" else 4)
+model.save_pretrained(a.out, max_shard_size=f"{size // a.shards // 1_000_000 + 1}MB", safe_serialization=True)
+print(a.out, params, "parameters")
