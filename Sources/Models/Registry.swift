@@ -100,9 +100,6 @@ public protocol InspectableModel: Sendable {
     mutating func prepare(for input: ModelInput) throws
     /// Neuron kinds this model can run, in the order the workbench cycles through them.
     var neuronChoices: [NeuronKind] { get }
-    /// GIF allocation: the fraction of salient channels given more steps (0 = uniform); nil when
-    /// the model is not GIF-coded.
-    var gifOutlierFraction: Double? { get set }
     /// Continues `prompt` by `count` sampled tokens from a fresh state, recording prompt and
     /// continuation into `probe`; returns the new tokens and the run over the prompt (its
     /// `steps` count both). nil when the family does not generate (`traits.generates` false).
@@ -158,8 +155,14 @@ extension InspectableModel {
     public var needsPreparation: Bool { false }
     public mutating func prepare(for input: ModelInput) throws {}
     public var neuronChoices: [NeuronKind] { [neuron] }
+    /// GIF (SpikeLLM's neuron): the fraction of salient channels, 1 − low_p, while GIF runs; nil
+    /// otherwise. Setting it sets low_p (the channels are recalibrated on the next input).
     public var gifOutlierFraction: Double? {
-        get { nil }
-        set { }
+        get { neuron == .gif ? spikeLLM.map { 1 - $0.lowP } : nil }
+        set {
+            guard let p = newValue, var s = spikeLLM else { return }
+            s.lowP = min(max(1 - p, 0), 1)
+            spikeLLM = s
+        }
     }
 }

@@ -80,17 +80,6 @@ extension Llama: InspectableModel {
         if controls.neuron == .gif && controls.masks == nil { try calibrate(on: [input.ids]) }
     }
 
-    /// The fraction of salient channels (1 − low_p) while GIF runs.
-    public var gifOutlierFraction: Double? {
-        get { controls.neuron == .gif ? 1 - controls.spikeLLM.lowP : nil }
-        set {
-            guard let p = newValue else { return }
-            var s = controls.spikeLLM
-            s.lowP = min(max(1 - p, 0), 1)
-            spikeLLM = s
-        }
-    }
-
     /// Bits per activation averaged over every coded channel.
     public var gifAverageBits: Double? {
         guard controls.neuron == .gif, let masks = controls.masks else { return nil }

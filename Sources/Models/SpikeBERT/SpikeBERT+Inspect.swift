@@ -62,17 +62,6 @@ public struct SpikeBERTModel: InspectableModel, @unchecked Sendable {
         try calibrate(on: input)
     }
 
-    /// The fraction of salient channels (1 − low_p) while GIF runs.
-    public var gifOutlierFraction: Double? {
-        get { bert.neuron == .gif ? 1 - bert.spikeLLM.lowP : nil }
-        set {
-            guard let p = newValue else { return }
-            var s = bert.spikeLLM
-            s.lowP = min(max(1 - p, 0), 1)
-            spikeLLM = s
-        }
-    }
-
     /// SpikeLLM's controls; weight quantisation (`wbits`) is the LLaMA family's only.
     public var spikeLLM: SpikeLLMSettings? {
         get { bert.spikeLLM }

@@ -109,16 +109,6 @@ extension SpikeGPT: InspectableModel {
         try SpikeGPTRunner(model: self, options: .init(weights: bf16 ? .bf16 : .f32))
     }
 
-    /// The fraction of salient channels (1 − low_p) while GIF runs.
-    public var gifOutlierFraction: Double? {
-        get { controls.neuron == .gif ? 1 - controls.spikeLLM.lowP : nil }
-        set {
-            guard let p = newValue else { return }
-            var s = controls.spikeLLM
-            s.lowP = min(max(1 - p, 0), 1)
-            spikeLLM = s
-        }
-    }
 
     public var timesteps: Int? {
         get { nil }
