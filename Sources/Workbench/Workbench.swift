@@ -291,7 +291,8 @@ public final class Workbench: @unchecked Sendable {
 
     /// Firing rate of `site` for k around its current value (5 samples, ×/÷ 1.25²).
     static func frequencyCurve(model: any InspectableModel, ids: [Int], typeIds: [Int], site: Int) -> [(k: Float, rate: Double)] {
-        guard site < model.siteNames.count, model.neuron != .none else { return [] }
+        // SpikeLLM's neuron (GIF) has no frequency control: no curve.
+        guard site < model.siteNames.count, model.neuron != .none, model.neuron != .gif else { return [] }
         let name = model.siteNames[site]
         let k0 = model.frequency(site: name)
         var curve: [(k: Float, rate: Double)] = []

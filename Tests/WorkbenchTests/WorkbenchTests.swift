@@ -37,9 +37,9 @@ func tinyModel() throws -> SpikeGPT {
 
     /// GIF on a token-stepped model with generation: the trace's sites are exactly the model's
     /// site names (no pass-through slots shifting the labels), each one [sub-steps, every token]
-    /// (it was [S, 1]: a blank raster and a one-column heatmap), and "rate vs k" is not all zero
-    /// (it ran on the uncalibrated model).
-    @Test func gifOnAGeneratingModelTracesWholeSitesAndACurve() throws {
+    /// (it was [S, 1]: a blank raster and a one-column heatmap); GIF (SpikeLLM's neuron) has no
+    /// frequency control, so no "rate vs k" curve is computed for it.
+    @Test func gifOnAGeneratingModelTracesWholeSites() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 5)
         _ = wb.runAndWait()
         wb.apply(.neuron(.gif))
@@ -52,9 +52,8 @@ func tinyModel() throws -> SpikeGPT {
             #expect(site.layout.count == 2 && site.layout[1] == tokens, "\(site.name) layout \(site.layout)")
             #expect(site.steps == site.layout[0] * site.layout[1])
         }
-        #expect(s.frequencyCurve.count == 5 && s.frequencyCurve.contains { $0.rate > 0 }, "\(s.frequencyCurve)")
-        let atK = try #require(s.frequencyCurve.first { abs($0.k - s.k[s.cursor.site]) < 1e-6 })
-        #expect(abs(atK.rate - s.stats[s.cursor.site].firingRate) < 1e-9)
+        #expect(s.frequencyCurve.isEmpty)
+        #expect(s.stats.allSatisfy { $0.firingRate > 0 })
     }
 
     /// "rate vs k" at the current k is the rate the site list shows: both over prompt + continuation

@@ -26,6 +26,37 @@ public struct LlamaFamily: ModelFamily {
         }
         return try Llama(weights: ws, config: LlamaConfig(file: path))
     }
+
+    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? {
+        guard let llama = model as? Llama else { return nil }
+        return try LlamaTrainable(weights: llama.weights, config: llama.config)
+    }
+
+    public var trainingVocabulary: TrainingVocabulary? { .characters }
+
+    /// A char-level decoder: `heads` (default width/32) with half as many kv heads when even
+    /// (grouped-query attention), SwiGLU width ⌈8·width/3⌉ rounded up to 16, untied head.
+    public func newTrainable(_ spec: TrainingSpec) throws -> (any TrainableModel)? {
+        guard spec.classes == 0 else {
+            throw ModelError.unsupported(what: "a classification head on the LLaMA family", hint: "train it as a language model (no --glue)")
+        }
+        return try LlamaTrainable(config: config(spec), seed: spec.seed)
+    }
+
+    public func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]] {
+        ["config.json": Array(try llamaConfigJSON(config(spec)))]
+    }
+
+    func config(_ spec: TrainingSpec) throws -> LlamaConfig {
+        let heads = spec.heads ?? max(1, spec.width / 32)
+        guard spec.width % heads == 0, (spec.width / heads) % 2 == 0 else {
+            throw ModelError.invalidInput(field: "--heads", reason: "\(heads) heads do not split width \(spec.width) into even head sizes",
+                                          hint: "pick heads so that width / heads is even")
+        }
+        let kv = heads % 2 == 0 ? heads / 2 : heads
+        return LlamaConfig(vocab: spec.vocab, hidden: spec.width, intermediate: (8 * spec.width / 3 + 15) / 16 * 16, layers: spec.layers,
+                           heads: heads, kvHeads: kv, rmsEps: 1e-5, ropeTheta: 10000, maxPositions: max(spec.context, 256))
+    }
 }
 
 extension Llama: InspectableModel {

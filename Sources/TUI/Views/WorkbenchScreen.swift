@@ -253,15 +253,29 @@ public enum WorkbenchScreen {
             Line([Span("rate ", style: .dim), Span(String(format: "%.3f", st.firingRate), style: .bold),
                   Span(String(format: "  +%.3f −%.3f", st.positiveFraction, st.negativeFraction), style: .dim)]),
             Line([Span("v ", style: .dim), Span(String(format: "%.2f±%.2f [%.2f, %.2f]", st.membraneMean, st.membraneStd, st.membraneMin, st.membraneMax))]),
-            Line([Span("k ", style: .dim), Span(String(format: "%.2f", st.k), style: Style(fg: .yellow)),
-                  Span("  θ ", style: .dim), Span(String(format: "%.3g", st.threshold))]),
         ]
-        if !st.amplitude.isEmpty {
-            lines.append(Line([Span("α/τ ", style: .dim), Span(st.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
-        }
-        if !s.frequencyCurve.isEmpty {
-            lines.append(Line([Span("rate vs k ", style: .dim),
-                               Span(s.frequencyCurve.map { String(format: "%.2g:%.2f", $0.k, $0.rate) }.joined(separator: " "))]))
+        if let site = s.selectedTrace, let q = s.spikeLLM, site.neuron == .gif {
+            // SpikeLLM's neuron: no k; the levels, the salient share, what T steps could not carry,
+            // and the per-token scale of the ordinary quantiser.
+            lines.append(Line([Span("L ", style: .dim), Span("\(q.levels)", style: Style(fg: .yellow)),
+                               Span("  salient ", style: .dim), Span("\(site.salient.count)/\(site.width)", style: Style(fg: .magenta)),
+                               Span(" ×\(q.steps) steps", style: .dim)]))
+            var l = [Span("uncarried ", style: .dim), Span("\(site.uncarried ?? 0)")]
+            if let e = site.codingError { l += [Span("  err ", style: .dim), Span(String(format: "%.3g", e))] }
+            lines.append(Line(l))
+            if !site.amplitude.isEmpty {
+                lines.append(Line([Span("scale/token ", style: .dim), Span(site.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
+            }
+        } else {
+            lines.append(Line([Span("k ", style: .dim), Span(String(format: "%.2f", st.k), style: Style(fg: .yellow)),
+                               Span("  θ ", style: .dim), Span(String(format: "%.3g", st.threshold))]))
+            if !st.amplitude.isEmpty {
+                lines.append(Line([Span("α/τ ", style: .dim), Span(st.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
+            }
+            if !s.frequencyCurve.isEmpty {
+                lines.append(Line([Span("rate vs k ", style: .dim),
+                                   Span(s.frequencyCurve.map { String(format: "%.2g:%.2f", $0.k, $0.rate) }.joined(separator: " "))]))
+            }
         }
         Paragraph(lines, overflow: .truncate, caps: caps).render(in: Rect(x: inner.x, y: inner.y, width: inner.width, height: min(lines.count, inner.height)), into: &buf)
         let used = min(lines.count, inner.height)

@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
         --session sessions/sst2 --steps 300 --layers 2 --width 64 --heads 2 --context 16 --batch 16 --timesteps 4 --dropout 0.1
         """)
 
-    @Option(help: "Architecture: spikegpt or spikebert.") var arch: String = "spikegpt"
+    @Option(help: "Architecture: spikegpt, spikebert or llama.") var arch: String = "spikegpt"
     @Option(help: "Plain-text corpus (char-level language model).") var corpus: String?
     @Option(help: "GLUE-style TSV with 'sentence' and 'label' columns (classification).") var glue: String?
     @Option(help: "Session directory (checkpoints, vocabulary, final model).") var session: String
@@ -37,7 +37,7 @@ struct Train: ParsableCommand {
     @Option(help: "Peak learning rate (linear warmup, cosine decay to lr/10).") var lr: Float = 3e-3
     @Option(help: "Timesteps T (spikebert only; default 4).") var timesteps: Int?
     @Option(help: "SpikeBERT neuron: elastic (ternary, released), signed (±1), binary ({0,1}) or none (float).") var neuron: String = "elastic"
-    @Option(help: "SpikeBERT attention heads (default width/32, at least 1).") var heads: Int?
+    @Option(help: "Attention heads of spikebert and llama (default width/32, at least 1; llama: half as many kv heads when even).") var heads: Int?
     @Option(help: "Write a checkpoint every N steps (0: only none).") var checkpointEvery: Int = 0
     @Option(help: "Validate every N steps.") var evalEvery: Int = 50
     @Option(help: "Validation batches per evaluation.") var evalBatches: Int = 4
@@ -133,8 +133,12 @@ struct Train: ParsableCommand {
         cfg.vocab = vocab.count
         if existing == nil { try vocab.jsonData().write(to: vocabURL, options: .atomic) }
 
-        guard let model = try family.newTrainable(spec(vocab: vocab.count, classes: cfg.classes, labels: [])) else {
+        let spec = spec(vocab: vocab.count, classes: cfg.classes, labels: [])
+        guard let model = try family.newTrainable(spec) else {
             throw ValidationError("--arch \(arch) has no training form")
+        }
+        for (name, bytes) in try family.loadableFiles(spec) {  // e.g. config.json: checkpoints load as they are
+            try AtomicWrite.write(to: sessionURL.appendingPathComponent(name).path) { try $0.write(bytes) }
         }
         let trainer = try runTrainer(model, data: data, config: cfg, session: sessionURL)
         let p = trainer.progress
