@@ -44,6 +44,39 @@ enum FixedTrace {
         return st
     }
 
+    /// A LLaMA-family model with SpikeLLM's neuron: levels 0…15 over 2 GIF steps, two salient channels.
+    static func llamaState() -> WorkbenchState {
+        var q = SiteTrace(name: "model.layers.0.self_attn.q_proj", neuron: .gif, width: 6, layout: [2, 5])
+        for t in 0..<2 { for r in 0..<5 { for c in 0..<6 {
+            let salient = c == 1 || c == 4
+            let level = Float((r * 5 + c * 3) % 16)
+            let v: Float = t == 0 ? min(level, 15) : (salient ? Float((r + c) % 4) : 0)
+            q.spikes.append(v); q.membrane.append(v); q.current.append(level / 8 - 1)
+        } } }
+        q.levels = 16; q.bitsPerActivation = 4.333; q.salient = [1, 4]; q.uncarried = 2; q.codingError = 0.061
+        q.threshold = 15; q.amplitude = [0.21, 0.18, 0.25, 0.2, 0.19]
+        q.salientChannels = [SalientChannel(channel: 4, saliency: 3.2, timesteps: 2, outlier: true),
+                             SalientChannel(channel: 1, saliency: 2.9, timesteps: 2, outlier: true),
+                             SalientChannel(channel: 0, saliency: 1.1, timesteps: 1, outlier: false)]
+        var down = q
+        down.name = "model.layers.0.mlp.down_proj"
+        var st = WorkbenchState(summary: ModelSummary(family: LlamaFamily.traits, layers: 1, width: 6, vocab: 399),
+                                modelPath: "/models/llama-tiny", siteNames: [q.name, down.name],
+                                input: .prompt("The fox"), neuron: .gif, timesteps: nil, k: [2, 2],
+                                thresholdScale: [1, 1], generateCount: 2)
+        st.ids = [1, 395, 331]
+        st.tokenStrings = ["<s>", "▁The", "▁fox", "▁ran", "▁far"]
+        st.generatedCount = 2
+        st.trace = Trace(sites: [q, down])
+        st.stats = st.trace.sites.map { SiteStatistics($0) }
+        st.spikeLLM = SpikeLLMSettings(abits: 4, addbit: 1, lowP: 0.9)
+        st.gifOutlierFraction = 0.1
+        st.cursor.step = 2; st.cursor.token = 2
+        st.status = "computed in 4 ms"
+        st.energy.mac = 1000; st.energy.ac = 300; st.energy.denseMAC = 1000
+        return st
+    }
+
     static func bertState() -> WorkbenchState {
         let sites = [site("encoder.layer.0.attention.self.query", neuron: .elastic, seed: 2, layout: [2, 5]),
                      site("encoder.layer.0.intermediate.dense", neuron: .elastic, seed: 3, layout: [2, 5])]
@@ -98,6 +131,13 @@ enum FixedTrace {
         let text = screen(FixedTrace.gptState(), caps: .ascii, width: 160, height: 48).lines().joined(separator: "\n")
         #expect(text.contains("1x6") && text.contains("z >= 3") && text.contains("sites - firing rate"), "\(text)")
     }
+    /// SpikeLLM on a LLaMA-family model: abits/addbit/low_p in the header, salient rows marked in
+    /// the raster, levels/salient share/uncarried/scale per token in the stats, at both sizes.
+    @Test func llamaSpikeLLMWholeScreen() {
+        Snapshot.check(screen(FixedTrace.llamaState(), width: 80, height: 24), named: "workbench_llama_gif_80x24")
+        Snapshot.check(screen(FixedTrace.llamaState(), width: 160, height: 48), named: "workbench_llama_gif_160x48")
+    }
+
     @Test func spikebertWholeScreen() { Snapshot.check(screen(FixedTrace.bertState()), named: "workbench_spikebert_110x32") }
 
     @Test func helpPopup() {

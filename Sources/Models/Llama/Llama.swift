@@ -47,27 +47,32 @@ struct LlamaLinear: Sendable {
     var outFeatures: Int { matrix.rows }
     var inFeatures: Int { matrix.cols }
 
+    /// The batch job y = W·x for one token (no bias), `weight` overriding the matrix.
+    func job(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, weight override: Tensor?) -> Kernels.GEMVJob {
+        switch override.map({ LlamaMatrix.f32($0) }) ?? matrix {
+        case .f32(let t):
+            return Kernels.GEMVJob(kind: .f32, nOut: outFeatures, nIn: inFeatures, y: y, w: UnsafeRawPointer(t.elementPointer), x: x, partial: nil)
+        case .bf16(let h):
+            return Kernels.GEMVJob(kind: .bf16Rows, nOut: outFeatures, nIn: inFeatures, y: y, w: h.base, x: x, partial: nil)
+        }
+    }
+
     /// y[m, out] = x[m, in]·Wᵀ (+ b), both cores.
     func apply(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>, weight override: Tensor? = nil) {
         let O = outFeatures, I = inFeatures
         let mat: LlamaMatrix = override.map { .f32($0) } ?? matrix
+        if m == 1 {
+            var j = job(x: x, y: y, weight: override)
+            withExtendedLifetime(mat) { Kernels.gemvBatch(&j, count: 1, threads: 2) }
+            if let bias { for o in 0..<O { y[o] += bias[o] } }
+            return
+        }
         switch mat {
         case .f32(let t):
-            if m == 1 {
-                var job = Kernels.GEMVJob(kind: .f32, nOut: O, nIn: I, y: y, w: UnsafeRawPointer(t.elementPointer), x: x, partial: nil)
-                Kernels.gemvBatch(&job, count: 1, threads: 2)
-            } else {
-                Kernels.gemm(transA: false, transB: true, m: m, n: O, k: I, alpha: 1, a: x, lda: I,
-                             b: t.elementPointer, ldb: I, beta: 0, c: y, ldc: O)
-            }
+            Kernels.gemm(transA: false, transB: true, m: m, n: O, k: I, alpha: 1, a: x, lda: I,
+                         b: t.elementPointer, ldb: I, beta: 0, c: y, ldc: O)
         case .bf16(let h):
-            let w = h.base.assumingMemoryBound(to: UInt16.self)
-            if m == 1 {
-                var job = Kernels.GEMVJob(kind: .bf16Rows, nOut: O, nIn: I, y: y, w: UnsafeRawPointer(w), x: x, partial: nil)
-                Kernels.gemvBatch(&job, count: 1, threads: 2)
-            } else {
-                Kernels.gemmBF16Rows(m: m, nOut: O, nIn: I, y: y, ldy: O, x: x, ldx: I, w: w, threads: 2)
-            }
+            Kernels.gemmBF16Rows(m: m, nOut: O, nIn: I, y: y, ldy: O, x: x, ldx: I, w: h.base.assumingMemoryBound(to: UInt16.self), threads: 2)
         }
         if let bias { for r in 0..<m { for o in 0..<O { y[r * O + o] += bias[o] } } }
     }
@@ -220,30 +225,64 @@ public struct Llama: Sendable {
         }
     }
 
-    /// Applies projection `lin` to x [m, in], coding the input first as `coding` says.
-    func project(_ lin: LlamaLinear, _ x: [Float], rows m: Int, coding: Coding, saliency: inout [String: SaliencyAccumulator],
-                 probe: Probe?) -> [Float] {
-        let I = lin.inFeatures, O = lin.outFeatures
-        var y = [Float](repeating: 0, count: m * O)
-        var input = x
-        // Calibration measures the float layer (weights as loaded), as the released `static` does.
-        var w = controls.quantizedWeights?[lin.name]
-        if case .collect = coding { w = nil }
-        switch coding {
-        case .float:
-            if let probe { probe.record(lin.name, neuron: .none, width: I, membrane: x, spikes: x, current: nil) }
-        case .collect:
-            // The released `add_batch`: x ⊙ (x·Wᵀ·W) with the weights as loaded.
-            var acc = saliency[lin.name] ?? SaliencyAccumulator(channels: I)
-            let W = lin.matrix.float32(rows: 0..<O)
-            W.withUnsafeBufferPointer { acc.add(x: x, rows: m, weight: $0.baseAddress!, out: O) }
-            saliency[lin.name] = acc
-        case .coded(let masks):
-            input = SpikeLLMQuantizer.codeAndRecord(x, rows: m, width: I, mask: masks[lin.name], settings: controls.spikeLLM,
-                                                    site: lin.name, probe: probe)
+    /// Applies the projections `lins` (all reading x [m, in]) to x, coding each one's input first
+    /// as `coding` says; one token (decoding) runs them as one batch over both cores.
+    func project(_ lins: [LlamaLinear], _ x: [Float], rows m: Int, coding: Coding, saliency: inout [String: SaliencyAccumulator],
+                 probe: Probe?) -> [[Float]] {
+        var inputs: [[Float]] = []
+        var weights: [Tensor?] = []
+        for lin in lins {
+            let I = lin.inFeatures, O = lin.outFeatures
+            // Calibration measures the float layer (weights as loaded), as the released `static` does.
+            var w = controls.quantizedWeights?[lin.name]
+            switch coding {
+            case .float:
+                if let probe { probe.record(lin.name, neuron: .none, width: I, membrane: x, spikes: x, current: nil) }
+                inputs.append(x)
+            case .collect:
+                w = nil
+                // The released `add_batch`: x ⊙ (x·Wᵀ·W) with the weights as loaded.
+                var acc = saliency[lin.name] ?? SaliencyAccumulator(channels: I)
+                let W = lin.matrix.float32(rows: 0..<O)
+                W.withUnsafeBufferPointer { acc.add(x: x, rows: m, weight: $0.baseAddress!, out: O) }
+                saliency[lin.name] = acc
+                inputs.append(x)
+            case .coded(let masks):
+                inputs.append(SpikeLLMQuantizer.codeAndRecord(x, rows: m, width: I, mask: masks[lin.name], settings: controls.spikeLLM,
+                                                              site: lin.name, probe: probe))
+            }
+            weights.append(w)
         }
-        input.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { lin.apply(xp.baseAddress!, rows: m, into: $0.baseAddress!, weight: w) } }
-        return y
+        guard m == 1, lins.count > 1 else {
+            return zip(lins, zip(inputs, weights)).map { lin, iw in
+                var y = [Float](repeating: 0, count: m * lin.outFeatures)
+                iw.0.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { lin.apply(xp.baseAddress!, rows: m, into: $0.baseAddress!, weight: iw.1) } }
+                return y
+            }
+        }
+        // One token: every product in one batch (the worker thread is woken once, not per product).
+        let flatX = inputs.flatMap { $0 }
+        var flatY = [Float](repeating: 0, count: lins.reduce(0) { $0 + $1.outFeatures })
+        flatX.withUnsafeBufferPointer { xp in
+            flatY.withUnsafeMutableBufferPointer { yp in
+                var jobs: [Kernels.GEMVJob] = []
+                var xo = 0, yo = 0
+                for (lin, w) in zip(lins, weights) {
+                    jobs.append(lin.job(x: xp.baseAddress! + xo, y: yp.baseAddress! + yo, weight: w))
+                    xo += lin.inFeatures; yo += lin.outFeatures
+                }
+                withExtendedLifetime(weights) { jobs.withUnsafeBufferPointer { Kernels.gemvBatch($0.baseAddress!, count: jobs.count, threads: 2) } }
+            }
+        }
+        var out: [[Float]] = []
+        var yo = 0
+        for lin in lins {
+            var y = Array(flatY[yo..<(yo + lin.outFeatures)])
+            if let b = lin.bias { for o in 0..<y.count { y[o] += b[o] } }
+            out.append(y)
+            yo += lin.outFeatures
+        }
+        return out
     }
 
     /// Block l on x [m, C] in place, appending its keys/values to `cache` (positions from cache.length).
@@ -252,24 +291,24 @@ public struct Llama: Sendable {
         let b = blocks[l], C = config.hidden, H = config.heads, G = config.kvHeads
         var n = x
         normalize(&n, rows: m, weight: b.inputNorm)
-        var q = project(b.q, n, rows: m, coding: coding, saliency: &saliency, probe: probe)
-        var k = project(b.k, n, rows: m, coding: coding, saliency: &saliency, probe: probe)
-        let v = project(b.v, n, rows: m, coding: coding, saliency: &saliency, probe: probe)
+        let qkv = project([b.q, b.k, b.v], n, rows: m, coding: coding, saliency: &saliency, probe: probe)
+        var q = qkv[0], k = qkv[1]
+        let v = qkv[2]
         let start = cache.length
         rotate(&q, rows: m, heads: H, start: start)
         rotate(&k, rows: m, heads: G, start: start)
         cache.keys[l] += k
         cache.values[l] += v
         let a = attention(layer: l, q: q, rows: m, start: start, cache: cache)
-        let o = project(b.o, a, rows: m, coding: coding, saliency: &saliency, probe: probe)
+        let o = project([b.o], a, rows: m, coding: coding, saliency: &saliency, probe: probe)[0]
         for i in 0..<(m * C) { x[i] += o[i] }
         var n2 = x
         normalize(&n2, rows: m, weight: b.postNorm)
-        let g = project(b.gate, n2, rows: m, coding: coding, saliency: &saliency, probe: probe)
-        let u = project(b.up, n2, rows: m, coding: coding, saliency: &saliency, probe: probe)
+        let gu = project([b.gate, b.up], n2, rows: m, coding: coding, saliency: &saliency, probe: probe)
+        let g = gu[0], u = gu[1]
         var act = [Float](repeating: 0, count: g.count)
         for i in 0..<g.count { act[i] = g[i] / (1 + expf(-g[i])) * u[i] }
-        let dn = project(b.down, act, rows: m, coding: coding, saliency: &saliency, probe: probe)
+        let dn = project([b.down], act, rows: m, coding: coding, saliency: &saliency, probe: probe)[0]
         for i in 0..<(m * C) { x[i] += dn[i] }
     }
 

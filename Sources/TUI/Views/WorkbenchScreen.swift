@@ -211,10 +211,19 @@ public enum WorkbenchScreen {
             return
         }
         let (cols, cursor) = columns(s, site: site)
+        let marked = !site.salient.isEmpty  // SpikeLLM: a gutter marks the salient channels' rows
         let title = "spikes \(shortSite(site.name)) · neurons \(s.cursor.neuronOffset)…\(min(site.width, s.cursor.neuronOffset + max(r.height - 2, 0)) - 1) of \(site.width)"
-        let inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
+            + (marked ? " · * salient" : "")
+        var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
         let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
+        if marked, inner.width > 2 {
+            let salient = Set(site.salient)
+            for i in 0..<n where salient.contains(s.cursor.neuronOffset + i) {
+                buf.write("*", in: Rect(x: inner.x, y: inner.y + i, width: 1, height: 1), style: Style(fg: .magenta, .bold))
+            }
+            inner = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 1, height: inner.height)
+        }
         let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
         let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
