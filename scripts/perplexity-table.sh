@@ -21,14 +21,15 @@ row() {  # label, then eval flags
   out=$("$BIN" eval --model "$MODEL" --text "$HELD" --context 128 --calibration "$CAL" "$@")
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"| {sys.argv[2]} | {('float' if d['neuron']=='none' else format(d['average_bits'], '.3f'))} | {d['mean_nll']:.4f} | {d['perplexity']:.3f} |\")" "$out" "$label"
 }
-echo "| setting | bits/activation | mean NLL (nats/char) | perplexity |"
-echo "|---|---|---|---|"
-for W in "" "--wbits 4"; do
-  tag=${W:+, W4 (RTN)}
-  row "float${tag}" --neuron none $W
-  row "W16A4 uniform (--abits 4 --low-p 1)${tag}" --neuron gif --abits 4 --addbit 0 --low-p 1 $W
-  row "SpikeLLM --abits 4 --addbit 1 --low-p 0.9${tag}" --neuron gif --abits 4 --addbit 1 --low-p 0.9 $W
-  row "SpikeLLM --abits 4 --addbit 2 --low-p 0.95${tag}" --neuron gif --abits 4 --addbit 2 --low-p 0.95 $W
-  row "uniform --abits 3${tag}" --neuron gif --abits 3 --addbit 0 --low-p 1 $W
-  row "SpikeLLM --abits 3 --addbit 1 --low-p 0.9${tag}" --neuron gif --abits 3 --addbit 1 --low-p 0.9 $W
+echo "| weights | activations | bits/activation | mean NLL (nats/char) | perplexity |"
+echo "|---|---|---|---|---|"
+for W in 16 4; do
+  wflag=(); wl="W16"
+  if [ "$W" = 4 ]; then wflag=(--wbits 4); wl="W4 (RTN)"; fi
+  row "$wl | float" --neuron none "${wflag[@]}"
+  row "$wl | A4 uniform (--abits 4 --addbit 0 --low-p 1)" --neuron gif --abits 4 --addbit 0 --low-p 1 "${wflag[@]}"
+  row "$wl | SpikeLLM A4, T=2 for 10% (--abits 4 --addbit 1 --low-p 0.9)" --neuron gif --abits 4 --addbit 1 --low-p 0.9 "${wflag[@]}"
+  row "$wl | SpikeLLM A4, T=4 for 5% (--abits 4 --addbit 2 --low-p 0.95)" --neuron gif --abits 4 --addbit 2 --low-p 0.95 "${wflag[@]}"
+  row "$wl | A3 uniform (--abits 3 --addbit 0 --low-p 1)" --neuron gif --abits 3 --addbit 0 --low-p 1 "${wflag[@]}"
+  row "$wl | SpikeLLM A3, T=2 for 10% (--abits 3 --addbit 1 --low-p 0.9)" --neuron gif --abits 3 --addbit 1 --low-p 0.9 "${wflag[@]}"
 done

@@ -14,11 +14,11 @@
 // three give the same bits (tested), and a row's bits do not depend on its neighbours, so any
 // split of the rows (ss_gemv_batch) gives the same result as one call.
 //
-// GEMM (prefill): blocks of W rows widened into a per-thread fp32 scratch, then the packed,
-// register-blocked ss_gemm_f32 (gemm.c) computes Y[:, block] = X · blockᵀ; blocks are shared by
-// 1–2 threads of the pool (threadpool.c).
+// GEMM (prefill, m tokens): up to 128 tokens (AVX-512; 32 with AVX2) the GEMV per token over
+// L2-sized blocks of rows (W read from memory once); beyond, blocks of rows widened into a
+// per-thread fp32 scratch and multiplied by the packed, register-blocked ss_gemm_f32 (gemm.c).
+// Details and measurements at the GEMM below.
 #include "bf16rows.h"
-#include "gemv.h"
 #include "kernels.h"
 #include <math.h>
 #include <pthread.h>
@@ -60,11 +60,12 @@ static void rows_scalar(int n_out, int n_in, float *y, const uint16_t *W, const 
 // Elements (of one row) ahead of the current position to prefetch: 2 KB per row stream, 8 KB
 // for the four. Near a row's end the address moves on to the same row of the next 4-row group
 // (+3 rows), which is what is read next, instead of into a row being read right now.
+// Measured (one thread, 2048² and 8192×2048 streamed from DRAM on the 2-vCPU AMD EPYC VM with
+// AVX-512, 1 MB L2, 32 MB L3; same-process A/B): no software prefetch 18–23 GB/s; 1024 elements
+// with the move 27–29, without it 23–24; 512 or 2048 elements 21–25; 8 rows at a time, or a
+// T1 or non-temporal hint, no better. The streaming-read probe gets 34–38 GB/s there.
 #ifndef ROWS_PREFETCH
 #define ROWS_PREFETCH 1024
-#endif
-#ifndef ROWS_HINT
-#define ROWS_HINT _MM_HINT_T0
 #endif
 
 static int cpu_avx2, cpu_avx512;
@@ -115,10 +116,10 @@ static void rows_avx2(int n_out, int n_in, float *y, const uint16_t *W, const fl
         } while (0)
         for (; i + 32 <= n_in; i += 32) {   // one 64-byte line of each row per pass
             long pf = i + pf_offset(i, n_in);
-            _mm_prefetch((const char *)(w0 + pf), ROWS_HINT);
-            _mm_prefetch((const char *)(w1 + pf), ROWS_HINT);
-            _mm_prefetch((const char *)(w2 + pf), ROWS_HINT);
-            _mm_prefetch((const char *)(w3 + pf), ROWS_HINT);
+            _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
             SS_BLOCK(i);
             SS_BLOCK(i + 16);
         }
@@ -173,10 +174,10 @@ static void rows_avx512(int n_out, int n_in, float *y, const uint16_t *W, const 
         } while (0)
         for (; i + 32 <= n_in; i += 32) {
             long pf = i + pf_offset(i, n_in);
-            _mm_prefetch((const char *)(w0 + pf), ROWS_HINT);
-            _mm_prefetch((const char *)(w1 + pf), ROWS_HINT);
-            _mm_prefetch((const char *)(w2 + pf), ROWS_HINT);
-            _mm_prefetch((const char *)(w3 + pf), ROWS_HINT);
+            _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
             SS_BLOCK(i);
             SS_BLOCK(i + 16);
         }
@@ -232,10 +233,36 @@ const char *ss_bf16_rows_path(void) {
     return "portable";
 }
 
-// ---- GEMM: blocks of rows widened into a per-thread scratch ------------------------------------
+// ---- GEMM (prefill) -----------------------------------------------------------------------------
+// Two ways, picked by the number of tokens m (measured on the same VM, 4096² and 11008×4096
+// matrices streamed from DRAM, one thread):
+//  - m ≤ gemv_max_m(): W in row blocks of ≤ 256 KB (they stay in L2), each block's GEMV run for
+//    every token before the next block is read. W comes from memory once; the m − 1 other passes
+//    read L2. Same bits as ss_gemv_bf16_rows per token. The AVX-512 GEMV sustains ≈ 80–95 GFLOP/s
+//    a core from L2, the AVX2 one ≈ 52–58, against the widened GEMM's 44 (m = 16) to 90 (m ≥ 256):
+//    this way is faster up to m ≈ 128 (AVX-512) / 32 (AVX2).
+//  - larger m: blocks of W rows widened (and transposed) into a per-thread fp32 scratch, then
+//    ss_gemm_f32 (gemm.c): Y[:, block] = X · blockᵀ at the GEMM's speed. One block of W is
+//    converted at a time, so the extra memory is the scratch: 2 MB a thread (16 rows when
+//    n_in > 32768), besides ss_gemm_f32's own packing buffers.
+// Blocks are shared by `threads` threads of the pool (threadpool.c); the shape alone fixes the
+// blocks, so the bits never depend on `threads`.
 
-// Scratch budget per thread for one widened block (floats): 2 MB, about one core's L2 on the
-// machines measured, so the block is still cached when the GEMM packs it.
+static int gemv_max_m(void) {
+#ifdef SS_X86
+    cpu_check();
+    if (cpu_avx512) return 128;
+    if (cpu_avx2) return 32;
+#endif
+    return 1;
+}
+
+int ss_bf16_rows_gemv_max_m(void) { return gemv_max_m(); }
+
+// Bytes of W per block of the GEMV way: well inside a 512 KB–1 MB L2 next to x and y.
+#define GEMV_BLOCK_BYTES (256 * 1024)
+
+// Scratch budget per thread for one widened block of the GEMM way (floats): 2 MB.
 #ifndef BLOCK_FLOATS
 #define BLOCK_FLOATS (512 * 1024)
 #endif
@@ -267,11 +294,11 @@ static float *scratch_get(size_t n) {
     return s->p;
 }
 
-// Rows per block: the scratch budget over n_in, a multiple of 16 (the GEMM's column tile) in
-// [16, 256], and no more than a quarter of the outputs (rounded up to 16) so two threads get
-// several blocks each. Depends on the shape only, never on the thread count.
-static int block_rows(int n_out, int n_in) {
-    long nb = BLOCK_FLOATS / (n_in > 0 ? n_in : 1) / 16 * 16;
+// Rows per block of the GEMM way: the scratch budget over n_in, a multiple of 16 (the GEMM's
+// column tile) in [16, 256], and no more than a quarter of the outputs (rounded up to 16) so two
+// threads get several blocks each.
+static int gemm_block_rows(int n_out, int n_in) {
+    long nb = BLOCK_FLOATS / n_in / 16 * 16;
     if (nb > 256) nb = 256;
     long quarter = ((long)n_out + 3) / 4;
     quarter = (quarter + 15) / 16 * 16;
@@ -280,13 +307,11 @@ static int block_rows(int n_out, int n_in) {
     return (int)nb;
 }
 
-typedef struct {
-    int m, n_out, n_in, ldy, ldx, nb, blocks, lanes;
-    float *Y;
-    const float *X;
-    const uint16_t *W;
-    atomic_int next;
-} gemm_ctx;
+// Rows per block of the GEMV way: GEMV_BLOCK_BYTES of W, a multiple of 4 (the kernels' row group).
+static int gemv_block_rows(int n_in) {
+    long r = GEMV_BLOCK_BYTES / (2L * n_in) / 4 * 4;
+    return r < 4 ? 4 : (r > (1 << 20) ? (1 << 20) : (int)r);
+}
 
 // T[k, c] = W[c, k] as fp32 for a block of nb rows (T row stride nb): the block transposed, so
 // the GEMM reads it as an untransposed B, whose packing copies 16-float rows (packing a
@@ -338,18 +363,26 @@ static void widen_t(int nb, int K, float *T, const uint16_t *W) {
     widen_t_part(nb, K, 0, nb, 0, K, T, W);
 }
 
+typedef struct {
+    int m, n_out, n_in, ldy, ldx, nb, blocks, lanes, gemv;
+    float *Y;
+    const float *X;
+    const uint16_t *W;
+    atomic_int next;
+} gemm_ctx;
+
 static void gemm_block(const gemm_ctx *c, int b) {
     int o0 = b * c->nb, nb = c->n_out - o0 < c->nb ? c->n_out - o0 : c->nb;
     const uint16_t *Wb = c->W + (size_t)o0 * (size_t)c->n_in;
-    float *S = scratch_get((size_t)c->nb * (size_t)c->n_in);
-    if (!S) {   // out of memory for the scratch: one GEMV per token instead (slower, still right)
+    float *S = c->gemv ? NULL : scratch_get((size_t)c->nb * (size_t)c->n_in);
+    if (!S) {   // the GEMV way (or out of memory for the scratch: slower, still right)
         for (int t = 0; t < c->m; t++)
             ss_gemv_bf16_rows(nb, c->n_in, c->Y + (size_t)t * c->ldy + o0, Wb, c->X + (size_t)t * c->ldx);
         return;
     }
     widen_t(nb, c->n_in, S, Wb);
-    // Y[:, o0 ..< o0+nb] = X · S (S = blockᵀ). Runs serially: this thread is a task of the pool's current job
-    // (or the pool is busy), so ss_gemm_f32's own ss_parallel_run finds it owned.
+    // Y[:, o0 ..< o0+nb] = X · S (S = blockᵀ). Runs serially: this thread is a task of the pool's
+    // current job (or the pool is busy), so ss_gemm_f32's own ss_parallel_run finds it owned.
     ss_gemm_f32(0, 0, c->m, nb, c->n_in, 1.0f, c->X, c->ldx, S, nb, 0.0f, c->Y + o0, c->ldy);
 }
 
@@ -372,19 +405,13 @@ void ss_gemm_bf16_rows(int m, int n_out, int n_in, float *Y, int ldy, const floa
         for (int t = 0; t < m; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)n_out);
         return;
     }
-    if (m <= SS_BF16_ROWS_GEMV_MAX_M) {   // one streaming pass over W per token
-        ss_gemv_job jobs[SS_BF16_ROWS_GEMV_MAX_M];
-        for (int t = 0; t < m; t++)
-            jobs[t] = (ss_gemv_job){ SS_GEMV_BF16_ROWS, n_out, n_in, Y + (size_t)t * ldy, W, X + (size_t)t * ldx, NULL };
-        ss_gemv_batch(jobs, m, threads);
-        return;
-    }
-    gemm_ctx c = { m, n_out, n_in, ldy, ldx, 0, 0, threads < 1 ? 1 : threads, Y, X, W, 0 };
-    c.nb = block_rows(n_out, n_in);
+    gemm_ctx c = { m, n_out, n_in, ldy, ldx, 0, 0, threads < 1 ? 1 : threads, m <= gemv_max_m(), Y, X, W, 0 };
+    c.nb = c.gemv ? gemv_block_rows(n_in) : gemm_block_rows(n_out, n_in);
     c.blocks = (n_out + c.nb - 1) / c.nb;
     if (c.lanes > c.blocks) c.lanes = c.blocks;
-    // Always a pool job of at least two tasks, so that while it runs the pool is owned and every
-    // nested ss_gemm_f32 is serial: `threads` then bounds the threads really used (with threads = 1
-    // a free pool may run the single working task on its worker; still one thread computing).
+    if (c.gemv && c.lanes == 1) { gemm_lane(&c, 0); return; }
+    // A pool job of at least two tasks: while it runs the pool is owned, so every nested
+    // ss_gemm_f32 is serial and `threads` bounds the threads really used (with threads = 1 a free
+    // pool may run the one working task on its worker; still one thread computing).
     ss_parallel_run(c.lanes < 2 ? 2 : c.lanes, gemm_lane, &c);
 }

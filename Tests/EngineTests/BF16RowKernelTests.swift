@@ -133,8 +133,7 @@ let rowShapes: [RowShape] = [
         let single = problems.map { p in
             runRows(p) { y, w, x in Kernels.gemvBF16Rows(nOut: p.nOut, nIn: p.nIn, y: y, w: w, x: x); return true }!
         }
-        var ys = problems.map { [Float](repeating: .nan, count: $0.nOut) }
-        // Pointers into arrays that outlive the batch call (the arrays are not mutated meanwhile).
+        // The batch takes raw pointers that must stay valid for the whole call: copies we own.
         let wPtrs = problems.map { p -> UnsafeMutablePointer<UInt16> in
             let q = UnsafeMutablePointer<UInt16>.allocate(capacity: p.w.count); q.initialize(from: p.w, count: p.w.count); return q
         }
@@ -143,16 +142,16 @@ let rowShapes: [RowShape] = [
         }
         let yPtrs = problems.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.nOut) }
         defer { for q in wPtrs { q.deallocate() }; for q in xPtrs { q.deallocate() }; for q in yPtrs { q.deallocate() } }
+        let jobs = problems.indices.map { k in
+            Kernels.GEMVJob(kind: .bf16Rows, nOut: problems[k].nOut, nIn: problems[k].nIn, y: yPtrs[k],
+                            w: UnsafeRawPointer(wPtrs[k]), x: xPtrs[k], partial: nil)
+        }
         for rep in 0..<3 {   // repeated: the worker thread may or may not take part
-            for (k, p) in problems.enumerated() { yPtrs[k].initialize(repeating: .nan, count: p.nOut) }
-            let jobs = problems.indices.map { k in
-                Kernels.GEMVJob(kind: .bf16Rows, nOut: problems[k].nOut, nIn: problems[k].nIn, y: yPtrs[k],
-                                w: UnsafeRawPointer(wPtrs[k]), x: xPtrs[k], partial: nil)
-            }
+            for (k, p) in problems.enumerated() { yPtrs[k].update(repeating: .nan, count: p.nOut) }
             jobs.withUnsafeBufferPointer { Kernels.gemvBatch($0.baseAddress!, count: $0.count, threads: threads) }
             for k in problems.indices {
-                ys[k] = Array(UnsafeBufferPointer(start: yPtrs[k], count: problems[k].nOut))
-                #expect(ys[k].map(\.bitPattern) == single[k].map(\.bitPattern),
+                let y = Array(UnsafeBufferPointer(start: yPtrs[k], count: problems[k].nOut))
+                #expect(y.map(\.bitPattern) == single[k].map(\.bitPattern),
                         "job \(k) (\(problems[k].nOut)x\(problems[k].nIn)), threads \(threads), rep \(rep)")
             }
         }
@@ -163,15 +162,26 @@ let rowShapes: [RowShape] = [
         var testDescription: String { "m=\(m) \(nOut)x\(nIn)" }
     }
 
-    // Blocks: 300 outputs → 4 blocks of 80 (last 60); nIn = 40000 → 16-row blocks (scratch budget)
-    // with a 8-row last block; 1000x64 → 4 blocks of 256 (last 232); tiny shapes → one block.
+    /// The largest m `ss_gemm_bf16_rows` runs as per-token GEMVs here (128 AVX-512, 32 AVX2, 1 portable).
+    static let gemvMaxM = Int(ss_bf16_rows_gemv_max_m())
+
+    // m = 1, 3, 17 (GEMVs, unless the machine is portable-only) and gemvMaxM + 1 (widened blocks
+    // through the f32 GEMM). GEMV way: blocks of 256 KB of W (600x1000 → 4 blocks of 128 rows and
+    // one of 88; 40x40000 → 4-row blocks), smaller matrices one block. GEMM way: 300 outputs →
+    // blocks of 80 (last 60: a partial 8-row tile), nIn = 257 (a partial 8-deep tile); 1000x64 →
+    // 4 blocks of 256 (last 232); 40x3000 → 16, 16, 8; tiny shapes → one block.
     static let gemmShapes: [GemmShape] = [1, 3, 17].flatMap { m in
         [GemmShape(m: m, nOut: 1, nIn: 1), GemmShape(m: m, nOut: 5, nIn: 33), GemmShape(m: m, nOut: 37, nIn: 100),
-         GemmShape(m: m, nOut: 300, nIn: 257), GemmShape(m: m, nOut: 1000, nIn: 64), GemmShape(m: m, nOut: 40, nIn: 40000)]
+         GemmShape(m: m, nOut: 300, nIn: 257), GemmShape(m: m, nOut: 1000, nIn: 64), GemmShape(m: m, nOut: 600, nIn: 1000),
+         GemmShape(m: m, nOut: 40, nIn: 40000)]
+    } + [gemvMaxM + 1].flatMap { m in
+        [GemmShape(m: m, nOut: 1, nIn: 1), GemmShape(m: m, nOut: 5, nIn: 33), GemmShape(m: m, nOut: 37, nIn: 100),
+         GemmShape(m: m, nOut: 300, nIn: 257), GemmShape(m: m, nOut: 1000, nIn: 64), GemmShape(m: m, nOut: 40, nIn: 3000)]
     }
 
-    /// Y = X·Wᵀ against one GEMV per token row and the Double reference; threads 1 and 2 give the
-    /// same bits; strides past the logical widths are neither read (NaN there) nor written.
+    /// Y = X·Wᵀ against one GEMV per token row (the same bits up to gemvMaxM tokens) and the Double
+    /// reference; threads 1 and 2 give the same bits; strides past the logical widths are neither
+    /// read (NaN there) nor written.
     @Test(arguments: gemmShapes)
     func gemmMatchesRowGEMVsAndThreadCounts(shape: GemmShape) {
         let p = BF16RowsProblem(nOut: shape.nOut, nIn: shape.nIn, seed: UInt64(shape.m * 131 + shape.nOut * 17 + shape.nIn))
@@ -202,7 +212,7 @@ let rowShapes: [RowShape] = [
                 let bound = Double(p.nIn + 2) * bf16Eps * ref.abs
                 #expect(abs(Double(got) - ref.sum) <= bound, "Y[\(t), \(o)] = \(got) vs reference \(ref.sum)")
                 #expect(abs(Double(got) - Double(gemv[o])) <= 2 * bound, "Y[\(t), \(o)] = \(got) vs GEMV \(gemv[o])")
-                if m == 1 { #expect(got.bitPattern == gemv[o].bitPattern, "m = 1 is the GEMV: same bits") }
+                if m <= Self.gemvMaxM { #expect(got.bitPattern == gemv[o].bitPattern, "m ≤ \(Self.gemvMaxM) is the GEMV: same bits") }
                 if bound > 0 { worst = max(worst, abs(Double(got) - Double(gemv[o])) / (2 * bound)) }
             }
         }

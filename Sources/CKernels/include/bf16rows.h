@@ -26,17 +26,18 @@ int ss_gemv_bf16_rows_on(int path, int n_out, int n_in, float *y, const uint16_t
 const char *ss_bf16_rows_path(void);
 
 // Y[m, n_out] = X[m, n_in] · Wᵀ (prefill: m tokens through one nn.Linear), row strides ldy, ldx.
-// m ≤ SS_BF16_ROWS_GEMV_MAX_M: each token row is ss_gemv_bf16_rows (same bits), outputs split
-// over the threads as in ss_gemv_batch. Larger m: W is taken in blocks of rows, each converted to
-// fp32 in a per-thread scratch (at most ~2 MB: only one block of W is ever converted) and
-// multiplied by ss_gemm_f32 (Y[:, block] = X · Blockᵀ), blocks shared among `threads` (1 or 2)
-// threads of the pool (threadpool.c). Per-element bits are those of ss_gemm_f32 and do not
-// depend on `threads`. threads = 1 runs the products on one thread (the nested GEMMs included).
-#ifndef SS_BF16_ROWS_GEMV_MAX_M
-#define SS_BF16_ROWS_GEMV_MAX_M 1
-#endif
+// m ≤ ss_bf16_rows_gemv_max_m(): for each block of rows (≤ 256 KB of W, kept in L2) the GEMV of
+// every token, so W is read from memory once; each Y row has the bits of ss_gemv_bf16_rows.
+// Larger m: each block of rows is widened to fp32 (transposed) in a per-thread scratch (≤ ~2 MB:
+// only one block of W is ever converted) and multiplied by ss_gemm_f32, with its bits.
+// Blocks are shared by `threads` (1 or 2) threads of the pool (threadpool.c); the blocks depend
+// on the shape only, so the result does not depend on `threads`. threads = 1 computes on one
+// thread (the nested GEMMs included).
 void ss_gemm_bf16_rows(int m, int n_out, int n_in, float *Y, int ldy, const float *X, int ldx,
                        const uint16_t *W, int threads);
+// The largest m that ss_gemm_bf16_rows runs as GEMVs on this CPU: 128 (AVX-512F), 32 (AVX2+FMA),
+// 1 (portable) — where the GEMV way stopped being the faster one (bf16rows.c).
+int ss_bf16_rows_gemv_max_m(void);
 
 #ifdef __cplusplus
 }

@@ -129,8 +129,10 @@ public enum Kernels {
     public static var bf16RowsPath: String { String(cString: ss_bf16_rows_path()) }
 
     /// Y[m, nOut] = X[m, nIn]·Wᵀ (row strides ldy, ldx) with bf16 W[nOut, nIn] row-major read in
-    /// place: one block of rows at a time is widened to fp32 and multiplied by `gemm`, blocks shared
-    /// by `threads` (1 or 2); m = 1 is `gemvBF16Rows`. The bits do not depend on `threads`.
+    /// place, blocks of rows shared by `threads` (1 or 2). Up to `ss_bf16_rows_gemv_max_m()` tokens
+    /// (128 with AVX-512, 32 with AVX2) each row of Y is `gemvBF16Rows` (same bits; W read from
+    /// memory once); beyond, one block of rows at a time is widened to fp32 and multiplied by
+    /// `gemm`. The bits do not depend on `threads`.
     public static func gemmBF16Rows(m: Int, nOut: Int, nIn: Int, y: UnsafeMutablePointer<Float>, ldy: Int,
                                     x: UnsafePointer<Float>, ldx: Int, w: UnsafePointer<UInt16>, threads: Int) {
         ss_gemm_bf16_rows(Int32(m), Int32(nOut), Int32(nIn), y, Int32(ldy), x, Int32(ldx), w, Int32(threads))
