@@ -340,7 +340,10 @@ public struct Llama: Sendable {
         out.withUnsafeMutableBufferPointer { op in
             let o = op.baseAddress!
             q.withUnsafeBufferPointer { qp in keys.withUnsafeBufferPointer { kp in values.withUnsafeBufferPointer { vp in
-                Kernels.parallelFor(H) { h in
+                // Split the heads over the cores only when there is enough work: one decoded token's
+                // attention is microseconds, less than waking the pool (which then spins against
+                // the GEMV worker on a 2-core machine).
+                Kernels.parallelFor(H, parallel: m * (start + m) * d * H >= 1 << 19) { h in
                     let g = h / group
                     var scores = [Float](repeating: 0, count: start + m)
                     for r in 0..<m {
