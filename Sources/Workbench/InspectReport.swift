@@ -62,13 +62,16 @@ public struct InspectReport: Encodable, Sendable {
         /// not carry in full.
         public var salient: [Int]?
         public var uncarried: Int?
+        /// SpikeLLM: the ordinary quantiser's scale per token ((max − min)/(2^abits − 1)).
+        public var tokenScale: [Float]?
         /// Extra per-site fields some neurons add (e.g. GIF allocation); free-form numbers.
         public var extra: [String: Double]?
         enum CodingKeys: String, CodingKey {
             case name, neuron, firingRate = "firing_rate", positiveFraction = "positive_fraction",
                  negativeFraction = "negative_fraction", k, threshold, layout, membrane, spikes, amplitude,
                  levels, bitsPerActivation = "bits_per_activation", outliers, extra,
-                 salientChannels = "salient_channels", codingError = "error_vs_float", salient, uncarried
+                 salientChannels = "salient_channels", codingError = "error_vs_float", salient, uncarried,
+                 tokenScale = "token_scale"
         }
     }
     public struct EnergyInfo: Encodable, Sendable {
@@ -159,7 +162,7 @@ public struct InspectReport: Encodable, Sendable {
                                 SalientInfo(channel: $0.channel, saliency: $0.saliency, timesteps: $0.timesteps, outlier: $0.outlier)
                             },
                             codingError: site.codingError, salient: site.uncarried == nil ? nil : site.salient,
-                            uncarried: site.uncarried, extra: nil)
+                            uncarried: site.uncarried, tokenScale: site.uncarried == nil ? nil : site.amplitude, extra: nil)
         }
         sites = siteInfos
         // Rows every dense layer runs: all traced tokens (a token-stepped model's `steps` count the

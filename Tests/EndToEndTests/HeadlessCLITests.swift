@@ -126,6 +126,8 @@ enum CLI {
         let sites = obj["sites"] as! [[String: Any]]
         #expect(sites.count == 14 && sites[0]["name"] as? String == "model.layers.0.self_attn.q_proj")
         #expect(sites.allSatisfy { ($0["salient"] as? [Int])?.isEmpty == false && $0["uncarried"] is Int })
+        let tokens = (obj["input"] as! [String: Any])["tokens"] as! [Int]
+        #expect(sites.allSatisfy { ($0["token_scale"] as? [Double])?.count == tokens.count && $0["layout"] as? [Int] == [2, tokens.count] })
         #expect((obj["gif"] as? [String: Double])?["wbits"] == 4)
 
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: CLI.fixture("ModelsTests/Fixtures/llama/expected.json")))) as! [String: Any]
