@@ -368,7 +368,8 @@ public enum WorkbenchScreen {
         let inner = panel("training", focused: false, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
         guard let t = s.training else {
-            buf.write("b: train this model in the background", in: inner, style: .dim)
+            // Wrapped, so a narrow panel shows the whole hint rather than a cut one.
+            Paragraph("b: train this model in the background", style: .dim, overflow: .wrap, caps: caps).render(in: inner, into: &buf)
             return
         }
         // Only a running job has an ETA; a finished, stopped or failed one shows none.
