@@ -32,6 +32,27 @@ struct TerminalEndToEndTests {
         #expect(s.waitForOutput("EXIT") == "0", "\(s.capture())")
     }
 
+    /// A LLaMA folder (bf16, two shards) with SpikeLLM's neuron, at 80×24: the header shows the
+    /// SpikeLLM controls, and `m` (abits −), `X` (addbit +) and `L` (low_p +) change them live.
+    @Test func llamaFolderWithSpikeLLMKeys() throws {
+        let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
+        let folder = Harness.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/llama/llama-tiny-bf16").path
+        let s = try TmuxSession(width: 80, height: 24)
+        defer { s.kill() }
+        s.typeLine("\(TmuxSession.shellQuote(bin)) --model \(TmuxSession.shellQuote(folder)) --prompt 'The quick brown fox' --neuron gif; echo EXIT=$?")
+        let first = try #require(s.waitFor(timeout: 20) { $0.contains("salient") && $0.contains("step 1/") }, "\(s.capture())")
+        #expect(first.contains("LLaMA 2×64") && first.contains("abits 4 +1 (T 2)  low_p 0.90"), "\(first)")
+        #expect(first.contains("model.layers.0.self_attn.q_proj"), "\(first)")
+        s.send("m")
+        #expect(s.waitFor("abits 3 +1") != nil, "\(s.capture())")
+        s.send("X")
+        #expect(s.waitFor("abits 3 +2 (T 4)") != nil, "\(s.capture())")
+        s.send("L")
+        #expect(s.waitFor("low_p 0.95") != nil, "\(s.capture())")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0", "\(s.capture())")
+    }
+
     @Test func noColorAndASCIILocaleStillDraw() throws {
         let s = try startWorkbench(environment: ["NO_COLOR": "1", "LANG": "C", "LC_ALL": "C"])
         defer { s.kill() }

@@ -53,12 +53,19 @@ public enum WorkbenchScreen {
 
     // MARK: header
 
+    /// A model's name on screen: the file, or for an HF folder's standard weight names
+    /// (model.safetensors, its shard index, pytorch_model.bin) the folder.
+    static func displayName(ofModel path: String) -> String {
+        let url = URL(fileURLWithPath: path), file = url.lastPathComponent
+        let standard = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"]
+        return standard.contains(file) ? url.deletingLastPathComponent().lastPathComponent : file
+    }
+
     static func header(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
         let m = s.summary
         let arch = m.family.displayName
         var l1: [Span] = [Span(" spikescope ", style: Style(fg: .black, bg: .cyan, .bold)),
                           Span(" \(arch) \(m.layers)×\(m.width) V=\(m.vocab)", style: .bold)]
-        if let p = s.modelPath { l1.append(Span("  " + URL(fileURLWithPath: p).lastPathComponent, style: .dim)) }
         l1.append(Span("  neuron ", style: .dim)); l1.append(Span(s.neuron.rawValue, style: .bold))
         if let q = s.spikeLLM {
             // SpikeLLM's controls replace k (it has no frequency control).
@@ -83,6 +90,8 @@ public enum WorkbenchScreen {
             l1.append(Span("  train ", style: .dim))
             l1.append(Span("\(t.state) \(t.step)/\(t.totalSteps) loss \(String(format: "%.3f", t.loss))", style: Style(fg: .green)))
         }
+        // The file last: on a narrow terminal the controls stay visible and the name is cut.
+        if let p = s.modelPath { l1.append(Span("  " + displayName(ofModel: p), style: .dim)) }
         Line(l1).render(in: Rect(x: r.x, y: r.y, width: r.width, height: 1), into: &buf, ellipsis: caps.glyphs.ellipsis)
 
         var l2: [Span] = []
