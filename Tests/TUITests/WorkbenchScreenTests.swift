@@ -138,6 +138,18 @@ enum FixedTrace {
         Snapshot.check(screen(FixedTrace.llamaState(), width: 160, height: 48), named: "workbench_llama_gif_160x48")
     }
 
+    /// A site list longer than its panel says which part is shown, and follows the cursor.
+    @Test func longSiteListShowsItsRange() {
+        var s = FixedTrace.llamaState()
+        s.siteNames = (0..<30).flatMap { l in ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"].map { "model.layers.\(l).mlp.\($0)" } }
+        s.cursor.site = 100
+        var buf = Snapshot.canvas(30, 12)
+        WorkbenchScreen.siteList(s, caps: .full, in: buf.area, into: &buf)
+        let text = (0..<12).map { y in (0..<30).map { buf[$0, y].symbol }.joined() }
+        #expect(text[0].contains("sites 96–105/210"), "\(text[0])")
+        #expect(text.contains { $0.contains("14.gate_proj") })  // site 100 = layer 14, the 3rd… 5th projection
+    }
+
     @Test func spikebertWholeScreen() { Snapshot.check(screen(FixedTrace.bertState()), named: "workbench_spikebert_110x32") }
 
     @Test func helpPopup() {

@@ -156,10 +156,13 @@ public enum WorkbenchScreen {
     }
 
     static func siteList(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
-        let inner = panel("sites · firing rate", focused: s.cursor.focus == .sites, caps: caps, in: r, into: &buf)
-        guard !inner.isEmpty else { return }
-        let visible = inner.height
+        // A list longer than the panel says which part is shown (a LLaMA has 7 sites per layer).
+        let visible = max(r.height - 2, 0)
         let first = firstVisibleSite(s, rows: visible)
+        let range = s.siteNames.count > visible && visible > 0
+            ? " \(first + 1)–\(min(s.siteNames.count, first + visible))/\(s.siteNames.count)" : ""
+        let inner = panel("sites" + range + " · firing rate", focused: s.cursor.focus == .sites, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
         for (row, i) in (first..<min(s.siteNames.count, first + visible)).enumerated() {
             let y = inner.y + row
             let name = shortSite(s.siteNames[i])
@@ -178,9 +181,12 @@ public enum WorkbenchScreen {
         }
     }
 
-    /// "blocks.3.att.lif" → "3.att.lif"; "encoder.layer.2.attention.self.query" → "2.self.query".
+    /// "blocks.3.att.lif" → "3.att.lif"; "encoder.layer.2.attention.self.query" → "2.self.query";
+    /// "model.layers.0.self_attn.q_proj" → "0.q_proj" (the HF decoder layout).
     static func shortSite(_ n: String) -> String {
-        n.replacingOccurrences(of: "blocks.", with: "").replacingOccurrences(of: "encoder.layer.", with: "")
+        n.replacingOccurrences(of: "model.layers.", with: "").replacingOccurrences(of: "self_attn.", with: "")
+            .replacingOccurrences(of: "mlp.", with: "")
+            .replacingOccurrences(of: "blocks.", with: "").replacingOccurrences(of: "encoder.layer.", with: "")
             .replacingOccurrences(of: "attention.output.dense", with: "attn.out")
             .replacingOccurrences(of: "attention.", with: "").replacingOccurrences(of: "intermediate.dense", with: "ffn.in")
             .replacingOccurrences(of: "output.dense", with: "ffn.out")
