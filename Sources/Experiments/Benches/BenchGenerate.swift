@@ -47,6 +47,8 @@ public struct BenchGenerate: ParsableCommand {
     var referenceTorch = false
     @Option(name: .customLong("torch-repo"), help: "The official SpikeGPT repository: checkout, src folder, or bare git dir.")
     var torchRepo: String?
+    @Option(name: .customLong("llama-cpp"), help: "Also time llama.cpp (llama-cpp-python) on this GGUF file of the same weights (LLaMA folders; Tests/Reference/bench_llama_cpp.py).")
+    var llamaCpp: String?
     @Option(name: .customLong("torch-script"), help: "Path of bench_spikegpt_torch.py (default: Tests/Reference in the source tree).")
     var torchScript: String?
 

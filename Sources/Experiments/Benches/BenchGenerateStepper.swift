@@ -2,7 +2,8 @@
 // family's `tokenStepper` (LLaMA: the KV-cached forward, weights as they lie in the map), against
 // the memory-bandwidth limit (weight bytes read per token ÷ measured read bandwidth), with the
 // resident memory after opening, and optionally HF transformers on the same folder
-// (`--reference-hf`, Tests/Reference/bench_llama_hf.py, fp32, `--torch-threads` threads).
+// (`--reference-torch`, Tests/Reference/bench_llama_hf.py, fp32, `--torch-threads` threads) and
+// llama.cpp on a GGUF of the same weights (`--llama-cpp FILE`, Tests/Reference/bench_llama_cpp.py).
 
 import Foundation
 import Formats
@@ -51,6 +52,18 @@ extension BenchGenerate {
             report["hf_versions"] = hf["versions"]
             report["hf_first_tokens"] = hf["first_tokens"]
             report["ratio_vs_hf"] = ref > 0 ? tps / ref : 0
+        }
+        if let gguf = llamaCpp {
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tests/Reference/bench_llama_cpp.py").path
+            let r = try runPython(script, ["--gguf", gguf, "--prompt", promptIDs.map(String.init).joined(separator: ","),
+                                           "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(torchThreads)],
+                                  hint: "pip install llama-cpp-python, and convert the folder with llama.cpp's convert_hf_to_gguf.py --outtype bf16")
+            let ref = r["tokens_per_s"] as? Double ?? 0
+            report["llama_cpp_tokens_per_s"] = ref
+            report["llama_cpp_version"] = r["version"]
+            report["llama_cpp_first_tokens"] = r["first_tokens"]
+            report["ratio_vs_llama_cpp"] = ref > 0 ? tps / ref : 0
         }
         report["machine"] = MachineInfo.current.json
         let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
