@@ -43,6 +43,9 @@ public enum WorkbenchScreen {
         if ui.showHelp {
             var p = Popup(title: "spikescope — keys", lines: KeyMap.standard.helpLines(caps) + [
                 "", Line("Controls: k scales the threshold (and elastic amplitude) of a site: larger k, fewer spikes.", style: .dim),
+                Line("Firing rate (site list, stats, rate(k) at the current k alike): nonzero spikes / (steps x neurons),", style: .dim),
+                Line("over every traced step: the prompt and the generated tokens.", style: .dim),
+                Line("GIF (SpikeLLM): per token, 2^abits levels; salient channels 2^addbit steps (m/M, x/X, l/L).", style: .dim),
                 Line("Energy: ACs = Σ spikes × fan-out of the layers they feed (+ residual adds); MACs for float inputs;", style: .dim),
                 Line("pJ = 4.6·MAC + 0.9·AC (45 nm); dense = the float model, every linear a MAC per token.", style: .dim),
                 Line("Esc or ? closes this help; ↑/↓ scroll.", style: .dim)], caps: caps)
@@ -297,9 +300,16 @@ public enum WorkbenchScreen {
                 lines.append(Line([Span("α/τ ", style: .dim), Span(st.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
             }
             if !s.frequencyCurve.isEmpty {
-                lines.append(Line([Span("rate vs k ", style: .dim),
+                // The same rate as the site list (the definition is in the help, with +/-).
+                lines.append(Line([Span("rate(k) ", style: .dim),
                                    Span(s.frequencyCurve.map { String(format: "%.2g:%.2f", $0.k, $0.rate) }.joined(separator: " "))]))
             }
+        }
+        // What this site's spikes cost downstream (ACs = spikes × fan-out, the energy model).
+        if let name = s.selectedTrace?.name, let ac = s.energy.sites[name], s.energy.ac > 0 {
+            lines.append(Line([Span("energy ", style: .dim),
+                               Span(String(format: "%.3g pJ", Energy.pjPerAC * ac)),
+                               Span(String(format: " (%.0f%% of ACs)", 100 * ac / s.energy.ac), style: .dim)]))
         }
         Paragraph(lines, overflow: .truncate, caps: caps).render(in: Rect(x: inner.x, y: inner.y, width: inner.width, height: min(lines.count, inner.height)), into: &buf)
         let used = min(lines.count, inner.height)
