@@ -40,29 +40,7 @@ import Formats
         let loss = try t.loss(batch, rng: &rng)
         try loss.backward()
         func lossValue() throws -> Float { var r = SeededRNG(seed: 1); return try withNoGrad { try t.loss(batch, rng: &r).value.item } }
-        let h: Float = 1e-2
-        var worst: Float = 0
-        var pick = SeededRNG(seed: 9)
-        for name in t.parameters.keys.sorted() {
-            let p = t.parameters[name]!
-            let g = p.grad!.contiguous().values
-            let candidates = g.indices.filter { abs(g[$0]) > 1e-4 }
-            #expect(!candidates.isEmpty, "\(name) got no gradient")
-            for _ in 0..<2 where !candidates.isEmpty {
-                let i = candidates[Int(pick.next() % UInt64(candidates.count))]
-                let orig = p.value.contiguous()
-                var plus = orig.values; plus[i] += h
-                var minus = orig.values; minus[i] -= h
-                p.value = try Tensor(shape: orig.shape, values: plus)
-                let fp = try lossValue()
-                p.value = try Tensor(shape: orig.shape, values: minus)
-                let fm = try lossValue()
-                p.value = orig
-                let fd = (fp - fm) / (2 * h)
-                worst = max(worst, abs(fd - g[i]))
-                #expect(abs(fd - g[i]) < 2e-3 + 2e-2 * abs(fd), "\(name)[\(i)]: analytic \(g[i]) vs numeric \(fd)")
-            }
-        }
-        print("LLaMA gradient check: worst |Δ| \(worst)")
+        let worst = try finiteDifferenceCheck(t.parameters, names: t.parameters.keys.sorted(), seed: 9, loss: lossValue)
+        print("LLaMA gradient check: worst relative error \(worst)")
     }
 }

@@ -88,33 +88,7 @@ struct SpikeBERTTrainingTests {
                      "encoder.layer.0.attention.self.value.bias", "encoder.layer.0.attention.output.dense.weight",
                      "encoder.layer.0.intermediate.dense.weight", "encoder.layer.0.output.dense.bias",
                      "encoder.layer.0.output.LayerNorm.bias", "pooler.dense.weight", "classifier.weight"]
-        var rng = SeededRNG(seed: 5)
-        // Float32 central differences with h = 1e-2: truncation O(h²·f''') and rounding
-        // O(ε·|f|/h) ≈ 1e-5 together stay under 2e-3 absolute on these O(1) losses.
-        let h: Float = 1e-2
-        var worst: Float = 0
-        for name in names {
-            let p = graph.parameters[name]!
-            let g = p.grad!.contiguous().values
-            // Two entries with a non-zero gradient (ids 0…22 embeddings have many zero rows).
-            let candidates = g.indices.filter { abs(g[$0]) > 1e-4 }
-            #expect(!candidates.isEmpty, "\(name) got no gradient")
-            for _ in 0..<2 where !candidates.isEmpty {
-                let i = candidates[Int(rng.next() % UInt64(candidates.count))]
-                let orig = p.value.contiguous()
-                var plus = orig.contiguous().values; plus[i] += h
-                var minus = orig.contiguous().values; minus[i] -= h
-                p.value = try Tensor(shape: orig.shape, values: plus)
-                let fp = try lossValue()
-                p.value = try Tensor(shape: orig.shape, values: minus)
-                let fm = try lossValue()
-                p.value = orig
-                let fd = (fp - fm) / (2 * h)
-                let err = abs(fd - g[i])
-                worst = max(worst, err / max(1, abs(fd)))
-                #expect(err <= 2e-3 + 2e-2 * abs(fd), "\(name)[\(i)]: autograd \(g[i]) vs finite difference \(fd)")
-            }
-        }
+        let worst = try finiteDifferenceCheck(graph.parameters, names: names, loss: lossValue)
         print("SpikeBERTGraph finite differences: worst relative error \(worst)")
     }
 
