@@ -248,5 +248,10 @@ enum FixedTrace {
         let bs = FixedTrace.bertState()
         let (bcols, bcur) = WorkbenchScreen.columns(bs, site: bs.trace.sites[1])
         #expect(bcols == [5, 6, 7, 8, 9] && bcur == 2)  // τ = 1 of T = 2, tokens 0…4
+        // GIF on a token-stepped model ([2 substeps, 5 tokens]): each token's substeps side by side,
+        // the cursor on token 2's first substep (it used the token index as τ before).
+        let ls = FixedTrace.llamaState()
+        let (lcols, lcur) = WorkbenchScreen.columns(ls, site: ls.trace.sites[0])
+        #expect(lcols == [0, 5, 1, 6, 2, 7, 3, 8, 4, 9] && lcur == 4)
     }
 }

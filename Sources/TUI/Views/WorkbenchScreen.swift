@@ -196,9 +196,15 @@ public enum WorkbenchScreen {
     }
 
     /// Columns of the raster/heatmap: which rows of the trace are shown, and which is the cursor.
-    /// Steps that are tokens: every step. Timesteps (or a site traced as [substeps, tokens], such
-    /// as GIF on a token-stepped model): the tokens of the current step τ.
+    /// Steps that are tokens: every step; a site traced as [substeps, tokens] on such a model
+    /// (GIF): every token's substeps in turn. Timesteps: the tokens of the current step τ.
     static func columns(_ s: WorkbenchState, site: SiteTrace) -> (rows: [Int], cursor: Int?) {
+        if s.summary.family.steps == .tokens, site.layout.count == 2, site.layout[0] > 0 {
+            // GIF sub-steps of a token-stepped model: each token's T sub-steps side by side (the
+            // cursor, which moves by tokens, on its first); τ is not a cursor of its own here.
+            let (T, L) = (site.layout[0], site.layout[1])
+            return ((0..<L).flatMap { tok in (0..<T).map { $0 * L + tok } }, s.cursor.token * T)
+        }
         if s.summary.family.steps == .timesteps || site.layout.count == 2 {
             let L = site.layout.count == 2 ? site.layout[1] : max(s.tokenCount, 1)
             let T = max(site.steps / max(L, 1), 1)
