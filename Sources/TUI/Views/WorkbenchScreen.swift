@@ -235,19 +235,13 @@ public enum WorkbenchScreen {
             return
         }
         let (cols, cursor) = columns(s, site: site)
-        let marked = !site.salient.isEmpty  // SpikeLLM: a gutter marks the salient channels' rows
+        let marked = !site.salient.isEmpty  // SpikeLLM: the gutter marks the salient channels' rows
         let title = "spikes \(shortSite(site.name)) · neurons \(s.cursor.neuronOffset)…\(min(site.width, s.cursor.neuronOffset + max(r.height - 2, 0)) - 1) of \(site.width)"
             + (marked ? " · * salient" : "")
         var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
         let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
-        if marked, inner.width > 2 {
-            let salient = Set(site.salient)
-            for i in 0..<n where salient.contains(s.cursor.neuronOffset + i) {
-                buf.write("*", in: Rect(x: inner.x, y: inner.y + i, width: 1, height: 1), style: Style(fg: .magenta, .bold))
-            }
-            inner = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 1, height: inner.height)
-        }
+        inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: inner, into: &buf)
         let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
         let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
@@ -255,13 +249,40 @@ public enum WorkbenchScreen {
         if let e = s.error { buf.write(e, in: Rect(x: inner.x, y: inner.bottom - 1, width: inner.width, height: 1), style: Style(fg: .red)) }
     }
 
+    /// The rows' axis: each neuron's index (dim), with `*` after a salient channel's (SpikeLLM),
+    /// drawn left of `inner` when it leaves at least 16 columns for the plot. Returns the rest.
+    static func rowGutter(_ site: SiteTrace, offset: Int, rows n: Int, in inner: Rect, into buf: inout ScreenBuffer) -> Rect {
+        let digits = String(max(site.width - 1, 0)).count
+        let marked = !site.salient.isEmpty
+        let w = digits + (marked ? 1 : 0)
+        guard inner.width - w - 1 >= 16 else {
+            guard marked, inner.width > 2 else { return inner }
+            let salient = Set(site.salient)  // too narrow for indices: only the marks
+            for i in 0..<n where salient.contains(offset + i) {
+                buf.write("*", in: Rect(x: inner.x, y: inner.y + i, width: 1, height: 1), style: Style(fg: .magenta, .bold))
+            }
+            return Rect(x: inner.x + 1, y: inner.y, width: inner.width - 1, height: inner.height)
+        }
+        let salient = Set(site.salient)
+        for i in 0..<n {
+            let index = String(offset + i)
+            let label = String(repeating: " ", count: digits - index.count) + index
+            buf.write(label, in: Rect(x: inner.x, y: inner.y + i, width: digits, height: 1), style: .dim)
+            if salient.contains(offset + i) {
+                buf.write("*", in: Rect(x: inner.x + digits, y: inner.y + i, width: 1, height: 1), style: Style(fg: .magenta, .bold))
+            }
+        }
+        return Rect(x: inner.x + w + 1, y: inner.y, width: inner.width - w - 1, height: inner.height)
+    }
+
     static func membrane(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
         guard let site = s.selectedTrace else { _ = panel("membrane", focused: false, caps: caps, in: r, into: &buf); return }
-        let inner = panel("membrane (threshold \(String(format: "%.3g", site.threshold)) marked)", focused: s.cursor.focus == .membrane,
-                          caps: caps, in: r, into: &buf)
-        guard !inner.isEmpty else { return }
+        let box = panel("membrane (threshold \(String(format: "%.3g", site.threshold)) marked)", focused: s.cursor.focus == .membrane,
+                        caps: caps, in: r, into: &buf)
+        guard !box.isEmpty else { return }
         let (cols, cursor) = columns(s, site: site)
-        let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
+        let n = min(box.height, max(site.width - s.cursor.neuronOffset, 0))
+        let inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: box, into: &buf)
         let first = max(0, min((cursor ?? 0) - inner.width / 2, cols.count - inner.width))
         let values = grid(site.membrane, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         let st = s.selectedStats
