@@ -240,13 +240,51 @@ public enum WorkbenchScreen {
             + (marked ? " · * salient" : "")
         var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
+        let axis = columnAxisRow(&inner)
         let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
         inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: inner, into: &buf)
         let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
+        if let axis { columnAxis(s, site: site, columns: cols.count, first: first, cursor: cursor, x: inner.x, width: inner.width, y: axis, caps: caps, into: &buf) }
         let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
                cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)
         if let e = s.error { buf.write(e, in: Rect(x: inner.x, y: inner.bottom - 1, width: inner.width, height: 1), style: Style(fg: .red)) }
+    }
+
+    /// Takes the bottom row of `inner` for the column axis when the panel is at least 5 rows high;
+    /// returns its y (nil: no room).
+    static func columnAxisRow(_ inner: inout Rect) -> Int? {
+        guard inner.height >= 5 else { return nil }
+        inner = Rect(x: inner.x, y: inner.y, width: inner.width, height: inner.height - 1)
+        return inner.bottom
+    }
+
+    /// The columns' axis under a raster: the token index every 10 tokens, and a caret under the
+    /// cursor column followed by its token's index and text.
+    static func columnAxis(_ s: WorkbenchState, site: SiteTrace, columns: Int, first: Int, cursor: Int?, x: Int, width: Int, y: Int,
+                           caps: Capabilities, into buf: inout ScreenBuffer) {
+        let perToken = s.summary.family.steps == .tokens && site.layout.count == 2 ? max(site.layout[0], 1) : 1
+        let shown = min(width, max(columns - first, 0))
+        var c = 0
+        while c < shown {
+            let col = first + c
+            if col % perToken == 0, (col / perToken) % 10 == 0 {
+                let label = String(col / perToken)
+                buf.write(label, in: Rect(x: x + c, y: y, width: min(label.count, width - c), height: 1), style: .dim)
+                c += label.count + 1
+                continue
+            }
+            c += 1
+        }
+        guard let cursor, cursor >= first, cursor - first < width else { return }
+        let token = cursor / perToken
+        // Control characters (a newline token) shown as "·", never written raw.
+        let text = token < s.tokenStrings.count
+            ? " " + String(String.UnicodeScalarView(s.tokenStrings[token].unicodeScalars.map { $0.properties.generalCategory == .control ? "·" : $0 }))
+            : ""
+        let label = (caps.unicode ? "▲" : "^") + "\(token)" + text
+        let at = x + cursor - first
+        buf.write(label, in: Rect(x: at, y: y, width: max(0, min(label.count, x + width - at)), height: 1), style: Style(fg: .yellow))
     }
 
     /// The rows' axis: each neuron's index (dim), with `*` after a salient channel's (SpikeLLM),
