@@ -150,6 +150,20 @@ enum FixedTrace {
         #expect(text.contains { $0.contains("14.gate_proj") })  // site 100 = layer 14, the 3rd… 5th projection
     }
 
+    /// A family that runs SpikeLLM's neuron among others shows k, not abits, while LIF runs.
+    @Test func headerShowsSpikeLLMControlsOnlyForGIF() {
+        var s = FixedTrace.gptState()
+        s.spikeLLM = SpikeLLMSettings()
+        var buf = Snapshot.canvas(100, 2)
+        WorkbenchScreen.header(s, caps: .full, in: buf.area, into: &buf)
+        let line = (0..<100).map { buf[$0, 0].symbol }.joined()
+        #expect(line.contains("k 2.00") && !line.contains("abits"), "\(line)")
+        s.neuron = .gif
+        WorkbenchScreen.header(s, caps: .full, in: buf.area, into: &buf)
+        let gif = (0..<100).map { buf[$0, 0].symbol }.joined()
+        #expect(gif.contains("abits 4 +1") && !gif.contains("k 2.00"), "\(gif)")
+    }
+
     @Test func spikebertWholeScreen() { Snapshot.check(screen(FixedTrace.bertState()), named: "workbench_spikebert_110x32") }
 
     @Test func helpPopup() {

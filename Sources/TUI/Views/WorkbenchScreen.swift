@@ -70,7 +70,7 @@ public enum WorkbenchScreen {
         var l1: [Span] = [Span(" spikescope ", style: Style(fg: .black, bg: .cyan, .bold)),
                           Span(" \(arch) \(m.layers)×\(m.width) V=\(m.vocab)", style: .bold)]
         l1.append(Span("  neuron ", style: .dim)); l1.append(Span(s.neuron.rawValue, style: .bold))
-        if let q = s.spikeLLM {
+        if let q = s.spikeLLM, s.neuron == .gif {
             // SpikeLLM's controls replace k (it has no frequency control).
             l1.append(Span("  abits ", style: .dim)); l1.append(Span("\(q.abits)", style: Style(fg: .yellow, .bold)))
             l1.append(Span(" +\(q.addbit)", style: Style(fg: .yellow, .bold)))
