@@ -200,11 +200,12 @@ public enum TraceExport {
 }
 
 extension Workbench {
-    /// The controls given on the command line (`--neuron`, `--timesteps`, `--k` for every site),
+    /// The controls given on the command line (`--neuron`, `--timesteps`, `--k` for every site,
+    /// SpikeLLM's `--abits/--addbit/--low-p/--wbits` as settings checked by the caller),
     /// applied over a restored session, then recomputed.
     /// - Throws: `ModelError` for a neuron kind the family does not run, or timesteps on a family
     ///   whose steps are its tokens (nothing is changed then).
-    public func applyControls(neuron: NeuronKind?, timesteps: Int?, k: Float?) throws {
+    public func applyControls(neuron: NeuronKind?, timesteps: Int?, k: Float?, spikeLLM: SpikeLLMSettings? = nil) throws {
         let m = currentModel()
         if let neuron { try m.checkNeuron(neuron) }
         if let timesteps { try m.checkTimesteps(timesteps) }
@@ -220,6 +221,11 @@ extension Workbench {
             }
             if let timesteps { model.timesteps = timesteps; state.timesteps = model.timesteps }
             if let k { model.setFrequency(k, site: nil) }
+            if let spikeLLM, model.spikeLLM != nil {
+                model.spikeLLM = spikeLLM
+                state.spikeLLM = model.spikeLLM
+                state.gifOutlierFraction = model.gifOutlierFraction
+            }
             state.k = model.siteNames.map { model.frequency(site: $0) }
         }
         schedule()

@@ -32,21 +32,22 @@ struct TerminalEndToEndTests {
         #expect(s.waitForOutput("EXIT") == "0", "\(s.capture())")
     }
 
-    /// A LLaMA folder (bf16, two shards) with SpikeLLM's neuron, at 80×24: the header shows the
-    /// SpikeLLM controls, and `m` (abits −), `X` (addbit +) and `L` (low_p +) change them live.
+    /// A LLaMA folder (bf16, two shards) with SpikeLLM's neuron and `--abits 5`, at 80×24: the
+    /// header shows the SpikeLLM controls, and `m` (abits −), `X` (addbit +) and `L` (low_p +)
+    /// change them live.
     @Test func llamaFolderWithSpikeLLMKeys() throws {
         let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
         let folder = Harness.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/llama/llama-tiny-bf16").path
         let s = try TmuxSession(width: 80, height: 24)
         defer { s.kill() }
-        s.typeLine("\(TmuxSession.shellQuote(bin)) --model \(TmuxSession.shellQuote(folder)) --prompt 'The quick brown fox' --neuron gif; echo EXIT=$?")
+        s.typeLine("\(TmuxSession.shellQuote(bin)) --model \(TmuxSession.shellQuote(folder)) --prompt 'The quick brown fox' --neuron gif --abits 5; echo EXIT=$?")
         let first = try #require(s.waitFor(timeout: 20) { $0.contains("salient") && $0.contains("step 1/") }, "\(s.capture())")
-        #expect(first.contains("LLaMA 2×64") && first.contains("abits 4 +1 (T 2)  low_p 0.90"), "\(first)")
+        #expect(first.contains("LLaMA 2×64") && first.contains("abits 5 +1 (T 2)  low_p 0.90"), "\(first)")
         #expect(first.contains("model.layers.0.self_attn.q_proj"), "\(first)")
         s.send("m")
-        #expect(s.waitFor("abits 3 +1") != nil, "\(s.capture())")
+        #expect(s.waitFor("abits 4 +1") != nil, "\(s.capture())")
         s.send("X")
-        #expect(s.waitFor("abits 3 +2 (T 4)") != nil, "\(s.capture())")
+        #expect(s.waitFor("abits 4 +2 (T 4)") != nil, "\(s.capture())")
         s.send("L")
         #expect(s.waitFor("low_p 0.95") != nil, "\(s.capture())")
         s.send("q")

@@ -76,7 +76,16 @@ struct WorkbenchCommand: ParsableCommand {
                            modelPath: opened.loaded.weightsPath, generate: gen)
         if let saved { saved.apply(to: wb) }
         // Flags over the session: what the user typed now wins.
-        try wb.applyControls(neuron: controls.neuronKind, timesteps: controls.timesteps, k: controls.k)
+        var spikeLLM: SpikeLLMSettings? = nil
+        if controls.setsSpikeLLM {
+            guard controls.calibration == nil else {
+                throw ValidationError("--calibration applies to inspect and eval; the workbench calibrates SpikeLLM's channels on its current input")
+            }
+            var m = wb.currentModel()
+            try controls.applySpikeLLM(to: &m)  // refuses them on a family without SpikeLLM's neuron
+            spikeLLM = m.spikeLLM
+        }
+        try wb.applyControls(neuron: controls.neuronKind, timesteps: controls.timesteps, k: controls.k, spikeLLM: spikeLLM)
         let sessionDir = session ?? "sessions/default"
         let tokPath = opened.tokenizerPath
         let glueFile = ui.exampleFile
