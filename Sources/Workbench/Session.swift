@@ -22,6 +22,9 @@ public struct SessionFile: Codable, Sendable, Equatable {
     public var allSites: Bool
     public var cursor: Cursor
     public var notes: String = ""
+    /// SpikeLLM's controls (abits, addbit, lowP, wbits) when the model runs that neuron; absent in
+    /// older sessions.
+    public var spikeLLM: SpikeLLMSettings?
 
     public init(state s: WorkbenchState, tokenizer: String?, glueFile: String?, notes: String = "") {
         model = s.modelPath
@@ -35,6 +38,7 @@ public struct SessionFile: Codable, Sendable, Equatable {
         allSites = s.allSites
         cursor = s.cursor
         self.notes = notes
+        spikeLLM = s.spikeLLM
     }
 
     public static func path(in dir: String) -> String { URL(fileURLWithPath: dir).appendingPathComponent("session.json").path }
@@ -125,21 +129,28 @@ public struct SessionFile: Codable, Sendable, Equatable {
             return "field 'cursor.\(name)' is \(v), expected 0 or more"
         }
         if case .example(_, let row, _) = input, row < 0 { return "field 'input.example.row' is \(row), expected 0 or more" }
+        if let q = spikeLLM {
+            do { try q.validate() } catch { return "field 'spikeLLM': \(error)" }
+        }
         return nil
     }
 
     /// Applies the saved controls and view to a workbench whose model is already loaded.
     public func apply(to wb: Workbench) {
         wb.restore(neuron: neuron, timesteps: timesteps, k: k, thresholdScale: thresholdScale, allSites: allSites,
-                   input: input, cursor: cursor)
+                   input: input, cursor: cursor, spikeLLM: spikeLLM)
     }
 }
 
 extension Workbench {
     /// Sets controls, input and cursor at once (session restore), then recomputes.
     public func restore(neuron: NeuronKind, timesteps: Int?, k: [String: Float], thresholdScale: [String: Float],
-                        allSites: Bool, input: InputSource, cursor: Cursor) {
+                        allSites: Bool, input: InputSource, cursor: Cursor, spikeLLM: SpikeLLMSettings? = nil) {
         mutate { model, state in
+            if let spikeLLM, model.spikeLLM != nil {  // before the neuron: GIF then calibrates with them
+                model.spikeLLM = spikeLLM
+                state.spikeLLM = model.spikeLLM
+            }
             if model.neuronChoices.contains(neuron) {
                 model.neuron = neuron
             } else {
@@ -148,6 +159,7 @@ extension Workbench {
                     + "(\(model.neuronChoices.map(\.rawValue).joined(separator: ", "))); kept \(model.neuron.rawValue)"
             }
             state.neuron = model.neuron
+            state.gifOutlierFraction = model.gifOutlierFraction
             if let t = timesteps, (1...BERTConfig.maxTimesteps).contains(t) { model.timesteps = t; state.timesteps = model.timesteps }
             for (i, name) in state.siteNames.enumerated() {
                 if let kv = k[name] { model.setFrequency(kv, site: name); state.k[i] = kv }

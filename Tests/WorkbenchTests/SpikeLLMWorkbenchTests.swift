@@ -51,6 +51,34 @@ private func tinyLlama() throws -> any InspectableModel {
         #expect(s.trace.sites.allSatisfy { $0.neuron == .none })
     }
 
+    /// A session keeps SpikeLLM's controls (plain keys), refuses bad ones by field, and a session
+    /// written before them still loads.
+    @Test func sessionsKeepSpikeLLMControls() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spikellm-session-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wb = Workbench(model: try tinyLlama(), codec: llamaCodec, input: .prompt("spiking llamas"))
+        wb.apply(.neuron(.gif))
+        wb.apply(.spikeLLM(.abits, up: false)); wb.apply(.spikeLLM(.addbit, up: true)); wb.apply(.spikeLLM(.lowP, up: false))
+        let s = wb.runAndWait()
+        _ = try SessionFile(state: s, tokenizer: nil, glueFile: nil).save(in: dir)
+        let text = try String(contentsOfFile: SessionFile.path(in: dir), encoding: .utf8)
+        #expect(text.contains("\"abits\"") && text.contains("\"lowP\""))
+        let other = Workbench(model: try tinyLlama(), codec: llamaCodec, input: .prompt("x"))
+        try SessionFile.load(from: dir).apply(to: other)
+        let r = other.runAndWait()
+        #expect(r.neuron == .gif && r.spikeLLM == SpikeLLMSettings(abits: 3, addbit: 2, lowP: 0.85))
+        #expect(r.trace["model.layers.0.self_attn.q_proj"]?.levels == 8)
+        // A bad value is refused by field; an old session (no spikeLLM key) loads.
+        try text.replacingOccurrences(of: "\"abits\" : 3", with: "\"abits\" : 1").replacingOccurrences(of: "\"abits\":3", with: "\"abits\":1")
+            .write(toFile: SessionFile.path(in: dir), atomically: true, encoding: .utf8)
+        let e = try #require(throws: (any Error).self) { try SessionFile.load(from: dir) }
+        #expect("\(e)".contains("spikeLLM"), "\(e)")
+        var old = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        old["spikeLLM"] = nil
+        try JSONSerialization.data(withJSONObject: old).write(to: URL(fileURLWithPath: SessionFile.path(in: dir)))
+        #expect(try SessionFile.load(from: dir).spikeLLM == nil)
+    }
+
     @Test func knobsStayInRange() {
         var s = SpikeLLMSettings(abits: 2, addbit: 0, lowP: 0)
         s = SpikeLLMKnob.abits.stepped(s, up: false); s = SpikeLLMKnob.addbit.stepped(s, up: false); s = SpikeLLMKnob.lowP.stepped(s, up: false)
