@@ -156,7 +156,16 @@ public struct HalfTensor: @unchecked Sendable {
     /// Exact Float32 copy of rows `r0..<r1` of a 2-D tensor (or of the flat range for 1-D).
     public func float32(rows r: Range<Int>) -> [Float] {
         let width = shape.count >= 2 ? shape.dropFirst().reduce(1, *) : 1
-        return (r.lowerBound * width..<r.upperBound * width).map { loadFloat(base, dtype, $0) }
+        let start = r.lowerBound * width, n = r.count * width
+        return [Float](unsafeUninitializedCapacity: n) { out, count in
+            if dtype == .bf16 {
+                // bf16 is the top half of a float32: one shift per element (unaligned-safe loads).
+                for i in 0..<n { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * (start + i), as: UInt16.self))) << 16) }
+            } else {
+                for i in 0..<n { out[i] = loadFloat(base, dtype, start + i) }
+            }
+            count = n
+        }
     }
 }
 
