@@ -57,6 +57,7 @@ public final class Workbench: @unchecked Sendable {
         st.status = "ready"
         st.gifOutlierFraction = model.gifOutlierFraction
         st.spikeLLM = model.spikeLLM
+        st.trainedTimesteps = model.trainedTimesteps
         self.state = st
     }
 
@@ -82,6 +83,7 @@ public final class Workbench: @unchecked Sendable {
         var m = m
         m.neuron = state.neuron
         if let T = state.timesteps { m.timesteps = T }
+        if let q = state.spikeLLM, m.spikeLLM != nil { m.spikeLLM = q }  // the reloaded model keeps the controls
         for (i, name) in m.siteNames.enumerated() where i < state.k.count {
             m.setFrequency(state.k[i], site: name)
             if i < state.thresholdScale.count, state.thresholdScale[i] != 1 { m.scaleThreshold(by: state.thresholdScale[i], site: name) }
@@ -91,6 +93,8 @@ public final class Workbench: @unchecked Sendable {
         state.summary = m.summary
         state.siteNames = m.siteNames
         state.modelPath = path
+        state.trainedTimesteps = m.trainedTimesteps
+        state.spikeLLM = m.spikeLLM
         lock.unlock()
         schedule()
     }

@@ -120,6 +120,9 @@ public struct WorkbenchState: Sendable {
     public var gifOutlierFraction: Double?
     /// SpikeLLM's controls when the model runs that neuron (abits, addbit, low_p, wbits), else nil.
     public var spikeLLM: SpikeLLMSettings?
+    /// The T the checkpoint's amplitudes α were trained for; nil when it carries none (α is then
+    /// calibrated on the input being run).
+    public var trainedTimesteps: Int?
     /// Threshold multiplier per site from `<`/`>` (1 = the model's own).
     public var thresholdScale: [Float]
     /// When on, `+`/`-` and `<`/`>` apply to every site.

@@ -164,6 +164,21 @@ enum FixedTrace {
         #expect(gif.contains("abits 4 +1") && !gif.contains("k 2.00"), "\(gif)")
     }
 
+    /// The stats panel says where α comes from: the checkpoint (at its trained T) or this input.
+    @Test func alphaOriginIsStated() {
+        func statsText(_ s: WorkbenchState) -> String {
+            var buf = Snapshot.canvas(60, 10)
+            WorkbenchScreen.stats(s, caps: .full, in: buf.area, into: &buf)
+            return (0..<10).map { y in (0..<60).map { buf[$0, y].symbol }.joined() }.joined(separator: "\n")
+        }
+        var s = FixedTrace.bertState()
+        #expect(statsText(s).contains("α/τ (this input)"))
+        s.trainedTimesteps = 2
+        #expect(statsText(s).contains("α/τ (checkpoint)"))
+        s.trainedTimesteps = 4
+        #expect(statsText(s).contains("α/τ (this input; trained T 4)"))
+    }
+
     @Test func spikebertWholeScreen() { Snapshot.check(screen(FixedTrace.bertState()), named: "workbench_spikebert_110x32") }
 
     @Test func helpPopup() {

@@ -362,7 +362,13 @@ public enum WorkbenchScreen {
             lines.append(Line([Span("k ", style: .dim), Span(String(format: "%.2f", st.k), style: Style(fg: .yellow)),
                                Span("  θ ", style: .dim), Span(String(format: "%.3g", st.threshold))]))
             if !st.amplitude.isEmpty {
-                lines.append(Line([Span("α/τ ", style: .dim), Span(st.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
+                // Where α comes from: the checkpoint (trained for T), or this input (calibrated).
+                let origin: String
+                if st.neuron.alphabet == nil { origin = "" }
+                else if let T = s.trainedTimesteps { origin = s.timesteps == T ? " (checkpoint)" : " (this input; trained T \(T))" }
+                else { origin = " (this input)" }
+                lines.append(Line([Span("α/τ" + origin + " ", style: .dim),
+                                   Span(st.amplitude.prefix(8).map { String(format: "%.3g", $0) }.joined(separator: " "))]))
             }
             if !s.frequencyCurve.isEmpty {
                 // The same rate as the site list (the definition is in the help, with +/-).
