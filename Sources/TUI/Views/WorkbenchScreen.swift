@@ -372,8 +372,20 @@ public enum WorkbenchScreen {
             }
             if !s.frequencyCurve.isEmpty {
                 // The same rate as the site list (the definition is in the help, with +/-).
-                lines.append(Line([Span("rate(k) ", style: .dim),
-                                   Span(s.frequencyCurve.map { String(format: "%.2g:%.2f", $0.k, $0.rate) }.joined(separator: " "))]))
+                // A small plot (one bar per k, scaled to the largest rate; the current k in yellow),
+                // then the k range and the rates at its ends.
+                let curve = s.frequencyCurve, top = max(curve.map(\.rate).max() ?? 0, 1e-9)
+                let levels = caps.glyphs.levels
+                let kNow = s.cursor.site < s.k.count ? s.k[s.cursor.site] : 2
+                var spans = [Span("rate(k) ", style: .dim)]
+                for p in curve {
+                    let i = min(levels.count - 1, max(0, Int((p.rate / top * Double(levels.count - 1)).rounded())))
+                    spans.append(Span(p.rate <= 0 ? " " : String(levels[i]), style: abs(p.k - kNow) < 1e-6 ? Style(fg: .yellow, .bold) : .plain))
+                }
+                if let a = curve.first, let b = curve.last {
+                    spans.append(Span(String(format: " k %.2g…%.2g: %.2f…%.2f", a.k, b.k, a.rate, b.rate), style: .dim))
+                }
+                lines.append(Line(spans))
             }
         }
         // What this site's spikes cost downstream (ACs = spikes × fan-out, the energy model).
