@@ -47,10 +47,18 @@ import Formats
     }
 
     /// PgDn pages by exactly the neuron rows the raster shows, and the last page is full: the tiny
-    /// model is 16 wide, so at 120×36 (rows visible = raster height − 2) PgDn stops at 16 − rows.
+    /// model is 16 wide, so at 120×36 PgDn stops at 16 − rows. The rows are counted on the drawn
+    /// screen (the neuron indices down the raster's left), not taken from the layout.
     @Test func pageDownPagesByTheVisibleRowsAndStopsAtAFullLastPage() throws {
         var a = try app()
-        let rows = WorkbenchScreen.layout(size: Size(width: 120, height: 36)).raster.height - 2
+        var screen = ScreenBuffer(width: 120, height: 36)
+        a.render(into: &screen, size: Size(width: 120, height: 36))
+        let r = WorkbenchScreen.layout(size: Size(width: 120, height: 36)).raster
+        let rows = ((r.y + 1)..<(r.y + r.height - 1)).filter { y in
+            let text = ((r.x + 1)..<(r.x + 4)).map { screen[$0, y].symbol }.joined()
+            return Int(text.trimmingCharacters(in: .whitespaces)) != nil
+        }.count
+        #expect(rows > 0 && rows == WorkbenchScreen.rasterRows(panelHeight: r.height))
         let width = a.workbench.snapshot().summary.width
         _ = a.handle(.pageDown)
         #expect(a.workbench.snapshot().cursor.neuronOffset == min(rows, max(0, width - rows)))

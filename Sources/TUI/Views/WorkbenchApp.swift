@@ -70,8 +70,8 @@ public struct WorkbenchApp: TerminalApplication {
 
     /// Neuron rows the raster shows at the last drawn size: one page for PgUp/PgDn.
     var neuronPage: Int {
-        max(1, WorkbenchScreen.layout(size: Size(width: max(lastWidth ?? 120, WorkbenchScreen.minimumSize.width),
-                                                 height: max(lastHeight ?? 40, WorkbenchScreen.minimumSize.height))).raster.height - 2)
+        max(1, WorkbenchScreen.rasterRows(panelHeight: WorkbenchScreen.layout(size: Size(width: max(lastWidth ?? 120, WorkbenchScreen.minimumSize.width),
+                                                                                          height: max(lastHeight ?? 40, WorkbenchScreen.minimumSize.height))).raster.height))
     }
 
     /// Selects neuron `i` (clamped to the site) and scrolls the rows so that it is on screen.

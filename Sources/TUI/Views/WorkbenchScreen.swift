@@ -236,7 +236,7 @@ public enum WorkbenchScreen {
         }
         let (cols, cursor) = columns(s, site: site)
         let marked = !site.salient.isEmpty  // SpikeLLM: the gutter marks the salient channels' rows
-        let title = "spikes \(shortSite(site.name)) · neurons \(s.cursor.neuronOffset)…\(min(site.width, s.cursor.neuronOffset + max(r.height - 2, 0)) - 1) of \(site.width)"
+        let title = "spikes \(shortSite(site.name)) · neurons \(s.cursor.neuronOffset)…\(min(site.width, s.cursor.neuronOffset + rasterRows(panelHeight: r.height)) - 1) of \(site.width)"
             + (marked ? " · * salient" : "")
         var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
@@ -249,6 +249,13 @@ public enum WorkbenchScreen {
         Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
                cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)
         if let e = s.error { buf.write(e, in: Rect(x: inner.x, y: inner.bottom - 1, width: inner.width, height: 1), style: Style(fg: .red)) }
+    }
+
+    /// Neuron rows a raster panel `height` rows high shows: inside the border, less the column axis
+    /// (which it gets from 5 inner rows on). PgUp/PgDn page by exactly this.
+    static func rasterRows(panelHeight height: Int) -> Int {
+        let inner = max(height - 2, 0)
+        return inner >= 5 ? inner - 1 : inner
     }
 
     /// Takes the bottom row of `inner` for the column axis when the panel is at least 5 rows high;
