@@ -12,6 +12,8 @@ import argparse
 import json
 import time
 
+from decode_timing import best_of
+
 import llama_cpp
 
 ap = argparse.ArgumentParser()
@@ -37,11 +39,4 @@ def run(n):
     return time.perf_counter() - t0, toks
 
 
-run(4)
-best, first = float("inf"), []
-for _ in range(a.repeats):
-    dt, toks = run(a.tokens)
-    if dt < best:
-        best, first = dt, toks
-print(json.dumps(dict(tokens_per_s=a.tokens / best, ms_per_token=1000 * best / a.tokens, first_tokens=first[:16],
-                      version=llama_cpp.__version__, threads=a.threads)))
+print(json.dumps(dict(**best_of(run, a.tokens, a.repeats), version=llama_cpp.__version__, threads=a.threads)))

@@ -11,6 +11,8 @@ import json
 import sys
 import time
 
+from decode_timing import best_of
+
 import torch
 import transformers
 from transformers import AutoModelForCausalLM
@@ -39,11 +41,4 @@ def run(n):
     return time.perf_counter() - t0, toks
 
 
-run(4)
-best, first = float("inf"), []
-for _ in range(a.repeats):
-    dt, toks = run(a.tokens)
-    if dt < best:
-        best, first = dt, toks
-print(json.dumps(dict(tokens_per_s=a.tokens / best, ms_per_token=1000 * best / a.tokens, first_tokens=first[:16],
-                      versions=dict(torch=torch.__version__, transformers=transformers.__version__))))
+print(json.dumps(dict(**best_of(run, a.tokens, a.repeats), versions=dict(torch=torch.__version__, transformers=transformers.__version__))))

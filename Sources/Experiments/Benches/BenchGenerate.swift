@@ -85,9 +85,9 @@ public struct BenchGenerate: ParsableCommand {
     }
 
     /// Opens --model, or builds the random 46M-shaped model.
-    func openModel() throws -> (SpikeGPT, String) {
+    func openModel(_ opened: LoadedModel?) throws -> (SpikeGPT, String) {
         if let model {
-            let loaded = try ModelLoader.load(path: model)
+            let loaded = try opened ?? ModelLoader.load(path: model)
             guard let gpt = loaded.model as? SpikeGPT else {
                 throw CLIError("\(model) is a \(loaded.family.traits.displayName) model; bench generate needs SpikeGPT. Hint: give a SpikeGPT checkpoint")
             }
@@ -152,14 +152,13 @@ public struct BenchGenerate: ParsableCommand {
     }
 
     func execute() throws {
-        if let model {
-            let loaded = try ModelLoader.load(path: model)
-            if !(loaded.model is SpikeGPT) {
-                return try executeStepper(loaded, residentAfterOpenKB: ProcessMemory.residentKB(), weightFileBytes: weightBytes(loaded.weightsPath))
-            }
+        // Opened once: SpikeGPT goes to its runner, any other generating family to its stepper.
+        let loaded = try model.map { try ModelLoader.load(path: $0) }
+        if let loaded, !(loaded.model is SpikeGPT) {
+            return try executeStepper(loaded, residentAfterOpenKB: ProcessMemory.residentKB(), weightFileBytes: weightBytes(loaded.weightsPath))
         }
         let promptIDs = parsePrompt()!
-        let (gpt, source) = try openModel()
+        let (gpt, source) = try openModel(loaded)
         guard promptIDs.allSatisfy({ $0 >= 0 && $0 < gpt.config.vocab }) else {
             throw CLIError("--prompt ids must be in 0..<\(gpt.config.vocab) for this model, got \(promptIDs). Hint: use small ids such as 0,1,2,3")
         }

@@ -32,7 +32,10 @@ public enum LlamaMatrix: Sendable {
     /// Exact Float32 copy of rows r.
     func float32(rows r: Range<Int>) -> [Float] {
         switch self {
-        case .f32(let t): let c = t.shape[1]; return Array(t.values[(r.lowerBound * c)..<(r.upperBound * c)])
+        case .f32(let t):
+            // Only the rows asked for (an embedding row per token must not copy the whole table).
+            let c = t.shape[1]
+            return withExtendedLifetime(t) { Array(UnsafeBufferPointer(start: t.elementPointer + r.lowerBound * c, count: r.count * c)) }
         case .bf16(let h): return h.float32(rows: r)
         }
     }
