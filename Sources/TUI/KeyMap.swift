@@ -63,6 +63,7 @@ public struct KeyMap: Hashable, Sendable {
     public var neuronPrevious = KeyBinding([.char("{")], label: "neuron", description: "Select the previous neuron (its membrane is plotted).", group: "Navigate")
     public var neuronNext = KeyBinding([.char("}")], label: "neuron", description: "Select the next neuron.", group: "Navigate")
     public var jumpNeuron = KeyBinding([.char("/")], label: "jump", description: "Jump to a neuron (channel) index: type it, Enter.", group: "Navigate")
+    public var overview = KeyBinding([.char("v")], label: "overview", description: "Switch the spikes panel between the site's raster and the overview (firing rate, every site by token).", group: "Navigate")
     // Controls.
     public var frequencyUp = KeyBinding([.char("+"), .char("=")], label: "k+", description: "Raise the frequency control k of the selected site.", group: "Controls", keyText: "+")
     public var frequencyDown = KeyBinding([.char("-"), .char("_")], label: "k-", description: "Lower the frequency control k of the selected site.", group: "Controls", keyText: "-")
@@ -70,7 +71,7 @@ public struct KeyMap: Hashable, Sendable {
     public var thresholdDown = KeyBinding([.char("<"), .char(",")], label: "thr-", description: "Lower the firing threshold.", group: "Controls", keyText: "<")
     public var thresholdUp = KeyBinding([.char(">"), .char(".")], label: "thr+", description: "Raise the firing threshold.", group: "Controls", keyText: ">")
     public var neuronCycle = KeyBinding([.char("i")], label: "neuron", description: "Cycle the neuron at the sites (\(KeyMap.neuronsByFamily)).", group: "Controls")
-    public var allocation = KeyBinding([.char("o")], label: "alloc", description: "GIF: switch between uniform and saliency-based (Optimal Brain Spiking) timesteps at the same bits.", group: "Controls")
+    public var allocation = KeyBinding([.char("o")], label: "alloc", description: "GIF: switch between uniform steps (no salient channels) and SpikeLLM's saliency-based extra steps.", group: "Controls")
     public var abitsDown = KeyBinding([.char("m")], label: "abits-", description: "SpikeLLM: one bit less for ordinary channels (levels per GIF step 2^abits).", group: "Controls")
     public var abitsUp = KeyBinding([.char("M")], label: "abits+", description: "SpikeLLM: one bit more for ordinary channels.", group: "Controls")
     public var addbitDown = KeyBinding([.char("x")], label: "addbit-", description: "SpikeLLM: one extra bit less for salient channels (2^addbit GIF steps).", group: "Controls")
@@ -97,7 +98,7 @@ public struct KeyMap: Hashable, Sendable {
     public var all: [KeyBinding] {
         [quit, help, cancel, focusNext, focusPrevious,
          stepBack, stepForward, firstStep, lastStep, tokenPrevious, tokenNext, sitePrevious, siteNext,
-         neuronsPageUp, neuronsPageDown, neuronPrevious, neuronNext, jumpNeuron,
+         neuronsPageUp, neuronsPageDown, neuronPrevious, neuronNext, jumpNeuron, overview,
          frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation,
          abitsDown, abitsUp, addbitDown, addbitUp, lowPDown, lowPUp, timesteps,
          editPrompt, glueRow, nextRow, previousRow, run,

@@ -33,6 +33,9 @@ public struct SiteStatistics: Sendable, Equatable {
     /// Firing rate per step (S values) and per channel (C values).
     public var firingRatePerStep: [Float]
     public var firingRatePerChannel: [Float]
+    /// Firing rate per token: a [T, L] site (timesteps, or GIF sub-steps) averages its T rows of
+    /// each token; a [tokens] site is `firingRatePerStep`. The workbench's overview heatmap.
+    public var firingRatePerToken: [Float]
     public var membraneMean: Float, membraneStd: Float, membraneMin: Float, membraneMax: Float
     /// Histogram of the membrane over `histogramRange` in `histogram.count` equal bins.
     public var histogram: [Int]
@@ -68,6 +71,12 @@ public struct SiteStatistics: Sendable, Equatable {
         firingRate = site.neuron == .none ? 0 : positiveFraction + negativeFraction
         firingRatePerStep = perStep.map { $0 / Float(C) }
         firingRatePerChannel = perChan.map { $0 / Float(max(S, 1)) }
+        if site.layout.count == 2, site.layout[0] > 0, site.layout[0] * site.layout[1] == S {
+            let (T, L) = (site.layout[0], site.layout[1])
+            firingRatePerToken = (0..<L).map { tok in (0..<T).reduce(Float(0)) { $0 + perStep[$1 * L + tok] } / Float(T * C) }
+        } else {
+            firingRatePerToken = firingRatePerStep
+        }
 
         let m = site.membrane
         var mean: Double = 0, sq: Double = 0

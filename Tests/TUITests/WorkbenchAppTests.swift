@@ -36,6 +36,24 @@ import Formats
         #expect(c.step == 5 && c.neuron == 3)
     }
 
+    /// `v` switches the spikes panel to the overview; a click on a cell there selects its site
+    /// (row) and token (column); `v` again brings the raster back.
+    @Test func overviewKeyAndClick() throws {
+        var a = try app()
+        _ = a.handle(.char("v"))
+        #expect(a.ui.overview)
+        var buf = ScreenBuffer(width: 120, height: 36)
+        a.render(into: &buf, size: buf.size)
+        #expect(buf.lines().joined().contains("overview · firing rate, sites × tokens"))
+        let g = WorkbenchScreen.overviewGeometry(a.state, panel: WorkbenchScreen.layout(size: buf.size).raster)
+        _ = a.handle(.mouse(.left, x: g.cells.x + 4, y: g.cells.y + 3))
+        let c = a.workbench.snapshot().cursor
+        #expect(c.site == g.firstSite + 3 && c.token == g.firstToken + 4 && c.step == c.token, "\(c)")
+        _ = a.handle(.char("v"))
+        a.render(into: &buf, size: buf.size)
+        #expect(!a.ui.overview && buf.lines().joined().contains("spikes "))
+    }
+
     @Test func keysStepTuneAndQuit() throws {
         var a = try app()
         _ = a.handle(.right); _ = a.handle(.right)

@@ -284,3 +284,76 @@ enum FixedTrace {
         #expect(lcols == [0, 5, 1, 6, 2, 7, 3, 8, 4, 9] && lcur == 4)
     }
 }
+
+/// Issue 17's last items: labelled plots, the overview heatmap, one SpikeBERT neuron across τ.
+@Suite struct WorkbenchPlotsAndOverviewTests {
+    func text(_ buf: ScreenBuffer) -> String { buf.lines().joined(separator: "\n") }
+
+    /// The neuron's membrane plot says its range (y ends), its x axis (tokens) and θ.
+    @Test func neuronPlotIsLabelled() {
+        let s = FixedTrace.gptState()
+        var buf = Snapshot.canvas(30, 8)
+        WorkbenchScreen.neuronPlot(s, caps: .full, in: buf.area, into: &buf)
+        let t = text(buf)
+        let site = s.trace.sites[0]
+        let v = (0..<site.steps).map { site.membrane[$0 * site.width] }
+        #expect(t.contains(String(format: "%.3g", v.max()!)) && t.contains(String(format: "%.3g", v.min()!)), "\(t)")
+        #expect(t.contains("token") && t.contains("neuron 0 v · ─ θ 1") && t.contains("9"), "\(t)")  // 10 tokens: 0…9
+    }
+
+    /// The overview: one row per site, one column per token, the selected site reversed; a cell's
+    /// shade is its token's firing rate on the common 0…max scale.
+    @Test func overviewShowsEverySiteByToken() {
+        var s = FixedTrace.gptState()
+        s.cursor.site = 1
+        var ui = WorkbenchUI(); ui.overview = true
+        var buf = Snapshot.canvas(110, 32)
+        WorkbenchScreen.render(s, ui: ui, caps: .full, into: &buf)
+        let t = text(buf)
+        let top = s.stats.flatMap(\.firingRatePerToken).max()!
+        #expect(t.contains("overview · firing rate, sites × tokens · 0…" + String(format: "%.2f", top)), "\(t)")
+        let g = WorkbenchScreen.overviewGeometry(s, panel: WorkbenchScreen.layout(size: buf.size).raster)
+        // Row 1's name is reversed (the selected site); the cell glyph follows the rate.
+        #expect(buf[g.names.x, g.names.y + 1].attributes.contains(.reverse))
+        let ramp = Capabilities.full.glyphs.heat
+        for row in 0..<2 { for tok in 0..<10 {
+            let p = s.stats[row].firingRatePerToken[tok] / top
+            #expect(buf[g.cells.x + tok, g.cells.y + row].symbol == String(ramp[Int((p * Float(ramp.count - 1)).rounded())]))
+        } }
+        Snapshot.check(buf, named: "workbench_overview_110x32")
+        var small = Snapshot.canvas(80, 24)
+        WorkbenchScreen.render(s, ui: ui, caps: .full, into: &small)
+        Snapshot.check(small, named: "workbench_overview_80x24")
+        var big = Snapshot.canvas(160, 48)
+        WorkbenchScreen.render(FixedTrace.llamaState(), ui: ui, caps: .full, into: &big)
+        Snapshot.check(big, named: "workbench_overview_llama_160x48")
+    }
+
+    /// SpikeBERT: the neuron at every τ for every token side by side, and its membrane per τ at
+    /// the cursor token.
+    @Test func bertNeuronAcrossEveryTimestep() {
+        var s = FixedTrace.bertState()
+        s.cursor.neuron = 4
+        var buf = Snapshot.canvas(34, 8)
+        WorkbenchScreen.neuronPlot(s, caps: .full, in: buf.area, into: &buf)
+        let t = text(buf)
+        let site = s.trace.sites[1]
+        let v = (0..<2).map { String(format: "%.2g", site.membrane[($0 * 5 + 2) * 6 + 4]) }.joined(separator: " ")
+        #expect(t.contains("neuron 4 · every τ × token") && t.contains("τ0") && t.contains("τ1"), "\(t)")
+        #expect(t.contains("v at token 2 warm: " + v), "\(t)")
+        Snapshot.check(buf, named: "panel_neuron_bert_tau")
+    }
+
+    /// The rate sparkline and the membrane histogram carry their scales.
+    @Test func statsChartsAreLabelled() {
+        let s = FixedTrace.gptState()
+        var buf = Snapshot.canvas(50, 12)
+        WorkbenchScreen.stats(s, caps: .full, in: buf.area, into: &buf)
+        let t = text(buf)
+        let st = s.stats[0]
+        let axis = buf.lines().first { $0.contains("rate/step") } ?? ""
+        let lo = String(format: "%.2g", st.histogramRange.lowerBound), hi = String(format: "%.2g", st.histogramRange.upperBound)
+        #expect(axis.range(of: lo + "·+v·+" + hi + "│", options: .regularExpression) != nil, "\(t)")
+        #expect(t.contains(String(st.histogram.max()!)), "\(t)")
+    }
+}

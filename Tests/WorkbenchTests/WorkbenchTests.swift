@@ -159,6 +159,21 @@ func tinyModel() throws -> SpikeGPT {
         #expect(st.histogram.reduce(0, +) == 500)
         #expect(st.membraneMax >= 39)
     }
+
+    /// Per token: a [T, L] site averages each token's T rows; a [tokens] site is its per-step rate.
+    @Test func firingRatePerTokenAveragesTheTimestepsOfEachToken() {
+        // T = 2, L = 3, C = 2: rows τ·L + token.
+        var site = SiteTrace(name: "x", neuron: .elastic, width: 2, layout: [2, 3])
+        site.spikes = [1, 0,  0, 0,  -1, 1,    // τ 0: tokens 0, 1, 2
+                       1, 1,  0, 1,   0, 0]    // τ 1
+        site.membrane = site.spikes
+        // token 0: 3 of 4 cells, token 1: 1 of 4, token 2: 2 of 4.
+        #expect(SiteStatistics(site).firingRatePerToken == [0.75, 0.25, 0.5])
+        var flat = SiteTrace(name: "y", neuron: .lif, width: 2)
+        flat.spikes = [1, 0, 1, 1, 0, 0]; flat.membrane = flat.spikes
+        let st = SiteStatistics(flat)
+        #expect(st.firingRatePerToken == [0.5, 1, 0] && st.firingRatePerToken == st.firingRatePerStep)
+    }
 }
 
 @Suite struct EnergyTests {

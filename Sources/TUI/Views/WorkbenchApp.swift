@@ -158,6 +158,9 @@ public struct WorkbenchApp: TerminalApplication {
         case _ where k.neuronPrevious.matches(event): selectNeuron(state.cursor.neuron - 1)
         case _ where k.neuronNext.matches(event): selectNeuron(state.cursor.neuron + 1)
         case _ where k.jumpNeuron.matches(event): ui.editing = TextFieldState(""); ui.jumping = true
+        case _ where k.overview.matches(event):
+            ui.overview.toggle()
+            ui.message = ui.overview ? "overview: firing rate of every site × token (v: back to the raster)" : "raster of the selected site"
         case _ where k.frequencyUp.matches(event): workbench.apply(.frequency(up: true))
         case _ where k.frequencyDown.matches(event): workbench.apply(.frequency(up: false))
         case _ where k.allSites.matches(event):
@@ -218,6 +221,17 @@ public struct WorkbenchApp: TerminalApplication {
         let list = l.sites.inset(by: 1)
         if list.contains(x: x, y: y) {
             workbench.apply(.selectSite(WorkbenchScreen.firstVisibleSite(state, rows: list.height) + y - list.y))
+            return
+        }
+        if ui.overview {
+            // A cell selects its site (row) and token (column); a name selects its site.
+            let g = WorkbenchScreen.overviewGeometry(state, panel: l.raster)
+            let rowsRect = Rect(x: g.names.x, y: g.names.y, width: g.cells.right - g.names.x, height: g.names.height)
+            guard rowsRect.contains(x: x, y: y) else { return }
+            workbench.apply(.selectSite(g.firstSite + y - g.names.y))
+            if g.cells.contains(x: x, y: y) {
+                workbench.apply(.token(g.firstToken + x - g.cells.x - state.cursor.token))
+            }
             return
         }
         let raster = l.raster.inset(by: 1)

@@ -14,6 +14,9 @@ import Workbench
 public struct WorkbenchUI: Sendable {
     public var showHelp = false
     public var helpScroll = 0
+    /// The spikes panel shows the overview (firing rate of every site × token) instead of the
+    /// selected site's raster (`v`).
+    public var overview = false
     /// Non-nil while the prompt (or, with `jumping`, a neuron index) is being edited.
     public var editing: TextFieldState?
     /// The text field asks for a neuron index (`/`) rather than a prompt.
@@ -141,7 +144,7 @@ public enum WorkbenchScreen {
         siteList(s, caps: caps, in: l.sites, into: &buf)
         let top = [l.raster, l.lower]
         let right = [Rect(x: 0, y: 0, width: 0, height: 0), l.strip]
-        raster(s, caps: caps, in: top[0], into: &buf)
+        if ui.overview { overview(s, caps: caps, in: top[0], into: &buf) } else { raster(s, caps: caps, in: top[0], into: &buf) }
         let mem = top[1].columns([.percent(60), .fill()])
         membrane(s, caps: caps, in: mem[0], into: &buf)
         neuronPlot(s, caps: caps, in: mem[1], into: &buf)
@@ -214,6 +217,12 @@ public enum WorkbenchScreen {
         return (Array(0..<site.steps), s.cursor.step)
     }
 
+    /// Columns per token in `columns`: a GIF site of a token-stepped model shows each token's
+    /// sub-steps side by side; everything else one column per token.
+    static func subSteps(_ s: WorkbenchState, site: SiteTrace) -> Int {
+        s.summary.family.steps == .tokens && site.layout.count == 2 ? max(site.layout[0], 1) : 1
+    }
+
     /// Values [neurons × columns] of `array` at the site, from neuron `offset`, `n` neurons.
     static func grid(_ array: [Float], site: SiteTrace, rows: [Int], offset: Int, n: Int) -> [Float] {
         var v = [Float](repeating: 0, count: n * rows.count)
@@ -244,7 +253,10 @@ public enum WorkbenchScreen {
         let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
         inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: inner, into: &buf)
         let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
-        if let axis { columnAxis(s, site: site, columns: cols.count, first: first, cursor: cursor, x: inner.x, width: inner.width, y: axis, caps: caps, into: &buf) }
+        if let axis {
+            columnAxis(s, perToken: subSteps(s, site: site), columns: cols.count, first: first, cursor: cursor,
+                       x: inner.x, width: inner.width, y: axis, caps: caps, into: &buf)
+        }
         let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
                cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)
@@ -268,9 +280,8 @@ public enum WorkbenchScreen {
 
     /// The columns' axis under a raster: the token index every 10 tokens, and a caret under the
     /// cursor column followed by its token's index and text.
-    static func columnAxis(_ s: WorkbenchState, site: SiteTrace, columns: Int, first: Int, cursor: Int?, x: Int, width: Int, y: Int,
+    static func columnAxis(_ s: WorkbenchState, perToken: Int = 1, columns: Int, first: Int, cursor: Int?, x: Int, width: Int, y: Int,
                            caps: Capabilities, into buf: inout ScreenBuffer) {
-        let perToken = s.summary.family.steps == .tokens && site.layout.count == 2 ? max(site.layout[0], 1) : 1
         let shown = min(width, max(columns - first, 0))
         var c = 0
         while c < shown {
@@ -339,10 +350,116 @@ public enum WorkbenchScreen {
     static func neuronPlot(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
         guard let site = s.selectedTrace else { _ = panel("neuron", focused: false, caps: caps, in: r, into: &buf); return }
         let neuron = min(s.cursor.neuron, max(site.width - 1, 0))
-        let series = (0..<site.steps).map { Double(site.membrane[$0 * site.width + neuron]) }
-        let inner = panel("neuron \(neuron) membrane over steps", focused: false, caps: caps, in: r, into: &buf)
+        if s.summary.family.steps == .timesteps, site.layout.count == 2 {
+            neuronAcrossTimesteps(s, site: site, neuron: neuron, caps: caps, in: r, into: &buf)
+            return
+        }
+        // The columns the raster shows, in its order (a GIF token's sub-steps side by side).
+        let (cols, _) = columns(s, site: site)
+        let series = cols.map { Double(site.membrane[$0 * site.width + neuron]) }
+        let per = subSteps(s, site: site)
+        let threshold = site.neuron == .none ? nil : Double(site.threshold)
+        let title = "neuron \(neuron) v" + (threshold.map { " · \(caps.glyphs.rule) θ \(String(format: "%.3g", $0))" } ?? "")
+        let inner = panel(title, focused: false, caps: caps, in: r, into: &buf)
         guard !inner.isEmpty else { return }
-        LinePlot(series, threshold: site.neuron == .none ? nil : Double(site.threshold), caps: caps).render(in: inner, into: &buf)
+        let plot = LinePlot(series, threshold: threshold, caps: caps)
+        let range = plot.effectiveRange()
+        let tokens = cols.count / per
+        let area = axes(top: String(format: "%.3g", range.upperBound), bottom: String(format: "%.3g", range.lowerBound),
+                        left: "0", right: String(max(tokens - 1, 0)), name: per > 1 ? "token (×\(per) steps)" : "token",
+                        caps: caps, in: inner, into: &buf)
+        plot.render(in: area, into: &buf)
+    }
+
+    /// SpikeBERT-style models: the selected neuron at every timestep τ (rows) of every token
+    /// (columns, the cursor token marked), then its membrane at each τ for the cursor token.
+    static func neuronAcrossTimesteps(_ s: WorkbenchState, site: SiteTrace, neuron: Int, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let (T, L) = (site.layout[0], site.layout[1])
+        let inner = panel("neuron \(neuron) · every τ × token", focused: false, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty, T > 0, L > 0 else { return }
+        let tok = min(s.cursor.token, L - 1)
+        let labelW = 1 + String(T - 1).count + 1
+        let cells = Rect(x: inner.x + labelW, y: inner.y, width: max(0, inner.width - labelW), height: inner.height)
+        let first = firstVisibleColumn(cursor: tok, columns: L, width: cells.width)
+        let shownT = min(T, inner.height)
+        var values = [Float](repeating: 0, count: T * L)
+        for t in 0..<T { for l in 0..<L { values[t * L + l] = site.spikes[(t * L + l) * site.width + neuron] } }
+        for t in 0..<shownT {
+            let style: Style = t == min(s.cursor.step, T - 1) ? Style(fg: .yellow, .bold) : .dim
+            buf.write("τ\(t)", in: Rect(x: inner.x, y: inner.y + t, width: labelW, height: 1), style: style)
+        }
+        Raster(values: values, rows: T, columns: L, columnOffset: first, cursorColumn: tok, caps: caps)
+            .render(in: Rect(x: cells.x, y: cells.y, width: cells.width, height: shownT), into: &buf)
+        guard inner.height > shownT else { return }
+        let v = (0..<T).map { String(format: "%.2g", site.membrane[($0 * L + tok) * site.width + neuron]) }
+        let text = tok < s.tokenStrings.count ? " " + s.tokenStrings[tok] : ""
+        Paragraph([Line([Span("v at token \(tok)\(text): ", style: .dim), Span(v.joined(separator: " "))]),
+                   Line("θ \(String(format: "%.3g", site.threshold)); columns: tokens", style: .dim)],
+                  overflow: .wrap, caps: caps)
+            .render(in: Rect(x: inner.x, y: inner.y + shownT, width: inner.width, height: inner.height - shownT), into: &buf)
+    }
+
+    /// Labels a plot's axes inside `r` and returns the area left for the plot: the y range's ends
+    /// right-aligned in a left gutter (top = largest, bottom = smallest), and on the bottom row
+    /// the x range's ends with the axis name between them. Too small a rect (under 3 rows, or
+    /// under 10 columns for the plot) is returned unlabelled.
+    static func axes(top: String, bottom: String, left: String, right: String, name: String,
+                     caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) -> Rect {
+        let gw = max(top.count, bottom.count)
+        guard r.height >= 3, r.width - gw - 1 >= 10 else { return r }
+        let plot = Rect(x: r.x + gw + 1, y: r.y, width: r.width - gw - 1, height: r.height - 1)
+        buf.write(String(repeating: " ", count: gw - top.count) + top, in: Rect(x: r.x, y: r.y, width: gw, height: 1), style: .dim)
+        buf.write(String(repeating: " ", count: gw - bottom.count) + bottom, in: Rect(x: r.x, y: plot.bottom - 1, width: gw, height: 1), style: .dim)
+        let y = r.bottom - 1
+        buf.write(left, in: Rect(x: plot.x, y: y, width: min(left.count, plot.width), height: 1), style: .dim)
+        let rx = max(plot.x + left.count + 1, plot.right - right.count)
+        buf.write(right, in: Rect(x: rx, y: y, width: max(0, plot.right - rx), height: 1), style: .dim)
+        let room = rx - (plot.x + left.count) - 2
+        if room >= name.count {
+            buf.write(name, in: Rect(x: plot.x + left.count + 1 + (room - name.count) / 2, y: y, width: name.count, height: 1), style: .dim)
+        }
+        return plot
+    }
+
+    /// Where the overview's parts sit in a spikes panel `r`: site names, cells, the axis row, and
+    /// the first site and token shown (shared by drawing and clicks).
+    static func overviewGeometry(_ s: WorkbenchState, panel r: Rect) -> (names: Rect, cells: Rect, axis: Int?, firstSite: Int, firstToken: Int) {
+        var inner = r.inset(by: 1)
+        let axis = columnAxisRow(&inner)
+        let nameW = min(14, max(6, inner.width / 4))
+        let cells = Rect(x: inner.x + nameW + 1, y: inner.y, width: max(0, inner.width - nameW - 1), height: inner.height)
+        let firstSite = max(0, min(s.cursor.site - inner.height / 2, s.siteNames.count - inner.height))
+        let tokens = s.stats.map(\.firingRatePerToken.count).max() ?? 0
+        return (Rect(x: inner.x, y: inner.y, width: nameW, height: inner.height), cells, axis, firstSite,
+                firstVisibleColumn(cursor: s.cursor.token, columns: tokens, width: cells.width))
+    }
+
+    /// The overview: every site's firing rate per token as a heatmap (rows sites, columns tokens,
+    /// 0 to the largest rate), the selected site's name reversed, the cursor token on the axis.
+    /// Pass-through sites (no neuron) are blank.
+    static func overview(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let tokens = s.stats.map(\.firingRatePerToken.count).max() ?? 0
+        var top: Float = 0
+        for st in s.stats where st.neuron != .none { top = max(top, st.firingRatePerToken.max() ?? 0) }
+        let title = "overview · firing rate, sites × tokens · 0…\(String(format: "%.2f", top))"
+        _ = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
+        let g = overviewGeometry(s, panel: r)
+        guard !g.cells.isEmpty, tokens > 0 else { return }
+        let rows = s.siteNames.count
+        var values = [Float](repeating: .nan, count: rows * tokens)
+        for (i, st) in s.stats.enumerated() where i < rows && st.neuron != .none {
+            for (t, v) in st.firingRatePerToken.enumerated() { values[i * tokens + t] = v }
+        }
+        for row in 0..<min(g.names.height, rows - g.firstSite) {
+            let i = g.firstSite + row
+            let name = TextFit.pad(TextFit.truncate(shortSite(s.siteNames[i]), to: g.names.width, ellipsis: caps.glyphs.ellipsis), to: g.names.width)
+            buf.write(name, in: Rect(x: g.names.x, y: g.names.y + row, width: g.names.width, height: 1), style: i == s.cursor.site ? .reverse : .dim)
+        }
+        Heatmap(values: values, rows: rows, columns: tokens, rowOffset: g.firstSite, columnOffset: g.firstToken,
+                range: 0...max(top, 1e-6), caps: caps).render(in: g.cells, into: &buf)
+        if let axis = g.axis {
+            columnAxis(s, columns: tokens, first: g.firstToken, cursor: s.cursor.token, x: g.cells.x, width: g.cells.width, y: axis, caps: caps, into: &buf)
+        }
     }
 
     static func stats(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
@@ -406,8 +523,18 @@ public enum WorkbenchScreen {
         if inner.height - used >= 2 {
             let rest = Rect(x: inner.x, y: inner.y + used, width: inner.width, height: inner.height - used)
             let halves = rest.columns([.percent(50), .fill()], spacing: 1)
-            Sparkline(st.firingRatePerStep.map(Double.init), maximum: 1, caps: caps).render(in: halves[0], into: &buf)
-            Histogram(st.histogram.map(Double.init), caps: caps).render(in: halves[1], into: &buf)
+            // Rate per step (0 to 1, the newest steps at the right) and the membrane's histogram
+            // (count of the fullest bin at the top, v from min to max along the bottom).
+            let spark = st.firingRatePerStep.map(Double.init)
+            let shown = max(0, halves[0].width - 2)
+            let rateArea = axes(top: "1", bottom: "0", left: String(max(0, spark.count - shown)), right: String(max(spark.count - 1, 0)),
+                                name: "rate/step", caps: caps, in: halves[0], into: &buf)
+            Sparkline(spark, maximum: 1, caps: caps).render(in: rateArea, into: &buf)
+            let hist = st.histogram.map(Double.init)
+            let histArea = axes(top: String(Int(hist.max() ?? 0)), bottom: "0",
+                                left: String(format: "%.2g", st.histogramRange.lowerBound),
+                                right: String(format: "%.2g", st.histogramRange.upperBound), name: "v", caps: caps, in: halves[1], into: &buf)
+            Histogram(hist, caps: caps).render(in: histArea, into: &buf)
         }
     }
 

@@ -1,7 +1,7 @@
 // Heatmap: a matrix of values (e.g. membrane potential, neurons × steps) as shaded cells, with
 // an optional threshold drawn in a distinct glyph and colour. Shape legend: R rows, C columns,
 // values row-major [R*C]. Not a resampler: it shows the window starting at (rowOffset,
-// columnOffset) one value per cell; the caller scrolls.
+// columnOffset) one value per cell; the caller scrolls. A NaN cell (no value) is left blank.
 
 public struct Heatmap: Widget {
     public var values: [Float]
@@ -60,6 +60,7 @@ public struct Heatmap: Widget {
                 let col = columnOffset + dx
                 guard col < columns else { break }
                 let v = values[row * columns + col]
+                guard v.isFinite else { continue }  // NaN: no value here (left blank)
                 if let t = threshold, v >= t {
                     buf.put(caps.glyphs.heatThreshold, x: area.x + dx, y: area.y + dy, style: tStyle)
                     continue
