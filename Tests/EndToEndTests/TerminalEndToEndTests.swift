@@ -111,9 +111,12 @@ struct TerminalEndToEndTests {
         defer { s.kill() }
         _ = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
         s.send("}"); s.send("}")
-        #expect(s.waitFor("neuron 2 membrane") != nil, "} did not select neuron 2:\n\(s.capture())")
+        #expect(s.waitFor("neuron 2 v ") != nil, "} did not select neuron 2:\n\(s.capture())")
         s.send("/"); s.tmuxCommand(["send-keys", "-t", s.name, "-l", "15"]); s.send("Enter")
-        #expect(s.waitFor("neuron 15 membrane") != nil, "/15 did not jump:\n\(s.capture())")
+        #expect(s.waitFor("neuron 15 v ") != nil, "/15 did not jump:\n\(s.capture())")
+        s.send("v")
+        #expect(s.waitFor { $0.contains("overview · firing rate") && $0.contains("1.ffn.lif    ") } != nil, "v did not show the overview:\n\(s.capture())")
+        s.send("v")
         for _ in 0..<5 { s.send("PageDown") }
         #expect(s.waitFor { $0.contains("…15 of 16") } != nil, "PgDn did not reach the last page:\n\(s.capture())")
         s.send("i")
