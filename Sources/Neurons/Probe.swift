@@ -169,6 +169,23 @@ public final class Probe {
         sites[site] = t
     }
 
+    /// Starts `site` with rows recorded elsewhere (a cached run's; metadata as given).
+    public func seed(_ site: SiteTrace) {
+        if sites[site.name] == nil { order.append(site.name) }
+        sites[site.name] = site
+    }
+
+    /// Appends the rows of a flat (one row per step) trace at its site, seeding it when new.
+    public func append(_ rows: SiteTrace) {
+        guard let old = sites[rows.name] else { seed(rows); return }
+        var t = old
+        t.membrane += rows.membrane
+        t.spikes += rows.spikes
+        if recordCurrent { t.current += rows.current }
+        t.layout = [t.steps]
+        sites[rows.name] = t
+    }
+
     /// Array convenience for `record`.
     public func record(_ site: String, neuron: NeuronKind, width: Int, membrane: [Float], spikes: [Float], current: [Float]?) {
         precondition(membrane.count == spikes.count && membrane.count % max(width, 1) == 0)

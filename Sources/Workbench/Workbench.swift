@@ -21,6 +21,15 @@ public final class Workbench: @unchecked Sendable {
     private var requested = 0
     private var pending = false
     private var computing = false
+    /// What the last staged run kept (a `StagedModel`'s), and the lowest layer whose controls
+    /// changed since (`Int.max`: none). Any other change drops the cache.
+    private var cache: (any RunCache)?
+    private var firstChangedLayer = 0
+    /// Whether the trace must be recomputed (false: only the selected site moved, so only the
+    /// firing-rate-vs-k curve is new).
+    private var traceStale = true
+    /// The request whose first stage is on screen (for `firstPublishMillis`).
+    private var firstPublished = -1
     private let queue = DispatchQueue(label: "spikescope.workbench.compute", qos: .userInitiated)
 
     /// Outlier fraction used when `o` switches GIF allocation to saliency-based (top 5% channels).
@@ -103,7 +112,7 @@ public final class Workbench: @unchecked Sendable {
     public func apply(_ command: WorkbenchCommand) {
         lock.lock()
         state.notice = nil  // a notice lasts until the user does something
-        var rerun = false
+        var rerun = false, reuse = false, curveOnly = false
         let sites = state.siteNames.count
         switch command {
         case .step(let d):
@@ -114,9 +123,9 @@ public final class Workbench: @unchecked Sendable {
             if state.summary.family.steps == .tokens { state.cursor.step = state.cursor.token }
         case .site(let d):
             state.cursor.site = clamp(state.cursor.site + d, 0, max(sites - 1, 0))
-            rerun = true  // the frequency curve follows the selected site
+            rerun = true; reuse = true; curveOnly = true  // the frequency curve follows the selected site
         case .selectSite(let i):
-            state.cursor.site = clamp(i, 0, max(sites - 1, 0)); rerun = true
+            state.cursor.site = clamp(i, 0, max(sites - 1, 0)); rerun = true; reuse = true; curveOnly = true
         case .scrollNeurons(let d):
             state.cursor.neuronOffset = clamp(state.cursor.neuronOffset + d, 0, max(state.summary.width - 1, 0))
         case .selectNeuron(let i):
@@ -130,10 +139,12 @@ public final class Workbench: @unchecked Sendable {
                 let k = min(max(model.frequency(site: name) * f, 0.05), 64)
                 model.setFrequency(k, site: name)
                 state.k[i] = k
+                noteChange(site: name)
             }
             // Some neurons share one k (GIF): show what the model now holds at every site.
             state.k = state.siteNames.map { model.frequency(site: $0) }
             rerun = true
+            reuse = true
         case .toggleAllSites:
             state.allSites.toggle()
         case .threshold(let up):
@@ -141,8 +152,10 @@ public final class Workbench: @unchecked Sendable {
             for (i, name) in state.siteNames.enumerated() where state.allSites || i == state.cursor.site {
                 model.scaleThreshold(by: f, site: name)
                 state.thresholdScale[i] *= f
+                noteChange(site: name)
             }
             rerun = true
+            reuse = true
         case .timesteps(let T):
             if model.timesteps != nil {
                 model.timesteps = T
@@ -194,7 +207,14 @@ public final class Workbench: @unchecked Sendable {
             rerun = true
         }
         lock.unlock()
-        if rerun { schedule() }
+        if rerun { schedule(reuse: reuse, curveOnly: curveOnly) }
+    }
+
+    /// A control at `site` changed: its layer and the later ones must be recomputed. Caller
+    /// holds the lock.
+    private func noteChange(site: String) {
+        let l = (model as? any StagedModel)?.layer(ofSite: site) ?? 0
+        firstChangedLayer = min(firstChangedLayer, l)
     }
 
     /// Changes model and state together under the lock (no recompute; call `schedule`).
@@ -204,9 +224,14 @@ public final class Workbench: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Asks for a recomputation with the current model and input (newest request wins).
-    public func schedule() {
+    /// Asks for a recomputation with the current model and input (newest request wins). With
+    /// `reuse`, the last run's cache serves the layers before the first changed one (callers that
+    /// changed a control said which with `noteChange`); otherwise everything is recomputed. With
+    /// `curveOnly`, nothing changed but the selected site: only its rate-vs-k curve is new.
+    public func schedule(reuse: Bool = false, curveOnly: Bool = false) {
         lock.lock()
+        if !reuse { cache = nil; firstChangedLayer = 0 }
+        if !curveOnly { traceStale = true }
         requested += 1
         state.busy = true
         if computing { pending = true; lock.unlock(); return }
@@ -233,6 +258,9 @@ public final class Workbench: @unchecked Sendable {
             lock.lock()
             let ticket = requested
             let m = model, input = state.input, c = codec, site = state.cursor.site, gen = state.generateCount
+            let reuse = cache, from = firstChangedLayer, stale = traceStale || state.run == nil
+            firstChangedLayer = Int.max
+            traceStale = false
             pending = false
             lock.unlock()
 
@@ -240,49 +268,86 @@ public final class Workbench: @unchecked Sendable {
             // A model that must calibrate on its first input (SpikeBERT without α) does so here, on
             // a copy; the calibrated copy replaces the model below if no newer request came in.
             var prepared: (any InspectableModel)? = nil
-            if m.needsPreparation, let enc = try? Workbench.encode(c, input) {
+            if stale, m.needsPreparation, let enc = try? Workbench.encode(c, input) {
                 var p = m.copy()
                 if (try? p.prepare(for: ModelInput(ids: enc.ids, typeIds: enc.typeIds))) != nil { prepared = p }
             }
-            let result = Workbench.compute(model: prepared ?? m, codec: c, input: input, generate: gen)
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-
-            lock.lock()
-            var curveInput: Result? = nil
-            if ticket == requested, let prepared { model = prepared }
-            if ticket == requested {  // newest wins: drop results of superseded requests
-                switch result {
-                case .success(let r):
-                    state.ids = r.ids; state.typeIds = r.typeIds; state.tokenStrings = r.tokens
-                    state.generatedCount = r.generated.count
-                    state.generatedText = r.generatedText
-                    state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
-                    state.error = nil
-                    state.status = String(format: "computed in %.0f ms", ms)
-                    if r.run.nonFiniteWarning != nil { state.status += " · WARNING: NaN/Inf in the outputs (bad weights?)" }
-                    if let n = state.notice { state.status += " · " + n }
-                    state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
-                    state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))
-                    curveInput = r
-                    state.curvePending = true
-                case .failure(let e):
-                    state.error = "\(e)"
-                    state.status = "error"
-                    state.curvePending = false
+            var landed = true
+            var curveInput: (ids: [Int], typeIds: [Int])? = nil
+            if stale {
+                let staged = (prepared ?? m) as? any StagedModel
+                let result: Swift.Result<Result, Error>
+                var newCache: (any RunCache)? = nil
+                if let staged {
+                    // Staged: publish the prompt's trace, then each continuation token as it lands.
+                    let r = Workbench.computeStaged(model: staged, codec: c, input: input, generate: gen,
+                                                    cache: prepared == nil ? reuse : nil, firstLayer: from,
+                                                    alive: { self.lock.lock(); defer { self.lock.unlock() }; return ticket == self.requested }) { partial in
+                        self.publish(partial, ticket: ticket, t0: t0, complete: false)
+                    }
+                    switch r {
+                    case .success(let v?): result = .success(v.result); newCache = v.cache
+                    case .success(nil): result = .failure(CancellationError()); landed = false
+                    case .failure(let e): result = .failure(e)
+                    }
+                } else {
+                    result = Workbench.compute(model: prepared ?? m, codec: c, input: input, generate: gen)
                 }
-                state.computeMillis = ms
-                state.revision += 1
-                state.busy = pending
+                lock.lock()
+                if ticket == requested, let prepared { model = prepared }
+                if ticket == requested, landed {
+                    cache = newCache
+                } else {
+                    // Superseded: what this run would have recomputed is still to be recomputed.
+                    firstChangedLayer = min(firstChangedLayer, from)
+                    traceStale = true
+                    landed = false
+                }
+                lock.unlock()
+                if landed {
+                    switch result {
+                    case .success(let r):
+                        if publish(r, ticket: ticket, t0: t0, complete: true) {
+                            let typeIds = r.typeIds.isEmpty ? [] : r.typeIds + Array(repeating: 0, count: r.generated.count)
+                            curveInput = (r.ids + r.generated, typeIds)
+                        }
+                    case .failure(let e):
+                        lock.lock()
+                        if ticket == requested {
+                            state.error = "\(e)"
+                            state.status = "error"
+                            state.curvePending = false
+                            state.computeMillis = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                            state.revision += 1
+                            state.busy = pending
+                        }
+                        lock.unlock()
+                    }
+                }
+            } else {
+                // Only the selected site moved: the trace stands; its curve is new.
+                lock.lock()
+                if ticket == requested {
+                    let typeIds = state.typeIds.isEmpty ? [] : state.typeIds + Array(repeating: 0, count: state.generatedCount)
+                    curveInput = (state.ids + state.generatedIDs, typeIds)
+                    state.curvePending = true
+                    state.busy = pending
+                    state.revision += 1
+                }
+                lock.unlock()
             }
-            lock.unlock()
 
             // Second phase, after the new trace is on screen: the firing-rate-vs-k curve of the
-            // selected site (5 more forward passes). Skipped when a newer request is waiting.
-            if let r = curveInput {
+            // selected site. Skipped when a newer request is waiting.
+            if let (ids, typeIds) = curveInput {
                 // Over the same tokens as the trace (prompt + continuation): at the current k the curve
                 // is the rate the site list shows — one definition of "firing rate".
-                let typeIds = r.typeIds.isEmpty ? [] : r.typeIds + Array(repeating: 0, count: r.generated.count)
-                let curve = Workbench.frequencyCurve(model: prepared ?? m, ids: r.ids + r.generated, typeIds: typeIds, site: site)
+                let model = prepared ?? m
+                lock.lock(); let cached = cache; lock.unlock()
+                let curve = Workbench.frequencyCurve(model: model, ids: ids, typeIds: typeIds, site: site, cache: cached) {
+                    self.lock.lock(); defer { self.lock.unlock() }
+                    return ticket == self.requested
+                }
                 lock.lock()
                 if ticket == requested { state.frequencyCurve = curve; state.curvePending = false }
                 lock.unlock()
@@ -293,14 +358,54 @@ public final class Workbench: @unchecked Sendable {
         }
     }
 
-    /// Firing rate of `site` for k around its current value (5 samples, ×/÷ 1.25²).
-    static func frequencyCurve(model: any InspectableModel, ids: [Int], typeIds: [Int], site: Int) -> [(k: Float, rate: Double)] {
+    /// Puts a (partial or complete) result on screen if no newer request came in; returns
+    /// whether it did. A partial result keeps the workbench busy (the continuation is coming).
+    @discardableResult
+    private func publish(_ r: Result, ticket: Int, t0: UInt64, complete: Bool) -> Bool {
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        lock.lock(); defer { lock.unlock() }
+        guard ticket == requested else { return false }
+        state.ids = r.ids; state.typeIds = r.typeIds; state.tokenStrings = r.tokens
+        state.generatedCount = r.generated.count
+        state.generatedIDs = r.generated
+        state.generatedText = r.generatedText
+        state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
+        state.error = nil
+        if complete {
+            state.status = String(format: "computed in %.0f ms", ms)
+            if r.run.nonFiniteWarning != nil { state.status += " · WARNING: NaN/Inf in the outputs (bad weights?)" }
+            if let n = state.notice { state.status += " · " + n }
+            state.computeMillis = ms
+            state.curvePending = true
+            state.busy = pending
+            if firstPublished != ticket { state.firstPublishMillis = ms; firstPublished = ticket }
+        } else {
+            if r.generated.isEmpty { state.firstPublishMillis = ms; firstPublished = ticket }
+            state.status = String(format: "prompt in %.0f ms · generating %d/%d…", state.firstPublishMillis ?? ms, r.generated.count, state.generateCount)
+            state.busy = true
+        }
+        state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
+        state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))
+        state.revision += 1
+        return true
+    }
+
+    /// Firing rate of `site` for k around its current value (5 samples, ×/÷ 1.25²). A staged
+    /// model with a cache recomputes only the site's layer per sample; `alive` false stops early.
+    static func frequencyCurve(model: any InspectableModel, ids: [Int], typeIds: [Int], site: Int, cache: (any RunCache)? = nil,
+                               alive: () -> Bool = { true }) -> [(k: Float, rate: Double)] {
         // SpikeLLM's neuron (GIF) has no frequency control: no curve.
         guard site < model.siteNames.count, model.neuron != .none, model.neuron != .gif else { return [] }
         let name = model.siteNames[site]
         let k0 = model.frequency(site: name)
         var curve: [(k: Float, rate: Double)] = []
         for f in [0.64, 0.8, 1, 1.25, 1.5625] as [Float] {
+            guard alive() else { return curve }
+            if let staged = model as? any StagedModel, let cache, cache.tokens == ids,
+               let rate = try? staged.siteRate(site: name, k: k0 * f, cache: cache) {
+                curve.append((k0 * f, rate))
+                continue
+            }
             var m = model.copy()
             m.setFrequency(k0 * f, site: name)
             let p = Probe(recordCurrent: false)
@@ -320,6 +425,51 @@ public final class Workbench: @unchecked Sendable {
         switch input {
         case .prompt(let text): return try codec.encode(text, nil)
         case .example(_, _, let row): return try codec.encode(row.text, row.textPair)
+        }
+    }
+
+    /// One staged computation (a `StagedModel`): encode, run reusing `cache` from `firstLayer`,
+    /// `partial` with the prompt's result and after each continuation token; nil when cancelled
+    /// (`partial` returned false).
+    /// Continuation tokens land on screen at most this often (each publish computes the
+    /// statistics of every site over every row so far); the prompt's stage and the last token
+    /// always do.
+    static let publishInterval: UInt64 = 50_000_000
+
+    static func computeStaged(model: any StagedModel, codec: TextCodec, input: InputSource, generate: Int,
+                              cache: (any RunCache)?, firstLayer: Int, alive: () -> Bool,
+                              partial: (Result) -> Bool) -> Swift.Result<(result: Result, cache: any RunCache)?, Error> {
+        do {
+            let enc = try encode(codec, input)
+            guard !enc.ids.isEmpty else {
+                throw ModelError.badInput(reason: "the input encodes to no tokens", hint: "type a prompt with `p`")
+            }
+            var sampler = Sampler()
+            let generates = model.summary.family.generates ? generate : 0
+            func result(_ st: RunStage) -> Result {
+                let stats = model.siteNames.map { name in st.trace[name].map { SiteStatistics($0) } ?? SiteStatistics(SiteTrace(name: name, neuron: .none, width: 0)) }
+                let energy = Energy.estimate(uses: model.linearUses, trace: st.trace, rows: enc.ids.count + st.generated.count,
+                                             residualSites: model.residualSites)
+                var run = st.run
+                run.steps = enc.ids.count + st.generated.count
+                return Result(ids: enc.ids, typeIds: enc.typeIds, tokens: enc.tokens + st.generated.map { codec.decode([$0]) },
+                              generated: st.generated, generatedText: codec.decode(st.generated), run: run, trace: st.trace,
+                              stats: stats, energy: energy)
+            }
+            var last: UInt64 = 0
+            let stage = { (st: RunStage) -> Bool in
+                if st.complete { return true }
+                let now = DispatchTime.now().uptimeNanoseconds
+                guard st.generated.isEmpty || now - last >= publishInterval else { return alive() }
+                last = now
+                return partial(result(st))
+            }
+            guard let out = try model.staged(prompt: ModelInput(ids: enc.ids, typeIds: enc.typeIds), count: generates, sampler: &sampler,
+                                             cache: cache, firstLayer: firstLayer, stage: stage)
+            else { return .success(nil) }
+            return .success((result(out.stage), out.cache))
+        } catch {
+            return .failure(error)
         }
     }
 

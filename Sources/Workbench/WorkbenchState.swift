@@ -107,6 +107,11 @@ public struct WorkbenchState: Sendable {
     /// Tokens generated after the prompt (SpikeGPT), included in the trace.
     public var generatedCount = 0
     public var generatedText = ""
+    /// The continuation's token ids (`generatedCount` of them).
+    public var generatedIDs: [Int] = []
+    /// How long the last recompute took to put the prompt's trace on screen (the first stage of
+    /// a staged run; the whole run otherwise).
+    public var firstPublishMillis: Double?
     public var run: ModelRun?
     public var trace = Trace()
     public var stats: [SiteStatistics] = []

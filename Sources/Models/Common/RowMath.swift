@@ -45,7 +45,8 @@ func layerNormRows(_ out: inout [Float], _ x: [Float], _ w: Tensor, _ b: Tensor,
     }
 }
 
-/// y[T, out] = x[T, in] · Wᵀ for W [out, in]: GEMV for one row, GEMM otherwise.
+/// y[T, out] = x[T, in] · Wᵀ for W [out, in]: GEMV for one row (on two threads, split at
+/// multiples of 4 rows, so every row's bits are those of a one-thread call), GEMM otherwise.
 func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
     let nOut = W.shape[0], nIn = W.shape[1]
     let wc = W.contiguous()
@@ -54,7 +55,9 @@ func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
             withExtendedLifetime(wc) {
                 let wp = wc.elementPointer
                 if T == 1 {
-                    Kernels.gemv(nOut: nOut, nIn: nIn, y: yp.baseAddress!, w: wp, x: xp.baseAddress!)
+                    var job = Kernels.GEMVJob(kind: .f32, nOut: nOut, nIn: nIn, y: yp.baseAddress!, w: UnsafeRawPointer(wp),
+                                              x: xp.baseAddress!, partial: nil)
+                    Kernels.gemvBatch(&job, count: 1, threads: 2)
                 } else {
                     Tensor.gemm(T, nOut, nIn, xp.baseAddress!, wp, true, yp.baseAddress!)
                 }

@@ -203,7 +203,21 @@ public struct SpikeGPT: Sendable {
 
     /// Runs a chunk of tokens from `state` (updated in place). Records LIF sites into `probe`.
     public func forward(tokens: [Int], state: inout State, probe: Probe? = nil) throws -> Output {
-        let T = tokens.count, C = config.width, F = config.ffnWidth, V = config.vocab
+        let T = tokens.count, V = config.vocab
+        var x = try embed(tokens)
+        var scratch = Scratch(rows: T, config: config)
+        for i in layers.indices { try block(i, &x, rows: T, state: &state, probe: probe, scratch: &scratch) }
+        let a = finalNorm(x, rows: T)
+        var logits = [Float](repeating: 0, count: T * V)
+        linear(a, head, &logits, rows: T)
+        state.position += T
+        return Output(logits: try Tensor(shape: [T, V], values: logits), hidden: try Tensor(shape: [T, config.width], values: a))
+    }
+
+    /// The residual stream's first value for each token [T, C]: its embedding row (Heaviside of
+    /// it for a binary embedding). Refuses ids outside the vocabulary.
+    func embed(_ tokens: [Int]) throws -> [Float] {
+        let T = tokens.count, C = config.width, V = config.vocab
         guard T > 0 else { throw ModelError.badInput(reason: "no tokens to run", hint: "give at least one token") }
         for (i, id) in tokens.enumerated() where id < 0 || id >= V {
             throw ModelError.badInput(reason: "token id \(id) at position \(i) is outside the vocabulary 0..<\(V)",
@@ -218,50 +232,64 @@ public struct SpikeGPT: Sendable {
                 }
             }
         }
-        var a = [Float](repeating: 0, count: T * C)      // LN output
-        var mk = a, mv = a, mr = a                       // token-mixed inputs
-        var k = a, v = a, r = a, y = a, o = a, s = a, h = a
-        var kf = [Float](repeating: 0, count: T * F)
+        return x
+    }
+
+    /// LN_out of the residual stream [T, C]: the hidden state the head reads.
+    func finalNorm(_ x: [Float], rows T: Int) -> [Float] {
+        var a = [Float](repeating: 0, count: T * config.width)
+        layerNormRows(&a, x, lnOutW, lnOutB, rows: T, width: config.width)
+        return a
+    }
+
+    /// Work buffers of one chunk of T rows (allocated once per chunk, shared by its blocks).
+    struct Scratch {
+        var a: [Float], mk: [Float], mv: [Float], mr: [Float]
+        var k: [Float], v: [Float], r: [Float], y: [Float], o: [Float], s: [Float], h: [Float]
+        var kf: [Float]
+        init(rows T: Int, config: SpikeGPTConfig) {
+            a = [Float](repeating: 0, count: T * config.width)
+            mk = a; mv = a; mr = a; k = a; v = a; r = a; y = a; o = a; s = a; h = a
+            kf = [Float](repeating: 0, count: T * config.ffnWidth)
+        }
+    }
+
+    /// Block `i` over a chunk of T rows: x (the residual stream [T, C]) in place, its recurrent
+    /// state (token shift, WKV, LIF membranes of layer i) in `state`, its sites into `probe`.
+    func block(_ i: Int, _ x: inout [Float], rows T: Int, state: inout State, probe: Probe?, scratch w: inout Scratch) throws {
+        let C = config.width, F = config.ffnWidth
+        let L = layers[i], base = i * C
         // GIF mode (SpikeLLM): the LIF sites are bypassed and the linear inputs are GIF-coded.
         let bypass = controls.neuron == .none || controls.neuron == .gif
+        if let w0 = L.ln0w, let b0 = L.ln0b { layerNormRows(&x, x, w0, b0, rows: T, width: C) }
 
-        for (i, L) in layers.enumerated() {
-            let base = i * C
-            if let w0 = L.ln0w, let b0 = L.ln0b { layerNormRows(&x, x, w0, b0, rows: T, width: C) }
+        // ---- TimeMix
+        layerNormRows(&w.a, x, L.ln1w, L.ln1b, rows: T, width: C)
+        tokenMix(w.a, L.attMixK, &w.mk, shift: state.attShift, base: base, rows: T)
+        tokenMix(w.a, L.attMixV, &w.mv, shift: state.attShift, base: base, rows: T)
+        tokenMix(w.a, L.attMixR, &w.mr, shift: state.attShift, base: base, rows: T)
+        saveShift(w.a, &state.attShift, base: base, rows: T)
+        try layerIn("blocks.\(i).att.key", w.mk, L.attK, &w.k, rows: T, probe: probe)
+        try layerIn("blocks.\(i).att.value", w.mv, L.attV, &w.v, rows: T, probe: probe)
+        try layerIn("blocks.\(i).att.receptance", w.mr, L.attR, &w.r, rows: T, probe: probe)
+        wkvScan(w.k, w.v, L.decay, L.first, &w.y, rows: T, width: C, state: &state, base: base)
+        for j in 0..<(T * C) { w.y[j] *= sigmoid(w.r[j]) }
+        try layerIn("blocks.\(i).att.output", w.y, L.attO, &w.o, rows: T, probe: probe)
+        try spikeSite(2 * i, w.o, &w.s, &w.h, rows: T, v: &state.lifAtt, base: base, bypass: bypass, probe: probe)
+        for j in 0..<(T * C) { x[j] += w.s[j] }
 
-            // ---- TimeMix
-            layerNormRows(&a, x, L.ln1w, L.ln1b, rows: T, width: C)
-            tokenMix(a, L.attMixK, &mk, shift: state.attShift, base: base, rows: T)
-            tokenMix(a, L.attMixV, &mv, shift: state.attShift, base: base, rows: T)
-            tokenMix(a, L.attMixR, &mr, shift: state.attShift, base: base, rows: T)
-            saveShift(a, &state.attShift, base: base, rows: T)
-            try layerIn("blocks.\(i).att.key", mk, L.attK, &k, rows: T, probe: probe)
-            try layerIn("blocks.\(i).att.value", mv, L.attV, &v, rows: T, probe: probe)
-            try layerIn("blocks.\(i).att.receptance", mr, L.attR, &r, rows: T, probe: probe)
-            wkvScan(k, v, L.decay, L.first, &y, rows: T, width: C, state: &state, base: base)
-            for j in 0..<(T * C) { y[j] *= sigmoid(r[j]) }
-            try layerIn("blocks.\(i).att.output", y, L.attO, &o, rows: T, probe: probe)
-            try spikeSite(2 * i, o, &s, &h, rows: T, v: &state.lifAtt, base: base, bypass: bypass, probe: probe)
-            for j in 0..<(T * C) { x[j] += s[j] }
-
-            // ---- ChannelMix
-            layerNormRows(&a, x, L.ln2w, L.ln2b, rows: T, width: C)
-            tokenMix(a, L.ffnMixK, &mk, shift: state.ffnShift, base: base, rows: T)
-            tokenMix(a, L.ffnMixR, &mr, shift: state.ffnShift, base: base, rows: T)
-            saveShift(a, &state.ffnShift, base: base, rows: T)
-            try layerIn("blocks.\(i).ffn.key", mk, L.ffnK, &kf, rows: T, probe: probe)
-            for j in 0..<(T * F) { let q = max(kf[j], 0); kf[j] = q * q }
-            try layerIn("blocks.\(i).ffn.value", kf, L.ffnV, &v, rows: T, probe: probe)
-            try layerIn("blocks.\(i).ffn.receptance", mr, L.ffnR, &r, rows: T, probe: probe)
-            for j in 0..<(T * C) { o[j] = sigmoid(r[j]) * v[j] }
-            try spikeSite(2 * i + 1, o, &s, &h, rows: T, v: &state.lifFfn, base: base, bypass: bypass, probe: probe)
-            for j in 0..<(T * C) { x[j] += s[j] }
-        }
-        layerNormRows(&a, x, lnOutW, lnOutB, rows: T, width: C)
-        var logits = [Float](repeating: 0, count: T * V)
-        linear(a, head, &logits, rows: T)
-        state.position += T
-        return Output(logits: try Tensor(shape: [T, V], values: logits), hidden: try Tensor(shape: [T, C], values: a))
+        // ---- ChannelMix
+        layerNormRows(&w.a, x, L.ln2w, L.ln2b, rows: T, width: C)
+        tokenMix(w.a, L.ffnMixK, &w.mk, shift: state.ffnShift, base: base, rows: T)
+        tokenMix(w.a, L.ffnMixR, &w.mr, shift: state.ffnShift, base: base, rows: T)
+        saveShift(w.a, &state.ffnShift, base: base, rows: T)
+        try layerIn("blocks.\(i).ffn.key", w.mk, L.ffnK, &w.kf, rows: T, probe: probe)
+        for j in 0..<(T * F) { let q = max(w.kf[j], 0); w.kf[j] = q * q }
+        try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe)
+        try layerIn("blocks.\(i).ffn.receptance", w.mr, L.ffnR, &w.r, rows: T, probe: probe)
+        for j in 0..<(T * C) { w.o[j] = sigmoid(w.r[j]) * w.v[j] }
+        try spikeSite(2 * i + 1, w.o, &w.s, &w.h, rows: T, v: &state.lifFfn, base: base, bypass: bypass, probe: probe)
+        for j in 0..<(T * C) { x[j] += w.s[j] }
     }
 
     /// The recurrent form: one token.
@@ -271,24 +299,13 @@ public struct SpikeGPT: Sendable {
 
     /// Class logits of the NLU head: mean over tokens of the final hidden state → MLP.
     public func classify(tokens: [Int], probe: Probe? = nil) throws -> (logits: [Float], hidden: Tensor) {
-        guard let dw = clsDenseW, let db = clsDenseB, let ow = clsOutW, let ob = clsOutB else {
+        guard clsOutW != nil else {
             throw ModelError.badInput(reason: "this SpikeGPT checkpoint has no classifier head (classifier.out.weight)",
                                       hint: "run a prompt instead, or train a classifier with 'spikescope train --glue'")
         }
         var st = initialState()
         let out = try forward(tokens: tokens, state: &st, probe: probe)
-        let C = config.width, T = tokens.count
-        var pooled = [Float](repeating: 0, count: C)
-        out.hidden.withUnsafeBufferPointer { hp in
-            for t in 0..<T { for c in 0..<C { pooled[c] += hp[t * C + c] / Float(T) } }
-        }
-        var z = [Float](repeating: 0, count: C)
-        linear(pooled, dw, &z, rows: 1)
-        db.withUnsafeBufferPointer { b in for c in 0..<C { z[c] = tanhf(z[c] + b[c]) } }
-        var logits = [Float](repeating: 0, count: config.classes)
-        linear(z, ow, &logits, rows: 1)
-        ob.withUnsafeBufferPointer { b in for j in logits.indices { logits[j] += b[j] } }
-        return (logits, out.hidden)
+        return (classHead(hidden: out.hidden.values, rows: tokens.count) ?? [], out.hidden)
     }
 
     // MARK: pieces

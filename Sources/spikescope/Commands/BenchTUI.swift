@@ -31,16 +31,37 @@ struct BenchTUI: ParsableCommand {
         let first = wb.runAndWait()
         if let e = first.error { throw CLIError("bench tui: the model did not run: \(e)") }
 
-        // Control change → new trace published (phase 1; the k-curve follows in phase 2).
-        var latencies: [Double] = []
-        for i in 0..<runs {
-            let before = wb.snapshot().revision
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            wb.apply(.frequency(up: i % 2 == 0))
-            while wb.snapshot().revision == before { usleep(100) }
-            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            _ = wb.runAndWait()  // let the curve finish so runs do not overlap
+        // A control change (k up/down) at the first, middle and last site: until the prompt's
+        // trace is on screen (first_publish_ms; the whole run for a model without stages) and
+        // until the continuation is complete (control_change_ms). The k-curve (phase 2) is waited
+        // out between runs so runs do not overlap.
+        func settle() {
+            while true { let s = wb.snapshot(); if !s.busy && !s.curvePending { return }; usleep(200) }
         }
+        func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
+        let count = first.siteNames.count
+        var positions: [String: Any] = [:]
+        var allFirst: [Double] = [], allChange: [Double] = []
+        for (label, index) in [("first", 0), ("middle", count / 2), ("last", count - 1)] {
+            wb.apply(.selectSite(index))
+            settle()
+            var firstPublish: [Double] = [], change: [Double] = []
+            for i in 0..<runs {
+                let before = wb.snapshot().revision
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                wb.apply(.frequency(up: i % 2 == 0))
+                while wb.snapshot().revision == before { usleep(100) }
+                firstPublish.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                while wb.snapshot().busy { usleep(100) }
+                change.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                settle()
+            }
+            allFirst += firstPublish; allChange += change
+            positions[label] = ["site": first.siteNames[index],
+                                "first_publish_ms_median": median(firstPublish), "first_publish_ms_max": firstPublish.max() ?? 0,
+                                "control_change_ms_median": median(change), "control_change_ms_max": change.max() ?? 0]
+        }
+        let latencies = allChange
         let state = wb.snapshot()
         var buf = ScreenBuffer(width: parts[0], height: parts[1])
         var frames: [Double] = []
@@ -55,10 +76,11 @@ struct BenchTUI: ParsableCommand {
         var buf2 = ScreenBuffer(width: parts[0], height: parts[1])
         WorkbenchScreen.render(wb.snapshot(), ui: WorkbenchUI(), caps: .full, into: &buf2)
         let changed = buf2.diff(from: buf).count
-        func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
         let out: [String: Any] = [
             "frame": "\(parts[0])x\(parts[1])", "render_ms_median": median(frames), "render_ms_max": frames.max() ?? 0,
             "control_change_ms_median": median(latencies), "control_change_ms_max": latencies.max() ?? 0,
+            "first_publish_ms_median": median(allFirst), "first_publish_ms_max": allFirst.max() ?? 0,
+            "by_site": positions, "machine": MachineInfo.current.json,
             "prompt_tokens": state.ids.count, "generated_tokens": state.generatedCount,
             "sites": state.siteNames.count, "width": state.summary.width, "cells_changed_by_a_step": changed,
             "model": opened.loaded.weightsPath,
