@@ -240,6 +240,19 @@ public final class Workbench: @unchecked Sendable {
         queue.async { [self] in computeLoop() }
     }
 
+    /// Waits (CLI, tests, benchmarks) until nothing is being computed: the trace, its
+    /// continuation and the rate-vs-k curve are all in. Schedules nothing.
+    @discardableResult
+    public func waitUntilIdle(timeout: TimeInterval = 120) -> WorkbenchState {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let s = snapshot()
+            if !s.busy && !s.curvePending { return s }
+            Thread.sleep(forTimeInterval: 0.0005)
+        }
+        return snapshot()
+    }
+
     /// Runs synchronously (CLI, tests): schedules and waits for the result.
     public func runAndWait(timeout: TimeInterval = 120) -> WorkbenchState {
         let before = snapshot().revision

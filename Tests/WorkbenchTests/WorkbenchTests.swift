@@ -19,6 +19,33 @@ func tinyModel() throws -> SpikeGPT {
 }
 
 @Suite struct WorkbenchTests {
+    /// Issue 22: a k change at a later layer reruns from that layer (the model's staged run), shows
+    /// the prompt's trace before the continuation, and ends exactly where a from-scratch run on the
+    /// same controls ends; moving the site cursor recomputes only the rate-vs-k curve.
+    @Test func aControlChangeRerunsFromItsLayerAndEqualsAFullRun() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 6)
+        _ = wb.runAndWait()
+        wb.apply(.selectSite(2))  // blocks.1.att.lif: layer 1 of 2
+        let moved = wb.waitUntilIdle()
+        #expect(moved.frequencyCurve.contains { abs(Double($0.k) - Double(moved.k[2])) < 1e-6 && $0.rate == moved.stats[2].firingRate })
+        let before = moved.revision
+        let unchanged = moved.trace
+        wb.apply(.frequency(up: true))
+        let s = wb.waitUntilIdle()
+        #expect(s.error == nil)
+        #expect(s.revision - before >= 2, "the prompt's stage and the complete run each publish")
+        #expect(s.firstPublishMillis != nil && s.firstPublishMillis! <= s.computeMillis)
+        // Layer 0 as before, layer 1 changed (k up: no more spikes at the changed site).
+        #expect(s.trace["blocks.0.att.lif"] == unchanged["blocks.0.att.lif"] || s.generatedIDs != moved.generatedIDs)
+        #expect(s.stats[2].firingRate <= moved.stats[2].firingRate || s.generatedIDs != moved.generatedIDs)
+        let fresh = Workbench(model: wb.currentModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 6)
+        fresh.mutate { _, state in state.cursor.site = 2 }
+        let full = fresh.runAndWait()
+        let same = s.trace == full.trace
+        #expect(same && s.generatedIDs == full.generatedIDs && s.stats == full.stats)
+        #expect(s.frequencyCurve.map(\.rate) == full.frequencyCurve.map(\.rate))
+    }
+
     @Test func runProducesTraceStatsAndEnergy() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 4)
         let s = wb.runAndWait()

@@ -35,9 +35,7 @@ struct BenchTUI: ParsableCommand {
         // trace is on screen (first_publish_ms; the whole run for a model without stages) and
         // until the continuation is complete (control_change_ms). The k-curve (phase 2) is waited
         // out between runs so runs do not overlap.
-        func settle() {
-            while true { let s = wb.snapshot(); if !s.busy && !s.curvePending { return }; usleep(200) }
-        }
+        func settle() { wb.waitUntilIdle() }
         func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         let count = first.siteNames.count
         var positions: [String: Any] = [:]
