@@ -56,13 +56,24 @@ public struct SiteStatistics: Sendable, Equatable {
         let S = site.spikes.count / C
         steps = S
         amplitude = site.amplitude; threshold = site.threshold; k = site.k
+        // One pass over the spikes (pointer loops: this runs for every site on every published
+        // stage of a rerun, ~10⁷ values on a released model).
         var pos = 0, neg = 0
         var perStep = [Float](repeating: 0, count: S), perChan = [Float](repeating: 0, count: C)
-        for t in 0..<S {
-            for c in 0..<C {
-                let s = site.spikes[t * C + c]
-                if s > 0 { pos += 1 } else if s < 0 { neg += 1 }
-                if s != 0 { perStep[t] += 1; perChan[c] += 1 }
+        site.spikes.withUnsafeBufferPointer { sp in
+            perChan.withUnsafeMutableBufferPointer { pc in
+                for t in 0..<S {
+                    let row = sp.baseAddress! + t * C
+                    var p = 0, n = 0
+                    for c in 0..<C {
+                        let v = row[c]
+                        p &+= v > 0 ? 1 : 0
+                        n &+= v < 0 ? 1 : 0
+                        pc[c] += v != 0 ? 1 : 0
+                    }
+                    pos &+= p; neg &+= n
+                    perStep[t] = Float(p + n)
+                }
             }
         }
         let n = Double(max(S * C, 1))
@@ -78,10 +89,24 @@ public struct SiteStatistics: Sendable, Equatable {
             firingRatePerToken = firingRatePerStep
         }
 
+        // Membrane: mean, std, range (finite values only), then the histogram over the range.
         let m = site.membrane
         var mean: Double = 0, sq: Double = 0
         var lo = Float.infinity, hi = -Float.infinity
-        for v in m where v.isFinite { mean += Double(v); sq += Double(v) * Double(v); lo = min(lo, v); hi = max(hi, v) }
+        m.withUnsafeBufferPointer { mp in
+            let rowLen = 4096  // Float partial sums per block, Double across blocks
+            var i = 0
+            while i < mp.count {
+                let end = min(i + rowLen, mp.count)
+                var s: Float = 0, s2: Float = 0, l = Float.infinity, h = -Float.infinity
+                for j in i..<end {
+                    let v = mp[j]
+                    if v.isFinite { s += v; s2 += v * v; l = min(l, v); h = max(h, v) }
+                }
+                mean += Double(s); sq += Double(s2); lo = min(lo, l); hi = max(hi, h)
+                i = end
+            }
+        }
         let cnt = Double(max(m.count, 1))
         mean /= cnt
         membraneMean = Float(mean)
@@ -91,17 +116,27 @@ public struct SiteStatistics: Sendable, Equatable {
         let range: ClosedRange<Float> = lo < hi ? lo...hi : (lo - 1)...(hi + 1)
         histogramRange = range
         var hist = [Int](repeating: 0, count: bins)
-        let span = range.upperBound - range.lowerBound
-        for v in m where v.isFinite {
-            let b = Int((v - range.lowerBound) / span * Float(bins))
-            hist[min(max(b, 0), bins - 1)] += 1
+        let scale = Float(bins) / (range.upperBound - range.lowerBound), base = range.lowerBound
+        m.withUnsafeBufferPointer { mp in
+            hist.withUnsafeMutableBufferPointer { hp in
+                for v in mp where v.isFinite {
+                    let b = Int((v - base) * scale)
+                    hp[min(max(b, 0), bins - 1)] &+= 1
+                }
+            }
         }
         histogram = hist
 
         // Outliers: per channel mean |x| over steps, x = current when recorded, else membrane.
         let src = site.current.count == site.membrane.count && !site.current.isEmpty ? site.current : m
         var chan = [Float](repeating: 0, count: C)
-        if S > 0 { for t in 0..<S { for c in 0..<C { chan[c] += abs(src[t * C + c]) } } }
+        if S > 0 {
+            src.withUnsafeBufferPointer { xp in
+                chan.withUnsafeMutableBufferPointer { ch in
+                    for t in 0..<S { let row = xp.baseAddress! + t * C; for c in 0..<C { ch[c] += abs(row[c]) } }
+                }
+            }
+        }
         for c in 0..<C { chan[c] /= Float(max(S, 1)) }
         let cm = chan.reduce(0, +) / Float(C)
         let cs = (chan.map { ($0 - cm) * ($0 - cm) }.reduce(0, +) / Float(C)).squareRoot()

@@ -160,7 +160,13 @@ extension SpikeBERT {
     }
 
     /// B sequences of one length L through the encoder and heads. Inputs are validated by the caller.
-    func forwardFast(ids: [[Int]], typeIds: [[Int]]?, masks: [[Int]]?, probe: Probe?) -> [BERTOutput] {
+    /// The workbench's staged rerun (one sequence): `resume` starts at a layer from the stream
+    /// entering it ([N, C], as `capture` gave it before), `capture` sees the stream entering each
+    /// layer run (and, at index `layers`, the final one), `stopAfter` ends after that layer
+    /// (returning no outputs).
+    func forwardFast(ids: [[Int]], typeIds: [[Int]]?, masks: [[Int]]?, probe: Probe?,
+                     resume: (layer: Int, x: [Float])? = nil, stopAfter: Int? = nil,
+                     capture: ((Int, UnsafePointer<Float>, Int) -> Void)? = nil) -> [BERTOutput] {
         let c = config
         let B = ids.count, L = ids[0].count, C = c.hiddenSize, I = c.intermediateSize
         let spiking = neuron != .none
@@ -187,7 +193,12 @@ extension SpikeBERT {
         // Embeddings: e[l] = LN(word[ids[l]] + type[typeIds[l]] + pos[l]), repeated over T.
         let w = weights
         let wp = ptr(w.word), tp = ptr(w.tokenType), pp = ptr(w.position)
-        for b in 0..<B {
+        let start = resume?.layer ?? 0
+        if let resume {
+            precondition(resume.x.count == N * C, "resumed stream of \(resume.x.count) values, expected \(N * C)")
+            resume.x.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: N * C) }
+        }
+        for b in 0..<B where resume == nil {
             let xb = x + b * S * C
             for l in 0..<L {
                 let row = xb + l * C
@@ -232,7 +243,8 @@ extension SpikeBERT {
             }
         }
 
-        for (i, fl) in layers.enumerated() {
+        for (i, fl) in layers.enumerated() where i >= start && i <= (stopAfter ?? Int.max) {
+            capture?(i, x, N * C)
             let p = "encoder.layer.\(i)."
             let qs = p + "attention.self.query", ks = p + "attention.self.key", vs = p + "attention.self.value"
             // Q, K, V: spiking → three contiguous [N, C] blocks; float → one [N, 3C] GEMM.
@@ -274,6 +286,8 @@ extension SpikeBERT {
             spikeLinear(p + "output.dense", fl.output, inter, x)
             rowsLayerNorm(x, residual: a, rows: N, weightsOf: w.layers[i].outputNorm, parallel: bigNorm)      // y = LN(out + a)
         }
+        if stopAfter != nil { return [] }
+        capture?(layers.count, x, N * C)
 
         // hidden = mean_t y_t  [L, C] per sequence (the reference's order of adds).
         return (0..<B).map { b in

@@ -355,7 +355,7 @@ public final class SpikeBERT {
         return outs.map { $0! }
     }
 
-    private func validate(ids: [Int], typeIds: [Int]?, mask: [Int]?) throws {
+    func validate(ids: [Int], typeIds: [Int]?, mask: [Int]?) throws {
         let c = config, L = ids.count
         guard L >= 1, L <= c.maxPositions else {
             throw ModelError.invalidInput(field: "ids", reason: "has \(L) tokens, expected 1…\(c.maxPositions)",
