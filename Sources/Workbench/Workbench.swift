@@ -135,19 +135,29 @@ public final class Workbench: @unchecked Sendable {
             state.cursor.focus = all[(all.firstIndex(of: state.cursor.focus)! + 1) % all.count]
         case .frequency(let up):
             let f = up ? Workbench.controlStep : 1 / Workbench.controlStep
+            var changed = false
             for (i, name) in state.siteNames.enumerated() where state.allSites || i == state.cursor.site {
-                let k = min(max(model.frequency(site: name) * f, 0.05), 64)
+                let before = model.frequency(site: name)
+                let k = min(max(before * f, 0.05), 64)
                 model.setFrequency(k, site: name)
-                state.k[i] = k
-                noteChange(site: name)
+                if model.frequency(site: name) != before { changed = true; noteChange(site: name) }
             }
             // Some neurons share one k (GIF): show what the model now holds at every site.
             state.k = state.siteNames.map { model.frequency(site: $0) }
-            rerun = true
-            reuse = true
+            if changed {
+                rerun = true
+                reuse = true
+            } else {
+                // Nothing to recompute: say why instead of rerunning the same model.
+                state.status = Workbench.noFrequencyControl(state)
+            }
         case .toggleAllSites:
             state.allSites.toggle()
         case .threshold(let up):
+            guard state.neuron != .gif && state.neuron != .none else {
+                state.status = Workbench.noFrequencyControl(state)
+                break
+            }
             let f = up ? Workbench.controlStep : 1 / Workbench.controlStep
             for (i, name) in state.siteNames.enumerated() where state.allSites || i == state.cursor.site {
                 model.scaleThreshold(by: f, site: name)
@@ -210,6 +220,15 @@ public final class Workbench: @unchecked Sendable {
         if rerun { schedule(reuse: reuse, curveOnly: curveOnly) }
     }
 
+    /// Why k and the threshold do nothing here (status line).
+    static func noFrequencyControl(_ s: WorkbenchState) -> String {
+        if s.neuron == .gif {
+            return "SpikeLLM's neuron (GIF) has no frequency control or threshold: m/M abits, x/X addbit, l/L low_p"
+        }
+        if s.neuron == .none { return "neuron none runs the float model: no spikes, no k or threshold (i: choose a neuron)" }
+        return "\(s.summary.family.displayName) has no frequency control at its \(s.neuron.rawValue) sites"
+    }
+
     /// A control at `site` changed: its layer and the later ones must be recomputed. Caller
     /// holds the lock.
     private func noteChange(site: String) {
@@ -248,7 +267,7 @@ public final class Workbench: @unchecked Sendable {
         while Date() < deadline {
             let s = snapshot()
             if !s.busy && !s.curvePending { return s }
-            Thread.sleep(forTimeInterval: 0.0005)
+            Thread.sleep(forTimeInterval: 0.002)
         }
         return snapshot()
     }
@@ -444,9 +463,10 @@ public final class Workbench: @unchecked Sendable {
     /// One staged computation (a `StagedModel`): encode, run reusing `cache` from `firstLayer`,
     /// `partial` with the prompt's result and after each continuation token; nil when cancelled
     /// (`partial` returned false).
-    /// Continuation tokens land on screen at most this often (each publish computes the
-    /// statistics of every site over every row so far); the prompt's stage and the last token
-    /// always do.
+    /// Continuation tokens land on screen at most this often, and no sooner than 3× the last
+    /// publish took after it (each publish computes the statistics of every site over every row
+    /// so far: on a 30-layer LLaMA with GIF that is ~10⁷ values, and publishing every token would
+    /// double the run); the prompt's stage and the last token always land.
     static let publishInterval: UInt64 = 50_000_000
 
     static func computeStaged(model: any StagedModel, codec: TextCodec, input: InputSource, generate: Int,
@@ -469,13 +489,15 @@ public final class Workbench: @unchecked Sendable {
                               generated: st.generated, generatedText: codec.decode(st.generated), run: run, trace: st.trace,
                               stats: stats, energy: energy)
             }
-            var last: UInt64 = 0
+            var next: UInt64 = 0
             let stage = { (st: RunStage) -> Bool in
                 if st.complete { return true }
                 let now = DispatchTime.now().uptimeNanoseconds
-                guard st.generated.isEmpty || now - last >= publishInterval else { return alive() }
-                last = now
-                return partial(result(st))
+                guard st.generated.isEmpty || now >= next else { return alive() }
+                let shown = partial(result(st))
+                let done = DispatchTime.now().uptimeNanoseconds
+                next = done + max(publishInterval, 3 * (done - now))
+                return shown
             }
             guard let out = try model.staged(prompt: ModelInput(ids: enc.ids, typeIds: enc.typeIds), count: generates, sampler: &sampler,
                                              cache: cache, firstLayer: firstLayer, stage: stage)

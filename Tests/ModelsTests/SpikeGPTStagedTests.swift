@@ -118,3 +118,33 @@ import Engine
         }
     }
 }
+
+/// The LLaMA family's staged run: from scratch it is `generate` (tokens and trace), float and
+/// with SpikeLLM's neuron, and its stages come prompt first, then token by token.
+@Suite struct LlamaStagedTests {
+    func tiny() throws -> Llama {
+        let loaded = try ModelLoader.load(path: Fixture.url("llama/llama-tiny").path)
+        return try #require(loaded.model as? Llama)
+    }
+    let prompt = ModelInput(ids: [1, 395, 331, 7, 12])
+
+    @Test(arguments: [NeuronKind.none, .gif])
+    func fromScratchItIsGenerate(_ kind: NeuronKind) throws {
+        var m = try tiny()
+        m.neuron = kind
+        try m.prepare(for: prompt)
+        var s1 = Sampler(), s2 = Sampler()
+        var seen: [Int] = []
+        let staged = try #require(try m.staged(prompt: prompt, count: 5, sampler: &s1, cache: nil, firstLayer: 0) { st in
+            seen.append(st.generated.count); return true
+        })
+        let probe = Probe()
+        let g = try #require(try m.generate(prompt: prompt, count: 5, sampler: &s2, probe: probe))
+        #expect(staged.stage.generated == g.tokens)
+        let same = staged.stage.trace == probe.trace
+        #expect(same)
+        #expect(staged.stage.run.steps == g.run.steps && staged.stage.run.hidden == g.run.hidden)
+        #expect(seen == Array(0..<5))
+        #expect(m.layer(ofSite: "model.layers.1.mlp.down_proj") == 1)
+    }
+}

@@ -46,6 +46,20 @@ func tinyModel() throws -> SpikeGPT {
         #expect(s.frequencyCurve.map(\.rate) == full.frequencyCurve.map(\.rate))
     }
 
+    /// k and the threshold on a neuron that has neither (GIF, or none) recompute nothing and say why.
+    @Test func controlsThatDoNothingDoNotRerun() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello"), generate: 2)
+        wb.apply(.neuron(.gif))
+        let before = wb.runAndWait()
+        #expect(before.error == nil && before.neuron == .gif)
+        wb.apply(.frequency(up: true))
+        wb.apply(.threshold(up: true))
+        let after = wb.waitUntilIdle()
+        #expect(after.revision == before.revision, "nothing changed, nothing recomputed")
+        #expect(after.status.contains("no frequency control"), "\(after.status)")
+        #expect(after.k == before.k)
+    }
+
     @Test func runProducesTraceStatsAndEnergy() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 4)
         let s = wb.runAndWait()

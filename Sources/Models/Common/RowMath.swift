@@ -66,6 +66,16 @@ func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
     }
 }
 
+/// Batch-1 products y_i = W_i·x_i of several contiguous weights in one parallel region (one
+/// hand-off to the pool instead of one per product); each row's bits are those of `linear`'s.
+func gemvs(_ products: [(w: Tensor, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)]) {
+    var jobs = products.map { p in
+        Kernels.GEMVJob(kind: .f32, nOut: p.w.shape[0], nIn: p.w.shape[1], y: p.y, w: UnsafeRawPointer(p.w.elementPointer),
+                        x: p.x, partial: nil)
+    }
+    withExtendedLifetime(products) { Kernels.gemvBatch(&jobs, count: jobs.count, threads: 2) }
+}
+
 /// Base pointer of a contiguous tensor the model keeps alive (its weights).
 @inline(__always)
 func ptr(_ t: Tensor) -> UnsafePointer<Float> { t.elementPointer }

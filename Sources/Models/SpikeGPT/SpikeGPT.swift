@@ -269,9 +269,20 @@ public struct SpikeGPT: Sendable {
         tokenMix(w.a, L.attMixV, &w.mv, shift: state.attShift, base: base, rows: T)
         tokenMix(w.a, L.attMixR, &w.mr, shift: state.attShift, base: base, rows: T)
         saveShift(w.a, &state.attShift, base: base, rows: T)
-        try layerIn("blocks.\(i).att.key", w.mk, L.attK, &w.k, rows: T, probe: probe)
-        try layerIn("blocks.\(i).att.value", w.mv, L.attV, &w.v, rows: T, probe: probe)
-        try layerIn("blocks.\(i).att.receptance", w.mr, L.attR, &w.r, rows: T, probe: probe)
+        // One token, plain linears: the three products in one parallel region (same bits).
+        let batched = T == 1 && controls.neuron != .gif && !controls.collectInputs
+        if batched {
+            w.mk.withUnsafeBufferPointer { mk in w.mv.withUnsafeBufferPointer { mv in w.mr.withUnsafeBufferPointer { mr in
+                w.k.withUnsafeMutableBufferPointer { k in w.v.withUnsafeMutableBufferPointer { v in w.r.withUnsafeMutableBufferPointer { r in
+                    gemvs([(L.attK, mk.baseAddress!, k.baseAddress!), (L.attV, mv.baseAddress!, v.baseAddress!),
+                           (L.attR, mr.baseAddress!, r.baseAddress!)])
+                } } }
+            } } }
+        } else {
+            try layerIn("blocks.\(i).att.key", w.mk, L.attK, &w.k, rows: T, probe: probe)
+            try layerIn("blocks.\(i).att.value", w.mv, L.attV, &w.v, rows: T, probe: probe)
+            try layerIn("blocks.\(i).att.receptance", w.mr, L.attR, &w.r, rows: T, probe: probe)
+        }
         wkvScan(w.k, w.v, L.decay, L.first, &w.y, rows: T, width: C, state: &state, base: base)
         for j in 0..<(T * C) { w.y[j] *= sigmoid(w.r[j]) }
         try layerIn("blocks.\(i).att.output", w.y, L.attO, &w.o, rows: T, probe: probe)
@@ -283,10 +294,20 @@ public struct SpikeGPT: Sendable {
         tokenMix(w.a, L.ffnMixK, &w.mk, shift: state.ffnShift, base: base, rows: T)
         tokenMix(w.a, L.ffnMixR, &w.mr, shift: state.ffnShift, base: base, rows: T)
         saveShift(w.a, &state.ffnShift, base: base, rows: T)
-        try layerIn("blocks.\(i).ffn.key", w.mk, L.ffnK, &w.kf, rows: T, probe: probe)
-        for j in 0..<(T * F) { let q = max(w.kf[j], 0); w.kf[j] = q * q }
-        try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe)
-        try layerIn("blocks.\(i).ffn.receptance", w.mr, L.ffnR, &w.r, rows: T, probe: probe)
+        if batched {
+            w.mk.withUnsafeBufferPointer { mk in w.mr.withUnsafeBufferPointer { mr in
+                w.kf.withUnsafeMutableBufferPointer { kf in w.r.withUnsafeMutableBufferPointer { r in
+                    gemvs([(L.ffnK, mk.baseAddress!, kf.baseAddress!), (L.ffnR, mr.baseAddress!, r.baseAddress!)])
+                } }
+            } }
+            for j in 0..<(T * F) { let q = max(w.kf[j], 0); w.kf[j] = q * q }
+            try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe)
+        } else {
+            try layerIn("blocks.\(i).ffn.key", w.mk, L.ffnK, &w.kf, rows: T, probe: probe)
+            for j in 0..<(T * F) { let q = max(w.kf[j], 0); w.kf[j] = q * q }
+            try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe)
+            try layerIn("blocks.\(i).ffn.receptance", w.mr, L.ffnR, &w.r, rows: T, probe: probe)
+        }
         for j in 0..<(T * C) { w.o[j] = sigmoid(w.r[j]) * w.v[j] }
         try spikeSite(2 * i + 1, w.o, &w.s, &w.h, rows: T, v: &state.lifFfn, base: base, bypass: bypass, probe: probe)
         for j in 0..<(T * C) { x[j] += w.s[j] }

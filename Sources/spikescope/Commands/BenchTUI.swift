@@ -6,6 +6,7 @@ import Experiments
 import Foundation
 import Workbench
 import TUI
+import Neurons
 
 struct BenchTUI: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tui", abstract: "Frame render time and control-change latency; prints JSON.")
@@ -15,6 +16,7 @@ struct BenchTUI: ParsableCommand {
     @Option(help: "Tokens generated after the prompt (the TUI's default is 24).") var generate: Int = 24
     @Option(help: "Frame size WxH.") var size: String = "200x60"
     @Option(help: "Repetitions.") var runs: Int = 20
+    @Option(help: "Neuron at the sites (the model's own when omitted), e.g. gif on a LLaMA-family model.") var neuron: String?
     @Flag(help: "JSON output (the only format).") var json = false
 
     func run() throws {
@@ -28,18 +30,35 @@ struct BenchTUI: ParsableCommand {
         while (try opened.codec.encode(text, nil)).ids.count > promptTokens { text.removeLast() }
         let wb = Workbench(model: opened.loaded.model, codec: opened.codec, input: .prompt(text),
                            modelPath: opened.loaded.weightsPath, generate: generate)
+        if let neuron {
+            guard let kind = NeuronKind(rawValue: neuron) else {
+                throw ValidationError("The value '\(neuron)' is invalid for '--neuron'. Use one of: \(NeuronKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            try wb.applyControls(neuron: kind, timesteps: nil, k: nil)
+        }
         let first = wb.runAndWait()
         if let e = first.error { throw CLIError("bench tui: the model did not run: \(e)") }
 
-        // A control change (k up/down) at the first, middle and last site: until the prompt's
-        // trace is on screen (first_publish_ms; the whole run for a model without stages) and
-        // until the continuation is complete (control_change_ms). The k-curve (phase 2) is waited
-        // out between runs so runs do not overlap.
+        // A control change at the first, middle and last site — k up/down, or where the neuron has
+        // no k (SpikeLLM's GIF) abits up/down — until the prompt's trace is on screen
+        // (first_publish_ms; the whole run for a model without stages) and until the continuation
+        // is complete (control_change_ms). The k-curve (phase 2) is waited out between runs so
+        // runs do not overlap.
         func settle() { wb.waitUntilIdle() }
         func median(_ a: [Double]) -> Double { let s = a.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }
         let count = first.siteNames.count
         var positions: [String: Any] = [:]
         var allFirst: [Double] = [], allChange: [Double] = []
+        /// One control change; nil when no control of this neuron applies (nothing reruns).
+        func applyChange(_ i: Int) -> String? {
+            let s = wb.snapshot()
+            wb.apply(.frequency(up: i % 2 == 0))
+            if wb.snapshot().k != s.k { return "k" }
+            guard s.neuron == .gif, s.spikeLLM != nil else { return nil }
+            wb.apply(.spikeLLM(.abits, up: i % 2 == 0))
+            return "abits"
+        }
+        var control = "none"
         for (label, index) in [("first", 0), ("middle", count / 2), ("last", count - 1)] {
             wb.apply(.selectSite(index))
             settle()
@@ -47,10 +66,13 @@ struct BenchTUI: ParsableCommand {
             for i in 0..<runs {
                 let before = wb.snapshot().revision
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                wb.apply(.frequency(up: i % 2 == 0))
-                while wb.snapshot().revision == before { usleep(100) }
+                guard let c = applyChange(i) else {
+                    throw CLIError("bench tui: neither k nor abits applies to neuron \(wb.snapshot().neuron.rawValue) here. Hint: pass --neuron (e.g. gif, lif)")
+                }
+                control = c
+                while wb.snapshot().revision == before { usleep(500) }
                 firstPublish.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-                while wb.snapshot().busy { usleep(100) }
+                while wb.snapshot().busy { usleep(500) }
                 change.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
                 settle()
             }
@@ -78,7 +100,7 @@ struct BenchTUI: ParsableCommand {
             "frame": "\(parts[0])x\(parts[1])", "render_ms_median": median(frames), "render_ms_max": frames.max() ?? 0,
             "control_change_ms_median": median(latencies), "control_change_ms_max": latencies.max() ?? 0,
             "first_publish_ms_median": median(allFirst), "first_publish_ms_max": allFirst.max() ?? 0,
-            "by_site": positions, "machine": MachineInfo.current.json,
+            "by_site": positions, "control": control, "neuron": state.neuron.rawValue, "machine": MachineInfo.current.json,
             "prompt_tokens": state.ids.count, "generated_tokens": state.generatedCount,
             "sites": state.siteNames.count, "width": state.summary.width, "cells_changed_by_a_step": changed,
             "model": opened.loaded.weightsPath,
