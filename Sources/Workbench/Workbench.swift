@@ -410,11 +410,13 @@ public final class Workbench: @unchecked Sendable {
             state.computeMillis = ms
             state.curvePending = true
             state.busy = pending
+            state.partial = false
             if firstPublished != ticket { state.firstPublishMillis = ms; firstPublished = ticket }
         } else {
             if r.generated.isEmpty { state.firstPublishMillis = ms; firstPublished = ticket }
             state.status = String(format: "prompt in %.0f ms · generating %d/%d…", state.firstPublishMillis ?? ms, r.generated.count, state.generateCount)
             state.busy = true
+            state.partial = true
         }
         state.cursor.step = min(state.cursor.step, max(state.stepCount - 1, 0))
         state.cursor.token = min(state.cursor.token, max(state.tokenCount - 1, 0))

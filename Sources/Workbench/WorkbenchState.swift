@@ -112,6 +112,8 @@ public struct WorkbenchState: Sendable {
     /// How long the last recompute took to put the prompt's trace on screen (the first stage of
     /// a staged run; the whole run otherwise).
     public var firstPublishMillis: Double?
+    /// The trace on screen is a stage of a run still going (its continuation is coming).
+    public var partial = false
     public var run: ModelRun?
     public var trace = Trace()
     public var stats: [SiteStatistics] = []

@@ -210,6 +210,20 @@ enum FixedTrace {
         #expect(done.contains("ETA -") && !done.contains("ETA 12s"), "\(done)")
     }
 
+    /// While a staged rerun streams its continuation the header says how far it is (not just
+    /// "computing…"), and says "computing…" before the first stage lands.
+    @Test func headerShowsAStreamingContinuation() {
+        var s = FixedTrace.gptState()
+        s.busy = true
+        var buf = Snapshot.canvas(120, 2)
+        WorkbenchScreen.header(s, caps: .full, in: buf.area, into: &buf)
+        #expect(buf.lines()[1].contains("computing…"))
+        s.partial = true
+        s.status = "prompt in 120 ms · generating 3/24…"
+        WorkbenchScreen.header(s, caps: .full, in: buf.area, into: &buf)
+        #expect(buf.lines()[1].contains("prompt in 120 ms · generating 3/24…") && !buf.lines()[1].contains("computing…"))
+    }
+
     /// An empty input (no tokens) has no step: the header says 0/0, not 1/0.
     @Test func anEmptyInputShowsZeroSteps() {
         var s = FixedTrace.gptState()

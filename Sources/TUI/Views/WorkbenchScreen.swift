@@ -111,7 +111,9 @@ public enum WorkbenchScreen {
         }
         if let site = s.selectedSite { l2.append(Span("  site ", style: .dim)); l2.append(Span(site, style: Style(fg: .cyan))) }
         l2.append(Span(String(format: "  energy %.3g pJ (dense %.3g)", s.energy.pj, s.energy.densePJ), style: .dim))
-        if s.busy { l2.append(Span("  computing…", style: Style(fg: .yellow))) }
+        // A staged rerun: the prompt's trace is on screen and the continuation streams in.
+        if s.busy && s.partial { l2.append(Span("  " + s.status, style: Style(fg: .yellow))) }
+        else if s.busy { l2.append(Span("  computing…", style: Style(fg: .yellow))) }
         else { l2.append(Span("  " + s.status, style: .dim)) }
         Line(l2).render(in: Rect(x: r.x, y: r.y + 1, width: r.width, height: 1), into: &buf, ellipsis: caps.glyphs.ellipsis)
     }

@@ -100,7 +100,7 @@ struct BenchTUI: ParsableCommand {
             "frame": "\(parts[0])x\(parts[1])", "render_ms_median": median(frames), "render_ms_max": frames.max() ?? 0,
             "control_change_ms_median": median(latencies), "control_change_ms_max": latencies.max() ?? 0,
             "first_publish_ms_median": median(allFirst), "first_publish_ms_max": allFirst.max() ?? 0,
-            "by_site": positions, "control": control, "neuron": state.neuron.rawValue, "machine": MachineInfo.current.json,
+            "by_site": positions, "control": control, "neuron": state.neuron.rawValue, "timesteps": state.timesteps ?? NSNull(), "machine": MachineInfo.current.json,
             "prompt_tokens": state.ids.count, "generated_tokens": state.generatedCount,
             "sites": state.siteNames.count, "width": state.summary.width, "cells_changed_by_a_step": changed,
             "model": opened.loaded.weightsPath,
