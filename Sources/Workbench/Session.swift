@@ -187,7 +187,13 @@ extension Workbench {
 /// Trace export: the inspect JSON report and one CSV per site (step, neuron, membrane, spike).
 public enum TraceExport {
     public static func write(_ s: WorkbenchState, model: any InspectableModel, to dir: String) throws -> String {
-        guard let run = s.run else { throw ModelError.badInput(reason: "nothing to export yet", hint: "run an input first (Enter)") }
+        guard var run = s.run else { throw ModelError.badInput(reason: "nothing to export yet", hint: "run an input first (Enter)") }
+        if run.logits.isEmpty && model.summary.family.generates {
+            // A staged run keeps no per-row logits (the head ran only where it sampled): the
+            // prompt's, as `inspect` reports them, are computed for the export.
+            let full = try model.run(ModelInput(ids: s.ids, typeIds: s.typeIds), probe: nil)
+            run.logits = full.logits
+        }
         try Folder.create(dir)
         let stamp = Int(Date().timeIntervalSince1970)
         let text: String? = { if case .prompt(let p) = s.input { return p }; if case .example(_, _, let r) = s.input { return r.text }; return nil }()

@@ -318,6 +318,10 @@ func tinyModel() throws -> SpikeGPT {
         let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try TraceExport.write(s, model: wb.currentModel(), to: dir)))) as! [String: Any]
         let energy = try #require(obj["energy"] as? [String: Any])
         #expect(obj["steps"] as? Int == 9 + 4)
+        // The staged run kept no per-row logits; the export computes the prompt's (as inspect does).
+        let logits = try #require(obj["logits"] as? [[Double]])
+        let reference = try wb.currentModel().run(ModelInput(ids: s.ids), probe: nil).logits
+        #expect(logits.count == 9 && logits.map { $0.map(Float.init) } == reference)
         #expect(abs((energy["dense_pj"] as? Double ?? 0) - s.energy.densePJ) < 1e-6 * s.energy.densePJ)
         #expect(abs((energy["ac"] as? Double ?? 0) - s.energy.ac) < 1e-9)
     }
