@@ -443,7 +443,7 @@ public enum WorkbenchScreen {
         let tokens = s.stats.map(\.firingRatePerToken.count).max() ?? 0
         var top: Float = 0
         for st in s.stats where st.neuron != .none { top = max(top, st.firingRatePerToken.max() ?? 0) }
-        let title = "overview · firing rate, sites × tokens · 0…\(String(format: "%.2f", top))"
+        let title = "overview · firing rate, sites × tokens · 0…\(String(format: top < 0.01 ? "%.2g" : "%.2f", top))"
         _ = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
         let g = overviewGeometry(s, panel: r)
         guard !g.cells.isEmpty, tokens > 0 else { return }
