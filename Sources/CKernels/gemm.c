@@ -9,7 +9,8 @@
 // Packing makes every micro-kernel load contiguous and aligned whatever the transposes and
 // leading dimensions are, and zero-pads edge slivers so the micro-kernel always runs a full 6×16
 // tile; edge tiles (M % 6, N % 16) are written back through a small buffer.
-// Micro-kernels: AVX2+FMA (x86-64, chosen at run time), NEON (arm64), portable C elsewhere.
+// Micro-kernels: AVX2+FMA (x86-64, chosen at run time; with AVX-512F, full 12-row tiles go to a
+// 12×16 zmm kernel of the same per-element arithmetic), NEON (arm64), portable C elsewhere.
 // Parallelism: the larger of M and N is cut into ss_threads_get() strips run by the pool in
 // threadpool.c; each strip is an independent serial GEMM with its own (thread-local) buffers.
 // What it is not: a BLAS (no complex/double, no column-major API); not tuned for M ≤ 4 (GEMV).
@@ -247,6 +248,48 @@ static void ukr4_avx2(int kc, const float *restrict a, const float *restrict b, 
 }
 #endif
 
+#if defined(SS_X86)
+// AVX-512F: two packed 6-row slivers (rows ir..ir+11) against one 16-column sliver of B̃, one
+// zmm accumulator per row: per k one 16-wide load of B̃[k][0:16], twelve FMAs with A broadcast
+// from memory. Twelve independent chains keep two 512-bit FMA pipes full (latency 4). Each
+// element is k-ordered FMAs from +0, then set or added to C: exactly ukr_avx2's arithmetic per
+// element, so the result has the same bits (tests compare them where the CPU has both).
+// Only full 12-row tiles; n ≤ 16 columns (masked loads/stores).
+typedef void (*ukr12_fn)(int kc, const float *a0, const float *a1, const float *b, float *c, int ldc, int n, int set);
+
+__attribute__((target("avx512f")))
+static void ukr12_avx512(int kc, const float *restrict a0, const float *restrict a1, const float *restrict b,
+                         float *restrict c, int ldc, int n, int set) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+    __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
+    __m512 c8 = _mm512_setzero_ps(), c9 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    for (int r = 0; r < 12; r++) _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+    for (int k = 0; k < kc; k++, a0 += MR, a1 += MR, b += NR) {
+        if ((k & 3) == 0) _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        __m512 bv = _mm512_load_ps(b);
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[0]), bv, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a0[1]), bv, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a0[2]), bv, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a0[3]), bv, c3);
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a0[4]), bv, c4);
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a0[5]), bv, c5);
+        c6 = _mm512_fmadd_ps(_mm512_set1_ps(a1[0]), bv, c6);
+        c7 = _mm512_fmadd_ps(_mm512_set1_ps(a1[1]), bv, c7);
+        c8 = _mm512_fmadd_ps(_mm512_set1_ps(a1[2]), bv, c8);
+        c9 = _mm512_fmadd_ps(_mm512_set1_ps(a1[3]), bv, c9);
+        c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[4]), bv, c10);
+        c11 = _mm512_fmadd_ps(_mm512_set1_ps(a1[5]), bv, c11);
+    }
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __m512 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+    for (int r = 0; r < 12; r++) {
+        float *row = c + (size_t)r * ldc;
+        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
+        _mm512_mask_storeu_ps(row, mask, v);
+    }
+}
+#endif
+
 #if defined(__ARM_NEON) && defined(__aarch64__)
 // NEON (arm64, 32 q registers): 6×16 = 24 accumulators of 4 lanes, 4 B registers, 2 for A.
 //   acc[r][q] += a[k][r] · b[k][4q:4q+4]
@@ -293,10 +336,19 @@ static pthread_once_t g_pick_once = PTHREAD_ONCE_INIT;
 static ukr_fn g_ukr;
 static const char *g_ukr_name;
 static ukr_fn g_ukr4;   // the 4-row kernel where there is one (AVX2), else NULL
+#if !defined(SS_X86)
+typedef void (*ukr12_fn)(int kc, const float *a0, const float *a1, const float *b, float *c, int ldc, int n, int set);
+#endif
+static ukr12_fn g_ukr12; // the 12-row kernel (AVX-512F) for pairs of full slivers, else NULL
 static void pick_once(void) {
     g_ukr = pick_kernel(&g_ukr_name);
 #if defined(SS_X86)
     if (g_ukr == ukr_avx2) g_ukr4 = ukr4_avx2;
+    // Same bits as ukr_avx2 per element, twice the width: full 12-row tiles go to it.
+    if (g_ukr == ukr_avx2 && __builtin_cpu_supports("avx512f") && !getenv("SPIKESCOPE_NO_AVX512")) {
+        g_ukr12 = ukr12_avx512;
+        g_ukr_name = "avx512f 12x16 (avx2-fma 6x16 edges)";
+    }
 #endif
 }
 
@@ -336,7 +388,7 @@ static bufs_t *thread_bufs(void) {
 // ---------------------------------------------------------------------------------------------
 // Serial blocked GEMM on one strip.
 
-static void gemm_blocked(ukr_fn ukr, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+static void gemm_blocked(ukr_fn ukr, ukr12_fn ukr12, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                          int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     // C ← beta·C first (beta = 0 writes zeros, so NaN/garbage in C is ignored, as in BLAS),
     // then every micro-kernel call only adds.
@@ -364,7 +416,12 @@ static void gemm_blocked(ukr_fn ukr, int ta, int tb, int M, int N, int K, float 
                 pack_a(ta, mc, kc, Ap, lda, alpha, bf->a);
                 for (int jr = 0; jr < nc; jr += NR) {
                     const float *bs = bf->b + (size_t)jr * kc;
-                    for (int ir = 0; ir < mc; ir += MR)
+                    int ir = 0;
+                    if (ukr12)
+                        for (; ir + 2 * MR <= mc; ir += 2 * MR)
+                            ukr12(kc, bf->a + (size_t)ir * kc, bf->a + (size_t)(ir + MR) * kc, bs,
+                                  C + (size_t)(ic + ir) * ldc + jc + jr, ldc, imin(NR, nc - jr), 0);
+                    for (; ir < mc; ir += MR)
                         ukr(kc, bf->a + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jc + jr, ldc,
                             imin(MR, mc - ir), imin(NR, nc - jr), 0);
                 }
@@ -376,13 +433,25 @@ static void gemm_blocked(ukr_fn ukr, int ta, int tb, int M, int N, int K, float 
 static void gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc) {
     pthread_once(&g_pick_once, pick_once);
-    gemm_blocked(g_ukr, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_blocked(g_ukr, g_ukr12, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void ss_gemm_portable_f32(int ta, int tb, int M, int N, int K, float alpha,
                           const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
-    gemm_blocked(ukr_portable, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_blocked(ukr_portable, NULL, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void ss_gemm_simd_f32(int wide, int ta, int tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    pthread_once(&g_pick_once, pick_once);
+    gemm_blocked(g_ukr, wide ? g_ukr12 : NULL, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+int ss_gemm_has_wide_kernel(void) {
+    pthread_once(&g_pick_once, pick_once);
+    return g_ukr12 != NULL;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +538,7 @@ static int tail_rows(int mc) {
     return rem;
 }
 
-static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, int M, int n0, int n1, int N, int K, float alpha,
+static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, ukr12_fn ukr12, int M, int n0, int n1, int N, int K, float alpha,
                                 const float *A, int lda, const float *Bp, float beta, float *C, int ldc) {
     int w = n1 - n0;
     // β = 0: the first depth block writes C (no zeroing pass); otherwise scale C first.
@@ -502,7 +571,11 @@ static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, int M, int n0, int n1, 
             for (int jr = n0; jr < n1; jr += NR) {
                 const float *bs = Bblk + (size_t)jr * kc;
                 int n = imin(NR, n1 - jr);
-                for (int ir = 0; ir < h6; ir += MR)
+                int ir = 0;
+                if (ukr12)
+                    for (; ir + 2 * MR <= h6; ir += 2 * MR)
+                        ukr12(kc, abuf + (size_t)ir * kc, abuf + (size_t)(ir + MR) * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, n, set);
+                for (; ir < h6; ir += MR)
                     ukr(kc, abuf + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(MR, h6 - ir), n, set);
                 for (int ir = h6; ir < mc; ir += 4)
                     ukr4(kc, a4 + (size_t)(ir - h6) * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(4, mc - ir), n, set);
@@ -524,11 +597,11 @@ static void gemm_packed_task(void *ctx, int t) {
     const gemm_packed_job *j = ctx;
     if (j->split_n) {
         int j0 = t * j->step, j1 = imin(j->N, j0 + j->step);
-        if (j0 < j1) gemm_packed_blocked(g_ukr, g_ukr4, j->M, j0, j1, j->N, j->K, j->alpha, j->A, j->lda, j->Bp, j->beta, j->C, j->ldc);
+        if (j0 < j1) gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, j->M, j0, j1, j->N, j->K, j->alpha, j->A, j->lda, j->Bp, j->beta, j->C, j->ldc);
     } else {
         int i0 = t * j->step, i1 = imin(j->M, i0 + j->step);
         if (i0 < i1)
-            gemm_packed_blocked(g_ukr, g_ukr4, i1 - i0, 0, j->N, j->N, j->K, j->alpha, j->A + (size_t)i0 * j->lda, j->lda, j->Bp,
+            gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, i1 - i0, 0, j->N, j->N, j->K, j->alpha, j->A + (size_t)i0 * j->lda, j->lda, j->Bp,
                                 j->beta, j->C + (size_t)i0 * j->ldc, j->ldc);
     }
 }
@@ -539,7 +612,7 @@ void ss_gemm_packed_b_f32(int M, int N, int K, float alpha, const float *A, int 
     pthread_once(&g_pick_once, pick_once);
     int threads = ss_threads_get();
     if (threads <= 1 || (double)M * N * K < PARALLEL_MIN_MACS) {
-        gemm_packed_blocked(g_ukr, g_ukr4, M, 0, N, N, K, alpha, A, lda, Bp, beta, C, ldc);
+        gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, M, 0, N, N, K, alpha, A, lda, Bp, beta, C, ldc);
         return;
     }
     // The same strips as ss_gemm_f32 (the longer side cut into `threads` whole-tile strips).

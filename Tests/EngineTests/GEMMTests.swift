@@ -154,12 +154,42 @@ let gemmCases: [GemmCase] = {
         #expect(plain.map(\.bitPattern) == packed.map(\.bitPattern))
     }
 
+    /// The AVX-512F 12×16 kernel (full 12-row tiles) against the 6×16 one on the same problems:
+    /// the same bits, through the plain and the packed-B entry points. Runs where the CPU has
+    /// AVX-512F; elsewhere it says it did not run.
+    @Test(arguments: gemmCases.filter { $0.M * $0.N * $0.K <= 8_000_000 })
+    func wideKernelHasTheSixRowKernelsBits(_ c: GemmCase) {
+        guard ss_gemm_has_wide_kernel() == 1 else {
+            print("wide GEMM kernel not checked: no AVX-512F on this CPU, or SPIKESCOPE_NO_AVX512 set (kernel \(String(cString: ss_gemm_kernel_name())))")
+            return
+        }
+        var rng = SeededRNG(seed: UInt64(3 * c.M + 5 * c.N + 7 * c.K))
+        let aRows = c.transA ? c.K : c.M, aCols = c.transA ? c.M : c.K
+        let bRows = c.transB ? c.N : c.K, bCols = c.transB ? c.K : c.N
+        let a = (0..<max(aRows * aCols, 1)).map { _ in rng.nextUniform() * 2 - 1 }
+        let b = (0..<max(bRows * bCols, 1)).map { _ in rng.nextUniform() * 2 - 1 }
+        let c0 = (0..<max(c.M * c.N, 1)).map { _ in rng.nextUniform() }
+        var wide = c0, six = c0, parallel = c0
+        let ta: Int32 = c.transA ? 1 : 0, tb: Int32 = c.transB ? 1 : 0
+        ss_gemm_simd_f32(1, ta, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(aCols), b, Int32(bCols), c.beta, &wide, Int32(c.N))
+        ss_gemm_simd_f32(0, ta, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(aCols), b, Int32(bCols), c.beta, &six, Int32(c.N))
+        ss_gemm_f32(ta, tb, Int32(c.M), Int32(c.N), Int32(c.K), c.alpha, a, Int32(aCols), b, Int32(bCols), c.beta, &parallel, Int32(c.N))
+        #expect(wide.map(\.bitPattern) == six.map(\.bitPattern), "\(c)")
+        #expect(parallel.map(\.bitPattern) == six.map(\.bitPattern), "\(c)")
+    }
+
     @Test func kernelIsTheSIMDOneOnThisMachine() {
         let name = String(cString: ss_gemm_kernel_name())
         #if arch(x86_64)
         // Every x86-64 CI/dev machine we target has AVX2+FMA; a portable pick here means the
-        // run-time dispatch is broken (and the GEMM 5-10× slower).
-        #expect(name.hasPrefix("avx2"), "picked \(name)")
+        // run-time dispatch is broken (and the GEMM 5-10× slower). With AVX-512F the wide kernel
+        // must be in use.
+        let avx512 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" avx512f")
+        if avx512 && ProcessInfo.processInfo.environment["SPIKESCOPE_NO_AVX512"] == nil {
+            #expect(name.hasPrefix("avx512f") && ss_gemm_has_wide_kernel() == 1, "picked \(name)")
+        } else {
+            #expect(name.hasPrefix("avx2"), "picked \(name)")
+        }
         #else
         #expect(!name.isEmpty)
         #endif

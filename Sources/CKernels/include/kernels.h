@@ -23,6 +23,13 @@ void ss_gemm_naive_f32(int trans_a, int trans_b, int M, int N, int K, float alph
 void ss_gemm_portable_f32(int trans_a, int trans_b, int M, int N, int K, float alpha,
                           const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+// The blocked algorithm with this CPU's SIMD micro-kernels, serial; `wide` = 0 keeps full tiles
+// on the 6×16 kernel (no AVX-512 12×16). Same bits either way; exists so tests can compare them.
+void ss_gemm_simd_f32(int wide, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+// 1 when the AVX-512F 12×16 kernel is in use on this CPU (and SPIKESCOPE_NO_AVX512 is unset).
+int ss_gemm_has_wide_kernel(void);
+
 // Worker threads used by the parallel kernels (default: number of online CPUs).
 void ss_threads_set(int n);
 int ss_threads_get(void);
@@ -42,7 +49,8 @@ void ss_gemm_pack_b_f32(int tb, int K, int N, const float *B, int ldb, float *ds
 void ss_gemm_packed_b_f32(int M, int N, int K, float alpha, const float *A, int lda, const float *Bp, float beta,
                           float *C, int ldc);
 
-// Which GEMM micro-kernel ss_gemm_f32 uses on this CPU: "avx2-fma 6x16", "neon 6x16", "portable 6x16".
+// Which GEMM micro-kernel ss_gemm_f32 uses on this CPU: "avx512f 12x16 (avx2-fma 6x16 edges)",
+// "avx2-fma 6x16", "neon 6x16", "portable 6x16".
 const char *ss_gemm_kernel_name(void);
 
 // Spike-driven linear (spike.c). X [T, In] (row stride ldx), W [In, Out] (row stride ldw, one
