@@ -2,6 +2,7 @@
 #include "gemv.h"
 #include "bf16rows.h"
 #include <string.h>
+#include <stdlib.h>
 #include <math.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -179,11 +180,78 @@ static void panel_range_avx2(int n_out, int p0, int p1, int n_in, float *y, cons
 }
 #endif
 
+#ifdef SS_X86
+// AVX-512F twin of panel_range_avx2: one 64-byte line per input is one zmm; its 32-bit words
+// 0–7 are group 0 and 8–15 group 1, so the shift gives outputs {0–7, 16–23} and the mask
+// {8–15, 24–31} of the panel. The same even/odd-i chains and final a + b per output as the AVX2
+// kernel: the same bits, with half the instructions per line (tests compare the paths).
+static int have_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = have_avx2() && __builtin_cpu_supports("avx512f") && !getenv("SPIKESCOPE_NO_AVX512");
+    return cached;
+}
+
+__attribute__((target("avx512f,avx2,fma")))
+static void panel_range_avx512(int n_out, int p0, int p1, int n_in, float *y, const uint16_t *P, const float *x) {
+    const __m512i mask = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (int p = p0; p < p1; p++) {
+        const uint16_t *w = P + (long)p * n_in * 32;
+        __m512 alo = _mm512_setzero_ps(), ahi = alo, blo = alo, bhi = alo;
+        int i = 0;
+        for (; i + 2 <= n_in; i += 2) {
+            const uint16_t *wi = w + (long)i * 32;
+            _mm_prefetch((const char *)(wi + PANEL_PREFETCH), _MM_HINT_NTA);
+            _mm_prefetch((const char *)(wi + PANEL_PREFETCH + 32), _MM_HINT_NTA);
+            __m512 xa = _mm512_set1_ps(x[i]), xb = _mm512_set1_ps(x[i + 1]);
+            __m512i l = _mm512_load_si512((const void *)wi), m = _mm512_load_si512((const void *)(wi + 32));
+            alo = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(l, 16)), xa, alo);
+            ahi = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(l, mask)), xa, ahi);
+            blo = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(m, 16)), xb, blo);
+            bhi = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(m, mask)), xb, bhi);
+        }
+        if (i < n_in) {
+            const uint16_t *wi = w + (long)i * 32;
+            __m512 xa = _mm512_set1_ps(x[i]);
+            __m512i l = _mm512_load_si512((const void *)wi);
+            alo = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(l, 16)), xa, alo);
+            ahi = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(l, mask)), xa, ahi);
+        }
+        float lo[16], hi[16], r[32];
+        _mm512_storeu_ps(lo, _mm512_add_ps(alo, blo));
+        _mm512_storeu_ps(hi, _mm512_add_ps(ahi, bhi));
+        memcpy(r, lo, 32); memcpy(r + 8, hi, 32); memcpy(r + 16, lo + 8, 32); memcpy(r + 24, hi + 8, 32);
+        int o0 = p * 32, n = n_out - o0 < 32 ? n_out - o0 : 32;
+        memcpy(y + o0, r, sizeof(float) * (size_t)n);
+    }
+}
+#endif
+
 static void panel_range(int n_out, int p0, int p1, int n_in, float *y, const uint16_t *P, const float *x) {
 #ifdef SS_X86
+    if (have_avx512()) { panel_range_avx512(n_out, p0, p1, n_in, y, P, x); return; }
     if (have_avx2()) { panel_range_avx2(n_out, p0, p1, n_in, y, P, x); return; }
 #endif
     panel_range_scalar(n_out, p0, p1, n_in, y, P, x);
+}
+
+int ss_gemv_bf16_panel_on(int path, int n_out, int n_in, float *y, const uint16_t *P, const float *x) {
+    int np = (n_out + 31) / 32;
+    switch (path) {
+    case 0: panel_range_scalar(n_out, 0, np, n_in, y, P, x); return 1;
+#ifdef SS_X86
+    case 1: if (!have_avx2()) return 0; panel_range_avx2(n_out, 0, np, n_in, y, P, x); return 1;
+    case 2: if (!have_avx512()) return 0; panel_range_avx512(n_out, 0, np, n_in, y, P, x); return 1;
+#endif
+    default: return 0;
+    }
+}
+
+const char *ss_bf16_panel_path(void) {
+#ifdef SS_X86
+    if (have_avx512()) return "avx512f";
+    if (have_avx2()) return "avx2-fma";
+#endif
+    return "portable";
 }
 
 void ss_gemv_bf16_panel(int n_out, int n_in, float *y, const uint16_t *P, const float *x) {

@@ -248,12 +248,45 @@ static inline __attribute__((always_inline)) void slab_avx2(int n, const int32_t
 }
 #endif
 
+#if defined(SS_X86)
+// AVX-512F twin of slab_avx2: PCB/16 zmm accumulators, each lane summing the same products in
+// the same order as the AVX2 lanes (one row at a time, FMA or add), so the same bits with half
+// the loads' instructions (tests compare the paths).
+__attribute__((target("avx512f,avx2,fma")))
+static inline __attribute__((always_inline)) void slab_avx512(int n, const int32_t *idx, const float *val, const float *Wb, const float *in, float *out) {
+    enum { NV = PCB / 16 };
+    __m512 s[NV];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < NV; i++) s[i] = in ? _mm512_loadu_ps(in + 16 * i) : _mm512_setzero_ps();
+    if (val) {
+        for (int a = 0; a < n; a++) {
+            const float *p = Wb + (size_t)idx[a] * PCB;
+            __m512 v = _mm512_set1_ps(val[a]);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < NV; i++) s[i] = _mm512_fmadd_ps(v, _mm512_loadu_ps(p + 16 * i), s[i]);
+        }
+    } else {
+        for (int a = 0; a < n; a++) {
+            const float *p = Wb + (size_t)idx[a] * PCB;
+#pragma clang loop unroll(full)
+            for (int i = 0; i < NV; i++) s[i] = _mm512_add_ps(_mm512_loadu_ps(p + 16 * i), s[i]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < NV; i++) _mm512_storeu_ps(out + 16 * i, s[i]);
+}
+#endif
+
 static pthread_once_t g_slab_once = PTHREAD_ONCE_INIT;
 static slab_fn g_slab = slab_portable;
+static int g_slab_path = SS_SPIKE_PATH_PORTABLE;
 static void slab_pick(void) {
 #if defined(SS_X86)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_slab = slab_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) { g_slab = slab_avx2; g_slab_path = SS_SPIKE_PATH_AVX2; }
+    if (g_slab == slab_avx2 && __builtin_cpu_supports("avx512f") && !getenv("SPIKESCOPE_NO_AVX512")) {
+        g_slab = slab_avx512; g_slab_path = SS_SPIKE_PATH_AVX512;
+    }
 #endif
 }
 
@@ -449,10 +482,12 @@ static inline __attribute__((always_inline)) void packed_body(const spike_job *j
         for (int t = 0; t < nt; t++) memcpy(ybase + (size_t)t * jb->ldy, tile + (size_t)t * PCB, sizeof(float) * (size_t)w);
 }
 
-static void packed_task(void *ctx, int task) { packed_body(ctx, task, g_slab); }
+static void packed_task_portable(void *ctx, int task) { packed_body(ctx, task, slab_portable); }
 #if defined(SS_X86)
 __attribute__((target("avx2,fma")))
 static void packed_task_avx2(void *ctx, int task) { packed_body(ctx, task, slab_avx2); }
+__attribute__((target("avx512f,avx2,fma")))
+static void packed_task_avx512(void *ctx, int task) { packed_body(ctx, task, slab_avx512); }
 #endif
 
 // Input rows per range for the packed path. Cutting W into row ranges keeps a sub-slab close (and
@@ -481,7 +516,7 @@ static void naive_packed(int T, int In, int Out, const float *X, int ldx, const 
 }
 
 static void spike_linear(int T, int In, int Out, const float *X, int ldx, const float *W, int ldw,
-                         int packed, int accumulate, float *Y, int ldy) {
+                         int packed, int path, int accumulate, float *Y, int ldy) {
     if (T <= 0 || Out <= 0) return;
     if (In <= 0) {
         if (!accumulate)
@@ -529,9 +564,10 @@ static void spike_linear(int T, int In, int Out, const float *X, int ldx, const 
 
     // Phase 2. The work estimate nnz·Out decides serial vs parallel.
     int width = packed ? PCB : CB;
-    ss_task_fn fn = packed ? packed_task : plain_task;
+    ss_task_fn fn = packed ? packed_task_portable : plain_task;
 #if defined(SS_X86)
-    if (packed && g_slab == slab_avx2) fn = packed_task_avx2;
+    if (packed && path == SS_SPIKE_PATH_AVX2) fn = packed_task_avx2;
+    if (packed && path == SS_SPIKE_PATH_AVX512) fn = packed_task_avx512;
 #endif
     jb.col_blocks = (Out + width - 1) / width;
     if (threads <= 1 || (double)nnz * Out < PARALLEL_MIN_MACS) {
@@ -551,7 +587,7 @@ static void spike_linear(int T, int In, int Out, const float *X, int ldx, const 
 
 void ss_spike_linear_f32(int T, int In, int Out, const float *X, int ldx, const float *W, int ldw,
                          int accumulate, float *Y, int ldy) {
-    spike_linear(T, In, Out, X, ldx, W, ldw, 0, accumulate, Y, ldy);
+    spike_linear(T, In, Out, X, ldx, W, ldw, 0, 0, accumulate, Y, ldy);
 }
 
 size_t ss_spike_packed_count(int In, int Out) {
@@ -575,5 +611,19 @@ void ss_spike_pack_f32(int In, int Out, const float *W, int ldw, float *packed) 
 
 void ss_spike_linear_packed_f32(int T, int In, int Out, const float *X, int ldx, const float *packed,
                                 int accumulate, float *Y, int ldy) {
-    spike_linear(T, In, Out, X, ldx, packed, PCB, 1, accumulate, Y, ldy);
+    pthread_once(&g_slab_once, slab_pick);
+    spike_linear(T, In, Out, X, ldx, packed, PCB, 1, g_slab_path, accumulate, Y, ldy);
+}
+
+int ss_spike_linear_packed_on_f32(int path, int T, int In, int Out, const float *X, int ldx, const float *packed,
+                                  int accumulate, float *Y, int ldy) {
+    pthread_once(&g_slab_once, slab_pick);
+    if (path > g_slab_path || path < 0) return 0;   // the paths this CPU has are 0 ... g_slab_path
+    spike_linear(T, In, Out, X, ldx, packed, PCB, 1, path, accumulate, Y, ldy);
+    return 1;
+}
+
+const char *ss_spike_packed_path(void) {
+    pthread_once(&g_slab_once, slab_pick);
+    return g_slab_path == SS_SPIKE_PATH_AVX512 ? "avx512f" : g_slab_path == SS_SPIKE_PATH_AVX2 ? "avx2-fma" : "portable";
 }

@@ -129,6 +129,34 @@ let spikeCases: [SpikeCase] = {
         #expect(r.padOK, "wrote into Y's padding")
     }
 
+    /// The packed kernel's AVX-512F slab path gives the AVX2 path's bits on every case (the
+    /// portable one multiplies and adds separately, so it is held to the dense bound in
+    /// eventMatchesDense instead); a path this CPU lacks is reported as not checked.
+    @Test(arguments: spikeCases.filter { $0.pad == 0 })
+    func packedPathsHaveTheSameBits(_ c: SpikeCase) {
+        var rng = SeededRNG(seed: UInt64(c.tokens * 31 + c.inF * 7 + c.outF))
+        let x = (0..<(c.tokens * c.inF)).map { _ in rng.nextUniform() < Float(c.rate) ? (rng.nextUniform() < 0.5 ? Float(1) : rng.nextUniform() * 2 - 1) : 0 }
+        let w = (0..<(c.inF * c.outF)).map { _ in rng.nextUniform() * 2 - 1 }
+        let y0 = (0..<(c.tokens * c.outF)).map { _ in rng.nextUniform() - 0.5 }
+        let n = ss_spike_packed_count(Int32(c.inF), Int32(c.outF))
+        let packed = TensorStorage(count: max(n, 1))
+        w.withUnsafeBufferPointer { ss_spike_pack_f32(Int32(c.inF), Int32(c.outF), $0.baseAddress, Int32(c.outF), packed.base) }
+        var results: [(String, [Float])] = []
+        for (path, name) in [(1, "avx2-fma"), (2, "avx512f")] {
+            var y = y0
+            guard ss_spike_linear_packed_on_f32(Int32(path), Int32(c.tokens), Int32(c.inF), Int32(c.outF), x, Int32(c.inF),
+                                                packed.base, c.accumulate ? 1 : 0, &y, Int32(c.outF)) == 1 else {
+                print("packed spike path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+                continue
+            }
+            results.append((name, y))
+        }
+        for (name, y) in results.dropFirst() {
+            let same = y.map(\.bitPattern) == results[0].1.map(\.bitPattern)
+            #expect(same, "\(name) vs avx2-fma, \(c)")
+        }
+    }
+
     @Test func naiveTwinMatchesFastExactlyOnBinarySpikes() {
         // With {0,1} spikes and W values that are multiples of 2⁻¹⁰ in [-1, 1], every partial sum
         // of ≤ 64 terms is exact in Float, so both kernels must agree bit for bit.

@@ -191,7 +191,8 @@ import CKernels
         print("gemv batch \(nOut)x\(nIn) threads \(threads): max |Δ| per kind \(worst)")
     }
 
-    /// The AVX2 panel kernel and its portable twin give the same bits (edge panels, odd n_in).
+    /// The panel kernels (AVX-512F, AVX2) and their portable twin give the same bits (edge panels,
+    /// odd n_in).
     @Test(arguments: [(1, 1), (33, 7), (77, 131), (64, 512)])
     func bf16PanelVectorEqualsPortable(nOut: Int, nIn: Int) {
         var rng = SeededRNG(seed: UInt64(nOut * 7 + nIn))
@@ -206,6 +207,15 @@ import CKernels
         ss_gemv_bf16_panel(Int32(nOut), Int32(nIn), &yv, P, x)
         ss_gemv_bf16_panel_portable(Int32(nOut), Int32(nIn), &yp, P, x)
         #expect(yv.map(\.bitPattern) == yp.map(\.bitPattern))
+        // Each SIMD path this CPU has, explicitly (the AVX2 kernel too where AVX-512F is chosen).
+        for (path, name) in [(1, "avx2-fma"), (2, "avx512f")] {
+            var y = [Float](repeating: .nan, count: nOut)
+            guard ss_gemv_bf16_panel_on(Int32(path), Int32(nOut), Int32(nIn), &y, P, x) == 1 else {
+                print("bf16 panel path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+                continue
+            }
+            #expect(y.map(\.bitPattern) == yp.map(\.bitPattern), "\(name) \(nOut)x\(nIn)")
+        }
     }
 
     /// ss_exp_f32 against Double exp: relative error < 2.5e-7 (two float ulps at most) on a dense

@@ -28,6 +28,12 @@ void ss_bf16_panel_pack(int n_out, int n_in, uint16_t *dst, const uint16_t *W);
 void ss_gemv_bf16_panel(int n_out, int n_in, float *y, const uint16_t *P, const float *x);
 // Its portable C twin (what non-AVX2 machines run): the same bits.
 void ss_gemv_bf16_panel_portable(int n_out, int n_in, float *y, const uint16_t *P, const float *x);
+// Test hook: the panel product on one path, 0 portable / 1 AVX2+FMA / 2 AVX-512F; returns 0 (y
+// untouched) when this CPU does not have it (or SPIKESCOPE_NO_AVX512 is set, for 2). All paths
+// give the same bits.
+int ss_gemv_bf16_panel_on(int path, int n_out, int n_in, float *y, const uint16_t *P, const float *x);
+// The path ss_gemv_bf16_panel takes here: "avx512f", "avx2-fma" or "portable".
+const char *ss_bf16_panel_path(void);
 
 // One matrix-vector product of a batch. kind picks the layout:
 //   SS_GEMV_F32: W[n_out, n_in] row-major (as ss_gemv_f32)

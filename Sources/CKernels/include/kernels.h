@@ -67,6 +67,14 @@ size_t ss_spike_packed_count(int In, int Out);
 void ss_spike_pack_f32(int In, int Out, const float *W, int ldw, float *packed);
 void ss_spike_linear_packed_f32(int T, int In, int Out, const float *X, int ldx, const float *packed,
                                 int accumulate, float *Y, int ldy);
+// Paths of the packed kernel's slab loop (all give the same bits; the CPU's best is chosen).
+enum { SS_SPIKE_PATH_PORTABLE = 0, SS_SPIKE_PATH_AVX2 = 1, SS_SPIKE_PATH_AVX512 = 2 };
+// Test hook: ss_spike_linear_packed_f32 on one path; returns 0 (Y untouched) when this CPU lacks
+// it (or SPIKESCOPE_NO_AVX512 is set, for the AVX-512 path), else 1.
+int ss_spike_linear_packed_on_f32(int path, int T, int In, int Out, const float *X, int ldx, const float *packed,
+                                  int accumulate, float *Y, int ldy);
+// The path ss_spike_linear_packed_f32 takes here: "avx512f", "avx2-fma" or "portable".
+const char *ss_spike_packed_path(void);
 // Scalar reference of ss_spike_linear_f32: same contract, plain loops. Kept as test oracle.
 void ss_spike_linear_naive_f32(int T, int In, int Out, const float *X, int ldx, const float *W, int ldw,
                                int accumulate, float *Y, int ldy);
