@@ -120,7 +120,12 @@ struct TerminalEndToEndTests {
         for _ in 0..<5 { s.send("PageDown") }
         #expect(s.waitFor { $0.contains("…15 of 16") } != nil, "PgDn did not reach the last page:\n\(s.capture())")
         s.send("i")
-        let gif = try #require(s.waitFor(timeout: 20) { $0.contains("neuron gif") && $0.contains("computed in") }, "\(s.capture())")
+        // (tmux can capture a frame half written: wait for the GIF run's own content, then take a
+        // settled capture.)
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("neuron gif") && $0.contains("computed in") && $0.contains("0.att.key") },
+                         "\(s.capture())")
+        Thread.sleep(forTimeInterval: 0.3)
+        let gif = s.capture()
         let inspect = try HostileCLI.run(["inspect", "--model", Self.model, "--prompt", "The quick brown fox", "--neuron", "gif", "--no-traces"])
         let names = ((try JSONSerialization.jsonObject(with: Data(inspect.out.utf8)) as? [String: Any])?["sites"] as? [[String: Any]] ?? [])
             .compactMap { $0["name"] as? String }
