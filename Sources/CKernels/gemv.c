@@ -246,6 +246,13 @@ int ss_gemv_bf16_panel_on(int path, int n_out, int n_in, float *y, const uint16_
     }
 }
 
+const char *ss_gemv_f32_path(void) {
+#ifdef SS_X86
+    if (have_avx2()) return "avx2-fma";
+#endif
+    return "portable";
+}
+
 const char *ss_bf16_panel_path(void) {
 #ifdef SS_X86
     if (have_avx512()) return "avx512f";

@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import Foundation
+import Engine
 import Formats
 
 /// Runs a command's body; a bad-input error (ModelError, FormatError, TrainingError, …: each names
@@ -66,19 +67,30 @@ public func runPython(_ script: String, _ args: [String], hint: String = "check 
 /// The machine a benchmark ran on: CPU model, logical CPUs and SIMD flags (Linux /proc/cpuinfo).
 public struct MachineInfo: Sendable {
     public var cpu: String
+    /// "family F model M" from /proc/cpuinfo (names the microarchitecture where the model name
+    /// does not, e.g. "AMD EPYC" on a VM).
+    public var cpuID: String = ""
     public var cpus: Int
     public var simd: [String]
     public static var current: MachineInfo {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        var cpu = "unknown", flags: Set<String> = []
+        var cpu = "unknown", flags: Set<String> = [], family = "", model = ""
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { continue }
             if parts[0] == "model name", cpu == "unknown" { cpu = parts[1] }
+            if parts[0] == "cpu family", family.isEmpty { family = parts[1] }
+            if parts[0] == "model", model.isEmpty { model = parts[1] }
             if parts[0] == "flags", flags.isEmpty { flags = Set(parts[1].split(separator: " ").map(String.init)) }
         }
         let simd = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"].filter(flags.contains)
-        return MachineInfo(cpu: cpu, cpus: ProcessInfo.processInfo.activeProcessorCount, simd: simd)
+        return MachineInfo(cpu: cpu, cpuID: family.isEmpty ? "" : "family \(family) model \(model)",
+                           cpus: ProcessInfo.processInfo.activeProcessorCount, simd: simd)
     }
-    public var json: [String: Any] { ["cpu": cpu, "cpus": cpus, "simd": simd] }
+    /// CPU, CPUs, SIMD flags and the kernel path each family took (Kernels.paths).
+    public var json: [String: Any] { ["cpu": cpu, "cpu_id": cpuID, "cpus": cpus, "simd": simd, "kernels": Kernels.paths] }
+    /// `json` as one JSON text (for the benches that print field lists).
+    public var jsonText: String {
+        (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 }

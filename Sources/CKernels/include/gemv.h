@@ -32,6 +32,8 @@ void ss_gemv_bf16_panel_portable(int n_out, int n_in, float *y, const uint16_t *
 // untouched) when this CPU does not have it (or SPIKESCOPE_NO_AVX512 is set, for 2). All paths
 // give the same bits.
 int ss_gemv_bf16_panel_on(int path, int n_out, int n_in, float *y, const uint16_t *P, const float *x);
+// The path ss_gemv_f32 takes here: "avx2-fma" or "portable".
+const char *ss_gemv_f32_path(void);
 // The path ss_gemv_bf16_panel takes here: "avx512f", "avx2-fma" or "portable".
 const char *ss_bf16_panel_path(void);
 

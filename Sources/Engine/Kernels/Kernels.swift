@@ -43,6 +43,13 @@ public enum Kernels {
     /// The micro-kernel in use ("avx2-6x16", "avx512-…", "portable").
     public static var gemmKernelName: String { String(cString: ss_gemm_kernel_name()) }
 
+    /// The path each kernel family takes on this CPU (chosen at run time), for benchmark reports.
+    public static var paths: [String: String] {
+        ["gemm": gemmKernelName, "gemv_f32": String(cString: ss_gemv_f32_path()),
+         "gemv_bf16_panel": String(cString: ss_bf16_panel_path()), "gemv_bf16_rows": bf16RowsPath,
+         "spike_linear_packed": String(cString: ss_spike_packed_path())]
+    }
+
     /// C[M,N] = alpha·op(A)·op(B) + beta·C (row-major; op = transpose when the flag is set).
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

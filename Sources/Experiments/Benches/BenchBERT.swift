@@ -153,6 +153,7 @@ public struct BenchBERT: ParsableCommand {
             ]
             if let note = hf?.note { fields.append(("hf_note", jsonString(note))) }
         }
+        fields.append(("machine", MachineInfo.current.jsonText))
         print(jsonObject(fields))
         if !json {
             var line = String(format: "bert %@ T=%d: %.1f sentences/s (%d tokens, %.2f ms)", bert.neuron.rawValue,

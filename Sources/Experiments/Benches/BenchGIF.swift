@@ -63,7 +63,7 @@ public struct BenchGIF: ParsableCommand {
         }
         let out: [String: Any] = ["model": opened.loaded.weightsPath, "family": m.summary.family.id,
                                   "measure": generates ? "mean KL(float || coded) of next-token distributions" : "mean cosine of final hidden states to float",
-                                  "calibration": BenchGIF.texts[0], "table": rows]
+                                  "calibration": BenchGIF.texts[0], "table": rows, "machine": MachineInfo.current.json]
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .prettyPrinted]) + Data("\n".utf8))
     }
 }

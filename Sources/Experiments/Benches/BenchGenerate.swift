@@ -200,6 +200,7 @@ public struct BenchGenerate: ParsableCommand {
             "bandwidth_gb_s": bandwidth / 1e9, "bandwidth_gb_s_1thread": bw1 / 1e9, "bandwidth_gb_s_2threads": bw2 / 1e9,
             "dense_f32_bytes_per_token": denseF32Bytes,
             "dense_f32_limit_tokens_per_s": bandwidth / denseF32Bytes,
+            "machine": MachineInfo.current.json,
         ]
         if results.count == 1 { for (k, v) in results[0] { report[k] = v } } else { report["settings"] = results }
 

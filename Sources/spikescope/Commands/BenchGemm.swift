@@ -59,6 +59,7 @@ struct BenchGemm: ParsableCommand {
             ("kernel", jsonString(Kernels.gemmKernelName)),
         ]
         if let note = numpy.note { fields.append(("note", jsonString(note))) }
+        fields.append(("machine", MachineInfo.current.jsonText))
         print(jsonObject(fields))
         if !common.json {
             let np = numpy.gflops.map { String(format: "numpy %.1f GFLOP/s, ratio %.2f", $0, gflops / $0) } ?? "numpy n/a"

@@ -26,7 +26,7 @@ struct BenchLoad: ParsableCommand {
         let out: [String: Any] = ["file": file, "megabytes": Double(f.file.size) / 1e6, "tensors": f.entries.count,
                                   "rss_kb_start": r0, "rss_kb_after_header": r1, "rss_kb_all_tensors_borrowed": r2,
                                   "rss_kb_after_touching_smallest": r3, "touched": smallest.name, "touched_sum": Double(sum),
-                                  "growth_kb": r3 - r0]
+                                  "growth_kb": r3 - r0, "machine": MachineInfo.current.json]
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]) + Data("\n".utf8))
     }
 }

@@ -86,6 +86,7 @@ struct BenchSpikeLinear: ParsableCommand {
             ("max_rel_diff", fmt(worst, 9)),
             ("dense_repack_ms", fmt(repack * 1e3, 3)), ("speedup_vs_repack", fmt(repack / spike, 2)),
             ("break_even_rate", fmt(breakEven, 3)), ("threads", "\(Kernels.threads)"),
+            ("machine", MachineInfo.current.jsonText),
         ]))
         if !common.json {
             FileHandle.standardError.write(Data(String(
