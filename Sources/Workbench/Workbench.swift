@@ -210,9 +210,10 @@ public final class Workbench: @unchecked Sendable {
                 state.status = "abits/addbit/low_p set SpikeLLM's neuron; \(state.summary.family.displayName) does not run it"
             }
         case .prompt(let text):
-            state.input = .prompt(text); rerun = true
+            // The cache stays: a model that can resume after the tokens the prompts share does so.
+            state.input = .prompt(text); rerun = true; reuse = true
         case .example(let file, let row, let ex):
-            state.input = .example(file: file, row: row, ex); rerun = true
+            state.input = .example(file: file, row: row, ex); rerun = true; reuse = true
         case .run:
             rerun = true
         }

@@ -148,3 +148,50 @@ import Engine
         #expect(m.layer(ofSite: "model.layers.1.mlp.down_proj") == 1)
     }
 }
+
+/// A new prompt under the same controls resumes after the tokens it shares with the cached one:
+/// the result equals the new prompt run from scratch, bit for bit — an extended prompt, an edited
+/// tail, a shortened one — and the cached rows are reused (not recomputed).
+@Suite struct SpikeGPTPrefixTests {
+    let weights: [String: Tensor]
+    init() throws { weights = try Fixture.safetensors("spikegpt/tiny.safetensors") }
+
+    func run(_ m: SpikeGPT, _ ids: [Int], cache: (any RunCache)? = nil, from: Int = 0) throws -> (stage: RunStage, cache: any RunCache) {
+        var sampler = Sampler()
+        return try #require(try m.staged(prompt: ModelInput(ids: ids), count: 4, sampler: &sampler, cache: cache,
+                                         firstLayer: from, stage: { _ in true }))
+    }
+
+    @Test func sharedPrefixesAreReusedExactly() throws {
+        let m = try SpikeGPT(weights: weights)
+        let base = [1, 4, 9, 16, 2, 5, 11, 7, 3, 0]
+        let first = try run(m, base)
+        for next in [base + [12, 21, 3], Array(base.prefix(6)) + [20, 19], Array(base.prefix(4)), Array(base.prefix(1)) + [5, 5, 5],
+                     [2] + base.dropFirst(), Array(base.prefix(9)) + [1]] {
+            let scratch = try run(m, next)
+            let reused = try run(m, next, cache: first.cache, from: Int.max)
+            let same = reused.stage.trace == scratch.stage.trace
+            #expect(same && reused.stage.generated == scratch.stage.generated, "\(next)")
+            #expect(reused.stage.run.hidden == scratch.stage.run.hidden, "\(next)")
+            // The reused cache serves a control change after it exactly too.
+            var m2 = m
+            m2.setFrequency(3, site: "blocks.1.att.lif")
+            let changed = try run(m2, next, cache: reused.cache, from: 1)
+            let sameChanged = changed.stage.trace == (try run(m2, next)).stage.trace
+            #expect(sameChanged, "\(next) then k at layer 1")
+        }
+    }
+
+    /// The shared rows come from the cache: poisoning a cached row shows up in the new trace.
+    @Test func theSharedRowsAreNotRecomputed() throws {
+        let m = try SpikeGPT(weights: weights)
+        let first = try run(m, [1, 4, 9, 16, 2])
+        var c = try #require(first.cache as? SpikeGPTRunCache)
+        let i = try #require(c.trace.sites.firstIndex { $0.name == "blocks.1.ffn.lif" })
+        c.trace.sites[i].membrane[0] = 4321
+        let reused = try run(m, [1, 4, 9, 7, 7, 7], cache: c, from: Int.max)
+        #expect(reused.stage.trace["blocks.1.ffn.lif"]?.membrane[0] == 4321)
+        let fresh = try run(m, [1, 4, 9, 7, 7, 7], cache: c, from: 0)  // a control change: no reuse
+        #expect(fresh.stage.trace["blocks.1.ffn.lif"]?.membrane[0] != 4321)
+    }
+}

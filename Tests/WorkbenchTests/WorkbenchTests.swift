@@ -46,6 +46,18 @@ func tinyModel() throws -> SpikeGPT {
         #expect(s.frequencyCurve.map(\.rate) == full.frequencyCurve.map(\.rate))
     }
 
+    /// An edited prompt reruns from the tokens it shares with the last one (the model's staged run)
+    /// and ends exactly where a from-scratch run of the new prompt ends.
+    @Test func anEditedPromptEqualsAFreshRun() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spikes"), generate: 4)
+        _ = wb.runAndWait()
+        wb.apply(.prompt("hello spiking world"))
+        let s = wb.waitUntilIdle()
+        let fresh = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spiking world"), generate: 4).runAndWait()
+        let same = s.trace == fresh.trace
+        #expect(same && s.generatedIDs == fresh.generatedIDs && s.stats == fresh.stats && s.error == nil)
+    }
+
     /// k and the threshold on a neuron that has neither (GIF, or none) recompute nothing and say why.
     @Test func controlsThatDoNothingDoNotRerun() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello"), generate: 2)

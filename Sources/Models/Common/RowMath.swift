@@ -47,14 +47,17 @@ func layerNormRows(_ out: inout [Float], _ x: [Float], _ w: Tensor, _ b: Tensor,
 
 /// y[T, out] = x[T, in] · Wᵀ for W [out, in]: GEMV for one row (on two threads, split at
 /// multiples of 4 rows, so every row's bits are those of a one-thread call), GEMM otherwise.
-func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int) {
+/// `chunk`: GEMM even for one row — a row of a GEMM has the same bits whatever the row count
+/// (every element is the micro-kernel's k-ordered chain), so a prompt resumed after a cached
+/// prefix matches the prompt run as one chunk.
+func linear(_ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int, chunk: Bool = false) {
     let nOut = W.shape[0], nIn = W.shape[1]
     let wc = W.contiguous()
     x.withUnsafeBufferPointer { xp in
         y.withUnsafeMutableBufferPointer { yp in
             withExtendedLifetime(wc) {
                 let wp = wc.elementPointer
-                if T == 1 {
+                if T == 1 && !chunk {
                     var job = Kernels.GEMVJob(kind: .f32, nOut: nOut, nIn: nIn, y: yp.baseAddress!, w: UnsafeRawPointer(wp),
                                               x: xp.baseAddress!, partial: nil)
                     Kernels.gemvBatch(&job, count: 1, threads: 2)

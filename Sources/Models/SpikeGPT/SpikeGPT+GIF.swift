@@ -15,7 +15,7 @@ import Neurons
 
 extension SpikeGPT {
     /// y = W·x for a block linear, with the input GIF-coded when a plan is in force.
-    func layerIn(_ name: String, _ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int, probe: Probe?) throws {
+    func layerIn(_ name: String, _ x: [Float], _ W: Tensor, _ y: inout [Float], rows T: Int, probe: Probe?, chunk: Bool = false) throws {
         let C = W.shape[1]
         if controls.collectInputs, let probe {
             // Calibration: record the real input as a site of kind `.none`.
@@ -23,12 +23,12 @@ extension SpikeGPT {
                          spikes: Array(x[0..<(T * C)]), current: nil)
         }
         guard controls.neuron == .gif, let masks = controls.gifMasks else {
-            linear(x, W, &y, rows: T)
+            linear(x, W, &y, rows: T, chunk: chunk)
             return
         }
         let decoded = SpikeLLMQuantizer.codeAndRecord(Array(x[0..<(T * C)]), rows: T, width: C, mask: masks[name], settings: controls.spikeLLM,
                                                       site: name + ".gif", probe: probe)
-        linear(decoded, W, &y, rows: T)
+        linear(decoded, W, &y, rows: T, chunk: chunk)
     }
 
     /// The block linears in order, with their weights (for calibration).

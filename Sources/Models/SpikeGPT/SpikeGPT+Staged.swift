@@ -8,7 +8,10 @@
 // cached run; blocks < l are not run and their recorded rows and states are the cached ones,
 // which the same controls and tokens would reproduce. When a continuation token differs, blocks
 // < l restart from the cached state after the previous (matching) token and every later token
-// runs all blocks. The neuron GIF (sites with a sub-step layout) always runs from scratch.
+// runs all blocks. A new prompt under the same controls resumes after the rows it shares with the
+// cached prompt, from the state after them (kept for every prompt row), its remaining rows as one
+// chunk (GEMM rows have the same bits whatever the chunk). The neuron GIF (sites with a sub-step
+// layout) always runs from scratch.
 
 import Foundation
 import Neurons
@@ -22,6 +25,9 @@ struct SpikeGPTRunCache: RunCache {
     var inputs: [[Float]]
     /// states[j]: the recurrent state after row promptCount − 1 + j (j = 0: after the prompt).
     var states: [SpikeGPT.State]
+    /// promptStates[t]: the state after prompt row t (multi-row prompts; empty otherwise): where a
+    /// later prompt that shares the first t + 1 tokens resumes.
+    var promptStates: [SpikeGPT.State]
     var trace: Trace
 }
 
@@ -75,31 +81,65 @@ extension SpikeGPT: StagedModel {
     public func staged(prompt: ModelInput, count: Int, sampler: inout Sampler, cache: (any RunCache)?, firstLayer: Int,
                        stage: (RunStage) -> Bool) throws -> (stage: RunStage, cache: any RunCache)? {
         let P = prompt.ids.count, C = config.width, V = config.vocab, n = config.layers
-        var old = cache as? SpikeGPTRunCache
+        let cached = cache as? SpikeGPTRunCache
+        var old = cached
         if let c = old, c.neuron != controls.neuron || controls.neuron == .gif || c.promptCount != P
             || Array(c.tokens.prefix(P)) != prompt.ids || firstLayer <= 0 { old = nil }
         var l = old == nil ? 0 : min(firstLayer, n)
+        // A new prompt with the same controls reuses the rows it shares with the cached one, when
+        // both ran as multi-row chunks (a one-row prompt runs a GEMV, whose bits differ).
+        var prefix = 0
+        if old == nil, let c = cached, firstLayer > n, c.neuron == controls.neuron, controls.neuron != .gif,
+           c.promptCount > 1, P > 1, c.promptStates.count == c.promptCount {
+            prefix = zip(c.tokens.prefix(c.promptCount), prompt.ids).prefix { $0 == $1 }.count
+        }
 
-        // ---- the prompt, one chunk: blocks < l from the cache, blocks ≥ l computed.
+        // ---- the prompt, one chunk: blocks < l from the cache, blocks ≥ l computed; or the
+        // rows after a shared prefix, as a chunk from the state after the prefix.
         let probe = Probe()
         var state = initialState()
         var inputs = [[Float]](repeating: [], count: n + 1)
+        let rowStates = RowStates(rows: P, template: state)
         var x: [Float]
-        if let c = old, l > 0 {
-            for i in 0..<l { inputs[i] = Array(c.inputs[i][0..<(P * C)]) }
-            x = Array(c.inputs[l][0..<(P * C)])
-            SpikeGPT.copyLayers(below: l, from: c.states[0], into: &state, width: C)
-            for site in c.trace.sites where layer(ofSite: site.name) < l { probe.seed(SpikeGPT.rows(site, 0, P)) }
+        if let c = cached, prefix > 0 {
+            for i in 0...n { inputs[i] = Array(c.inputs[i][0..<(prefix * C)]) }
+            for t in 0..<prefix { rowStates.states[t] = c.promptStates[t] }
+            state = c.promptStates[prefix - 1]
+            for site in c.trace.sites { probe.seed(SpikeGPT.rows(site, 0, prefix)) }
+            let S = P - prefix
+            if S > 0 {
+                var xs = try embed(Array(prompt.ids[prefix...]))
+                var scratch = Scratch(rows: S, config: config)
+                let rest = RowStates(rows: S, template: state)
+                for i in 0..<n {
+                    inputs[i] += xs
+                    try block(i, &xs, rows: S, state: &state, probe: probe, scratch: &scratch, chunk: true, rowStates: rest)
+                }
+                inputs[n] += xs
+                for t in 0..<S { rowStates.states[prefix + t] = rest.states[t] }
+            }
+            x = inputs[n]
         } else {
-            x = try embed(prompt.ids)
+            if let c = old, l > 0 {
+                for i in 0..<l { inputs[i] = Array(c.inputs[i][0..<(P * C)]) }
+                x = Array(c.inputs[l][0..<(P * C)])
+                SpikeGPT.copyLayers(below: l, from: c.states[0], into: &state, width: C)
+                if c.promptStates.count == P {
+                    for t in 0..<P { SpikeGPT.copyLayers(below: l, from: c.promptStates[t], into: &rowStates.states[t], width: C) }
+                }
+                for site in c.trace.sites where layer(ofSite: site.name) < l { probe.seed(SpikeGPT.rows(site, 0, P)) }
+            } else {
+                x = try embed(prompt.ids)
+            }
+            var scratch = Scratch(rows: P, config: config)
+            for i in l..<n {
+                inputs[i] = x
+                try block(i, &x, rows: P, state: &state, probe: probe, scratch: &scratch, rowStates: P > 1 ? rowStates : nil)
+            }
+            inputs[n] = x
         }
-        var scratch = Scratch(rows: P, config: config)
-        for i in l..<n {
-            inputs[i] = x
-            try block(i, &x, rows: P, state: &state, probe: probe, scratch: &scratch)
-        }
-        inputs[n] = x
-        state.position += P
+        state.position = P
+        for t in 0..<P { rowStates.states[t].position = t + 1 }
         let hidden = finalNorm(x, rows: P)
         let run = ModelRun(logits: [], classLogits: config.classes > 0 ? classHead(hidden: hidden, rows: P) : nil,
                            hidden: (0..<P).map { Array(hidden[($0 * C)..<(($0 + 1) * C)]) }, steps: P)
@@ -151,7 +191,8 @@ extension SpikeGPT: StagedModel {
             current.run = r
         }
         let newCache = SpikeGPTRunCache(tokens: prompt.ids + generated, promptCount: P, neuron: controls.neuron,
-                                        inputs: inputs, states: states, trace: current.trace)
+                                        inputs: inputs, states: states, promptStates: P > 1 ? rowStates.states : [],
+                                        trace: current.trace)
         return (current, newCache)
     }
 

@@ -254,9 +254,28 @@ public struct SpikeGPT: Sendable {
         }
     }
 
+    /// The recurrent state after every row of a chunk (`states[t]`: after row t), filled layer by
+    /// layer as `block` runs with it: what a later prompt sharing the chunk's first rows resumes
+    /// from.
+    final class RowStates {
+        var states: [State]
+        init(rows: Int, template: State) { states = Array(repeating: template, count: rows) }
+        /// Layer `base ..< base + C` of row t's `keyPath` array from `src[t·C ..< t·C + C]`.
+        func put(_ key: WritableKeyPath<State, [Float]>, base: Int, width C: Int, rows T: Int, from src: UnsafePointer<Float>) {
+            for t in 0..<T { put(key, base: base, width: C, row: t, from: src + t * C) }
+        }
+        /// Layer `base ..< base + C` of row `t`'s `keyPath` array from `src[0 ..< C]`.
+        func put(_ key: WritableKeyPath<State, [Float]>, base: Int, width C: Int, row t: Int, from src: UnsafePointer<Float>) {
+            states[t][keyPath: key].withUnsafeMutableBufferPointer { d in (d.baseAddress! + base).update(from: src, count: C) }
+        }
+    }
+
     /// Block `i` over a chunk of T rows: x (the residual stream [T, C]) in place, its recurrent
     /// state (token shift, WKV, LIF membranes of layer i) in `state`, its sites into `probe`.
-    func block(_ i: Int, _ x: inout [Float], rows T: Int, state: inout State, probe: Probe?, scratch w: inout Scratch) throws {
+    /// `chunk`: the rows are (part of) a prompt chunk — GEMM even for one row; `rows` (optional)
+    /// collects layer i's state after every row.
+    func block(_ i: Int, _ x: inout [Float], rows T: Int, state: inout State, probe: Probe?, scratch w: inout Scratch,
+               chunk: Bool = false, rowStates: RowStates? = nil) throws {
         let C = config.width, F = config.ffnWidth
         let L = layers[i], base = i * C
         // GIF mode (SpikeLLM): the LIF sites are bypassed and the linear inputs are GIF-coded.
@@ -269,8 +288,9 @@ public struct SpikeGPT: Sendable {
         tokenMix(w.a, L.attMixV, &w.mv, shift: state.attShift, base: base, rows: T)
         tokenMix(w.a, L.attMixR, &w.mr, shift: state.attShift, base: base, rows: T)
         saveShift(w.a, &state.attShift, base: base, rows: T)
+        if let rowStates { w.a.withUnsafeBufferPointer { rowStates.put(\.attShift, base: base, width: C, rows: T, from: $0.baseAddress!) } }
         // One token, plain linears: the three products in one parallel region (same bits).
-        let batched = T == 1 && controls.neuron != .gif && !controls.collectInputs
+        let batched = T == 1 && !chunk && controls.neuron != .gif && !controls.collectInputs
         if batched {
             w.mk.withUnsafeBufferPointer { mk in w.mv.withUnsafeBufferPointer { mv in w.mr.withUnsafeBufferPointer { mr in
                 w.k.withUnsafeMutableBufferPointer { k in w.v.withUnsafeMutableBufferPointer { v in w.r.withUnsafeMutableBufferPointer { r in
@@ -279,14 +299,15 @@ public struct SpikeGPT: Sendable {
                 } } }
             } } }
         } else {
-            try layerIn("blocks.\(i).att.key", w.mk, L.attK, &w.k, rows: T, probe: probe)
-            try layerIn("blocks.\(i).att.value", w.mv, L.attV, &w.v, rows: T, probe: probe)
-            try layerIn("blocks.\(i).att.receptance", w.mr, L.attR, &w.r, rows: T, probe: probe)
+            try layerIn("blocks.\(i).att.key", w.mk, L.attK, &w.k, rows: T, probe: probe, chunk: chunk)
+            try layerIn("blocks.\(i).att.value", w.mv, L.attV, &w.v, rows: T, probe: probe, chunk: chunk)
+            try layerIn("blocks.\(i).att.receptance", w.mr, L.attR, &w.r, rows: T, probe: probe, chunk: chunk)
         }
-        wkvScan(w.k, w.v, L.decay, L.first, &w.y, rows: T, width: C, state: &state, base: base)
+        wkvScan(w.k, w.v, L.decay, L.first, &w.y, rows: T, width: C, state: &state, base: base, rowStates: rowStates)
         for j in 0..<(T * C) { w.y[j] *= sigmoid(w.r[j]) }
-        try layerIn("blocks.\(i).att.output", w.y, L.attO, &w.o, rows: T, probe: probe)
-        try spikeSite(2 * i, w.o, &w.s, &w.h, rows: T, v: &state.lifAtt, base: base, bypass: bypass, probe: probe)
+        try layerIn("blocks.\(i).att.output", w.y, L.attO, &w.o, rows: T, probe: probe, chunk: chunk)
+        try spikeSite(2 * i, w.o, &w.s, &w.h, rows: T, v: &state.lifAtt, base: base, bypass: bypass, probe: probe,
+                      rowStates: rowStates, key: \.lifAtt)
         for j in 0..<(T * C) { x[j] += w.s[j] }
 
         // ---- ChannelMix
@@ -294,6 +315,7 @@ public struct SpikeGPT: Sendable {
         tokenMix(w.a, L.ffnMixK, &w.mk, shift: state.ffnShift, base: base, rows: T)
         tokenMix(w.a, L.ffnMixR, &w.mr, shift: state.ffnShift, base: base, rows: T)
         saveShift(w.a, &state.ffnShift, base: base, rows: T)
+        if let rowStates { w.a.withUnsafeBufferPointer { rowStates.put(\.ffnShift, base: base, width: C, rows: T, from: $0.baseAddress!) } }
         if batched {
             w.mk.withUnsafeBufferPointer { mk in w.mr.withUnsafeBufferPointer { mr in
                 w.kf.withUnsafeMutableBufferPointer { kf in w.r.withUnsafeMutableBufferPointer { r in
@@ -303,13 +325,14 @@ public struct SpikeGPT: Sendable {
             for j in 0..<(T * F) { let q = max(w.kf[j], 0); w.kf[j] = q * q }
             try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe)
         } else {
-            try layerIn("blocks.\(i).ffn.key", w.mk, L.ffnK, &w.kf, rows: T, probe: probe)
+            try layerIn("blocks.\(i).ffn.key", w.mk, L.ffnK, &w.kf, rows: T, probe: probe, chunk: chunk)
             for j in 0..<(T * F) { let q = max(w.kf[j], 0); w.kf[j] = q * q }
-            try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe)
-            try layerIn("blocks.\(i).ffn.receptance", w.mr, L.ffnR, &w.r, rows: T, probe: probe)
+            try layerIn("blocks.\(i).ffn.value", w.kf, L.ffnV, &w.v, rows: T, probe: probe, chunk: chunk)
+            try layerIn("blocks.\(i).ffn.receptance", w.mr, L.ffnR, &w.r, rows: T, probe: probe, chunk: chunk)
         }
         for j in 0..<(T * C) { w.o[j] = sigmoid(w.r[j]) * w.v[j] }
-        try spikeSite(2 * i + 1, w.o, &w.s, &w.h, rows: T, v: &state.lifFfn, base: base, bypass: bypass, probe: probe)
+        try spikeSite(2 * i + 1, w.o, &w.s, &w.h, rows: T, v: &state.lifFfn, base: base, bypass: bypass, probe: probe,
+                      rowStates: rowStates, key: \.lifFfn)
         for j in 0..<(T * C) { x[j] += w.s[j] }
     }
 
@@ -333,7 +356,8 @@ public struct SpikeGPT: Sendable {
 
     /// LIF site `index` over T rows (or identity when bypassed), recording into the probe.
     private func spikeSite(_ index: Int, _ x: [Float], _ s: inout [Float], _ h: inout [Float], rows T: Int,
-                           v: inout [Float], base: Int, bypass: Bool, probe: Probe?) throws {
+                           v: inout [Float], base: Int, bypass: Bool, probe: Probe?,
+                           rowStates: RowStates? = nil, key: WritableKeyPath<State, [Float]> = \.lifAtt) throws {
         let C = config.width
         let name = index % 2 == 0 ? "blocks.\(index / 2).att.lif" : "blocks.\(index / 2).ffn.lif"
         if bypass {
@@ -353,7 +377,15 @@ public struct SpikeGPT: Sendable {
         x.withUnsafeBufferPointer { xp in
             s.withUnsafeMutableBufferPointer { sp in
                 h.withUnsafeMutableBufferPointer { hp in
-                    lif.run(steps: T, xp.baseAddress!, spikes: sp.baseAddress!, charged: hp.baseAddress!)
+                    if let rowStates {
+                        // Step by step (what `run` does), keeping the membrane after each row.
+                        for t in 0..<T {
+                            lif.step(xp.baseAddress! + t * C, spikes: sp.baseAddress! + t * C, charged: hp.baseAddress! + t * C)
+                            lif.v.withUnsafeBufferPointer { rowStates.put(key, base: base, width: C, row: t, from: $0.baseAddress!) }
+                        }
+                    } else {
+                        lif.run(steps: T, xp.baseAddress!, spikes: sp.baseAddress!, charged: hp.baseAddress!)
+                    }
                     if let probe {
                         probe.record(name, neuron: .lif, width: C, rows: T, membrane: hp.baseAddress!,
                                      spikes: sp.baseAddress!, current: xp.baseAddress!)
@@ -399,7 +431,9 @@ extension SpikeGPT {
     ///   ww = pp + w;  p = max(ww, k);  e1 = exp(ww − p);  e2 = exp(k − p)
     ///   aa = e1·aa + e2·v;  bb = e1·bb + e2;  pp = p
     func wkvScan(_ k: [Float], _ v: [Float], _ w: Tensor, _ u: Tensor, _ y: inout [Float],
-                 rows T: Int, width C: Int, state: inout State, base: Int) {
+                 rows T: Int, width C: Int, state: inout State, base: Int, rowStates: RowStates? = nil) {
+        // aa, bb, pp after every row, when asked (`rowStates`), gathered [T, C] then stored.
+        var trail = rowStates == nil ? [] : [Float](repeating: 0, count: 3 * T * C)
         w.withUnsafeBufferPointer { wp in
             u.withUnsafeBufferPointer { up in
                 for c in 0..<C {
@@ -417,9 +451,19 @@ extension SpikeGPT {
                         aa = e1 * aa + e2 * vv
                         bb = e1 * bb + e2
                         pp = p
+                        if !trail.isEmpty {
+                            trail[t * C + c] = aa; trail[(T + t) * C + c] = bb; trail[(2 * T + t) * C + c] = pp
+                        }
                     }
                     state.aa[base + c] = aa; state.bb[base + c] = bb; state.pp[base + c] = pp
                 }
+            }
+        }
+        if let rowStates {
+            trail.withUnsafeBufferPointer { tp in
+                rowStates.put(\.aa, base: base, width: C, rows: T, from: tp.baseAddress!)
+                rowStates.put(\.bb, base: base, width: C, rows: T, from: tp.baseAddress! + T * C)
+                rowStates.put(\.pp, base: base, width: C, rows: T, from: tp.baseAddress! + 2 * T * C)
             }
         }
     }

@@ -82,6 +82,20 @@ struct BenchTUI: ParsableCommand {
                                 "control_change_ms_median": median(change), "control_change_ms_max": change.max() ?? 0]
         }
         let latencies = allChange
+        // A prompt edit at its end (a word appended, then removed): until the new prompt's trace
+        // is on screen and until the continuation is complete. A family that resumes after the
+        // shared tokens recomputes only the edited tail.
+        var editFirst: [Double] = [], editAll: [Double] = []
+        for i in 0..<runs {
+            let before = wb.snapshot().revision
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            wb.apply(.prompt(i % 2 == 0 ? text + " spikes" : text))
+            while wb.snapshot().revision == before { usleep(500) }
+            editFirst.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            while wb.snapshot().busy { usleep(500) }
+            editAll.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            settle()
+        }
         let state = wb.snapshot()
         var buf = ScreenBuffer(width: parts[0], height: parts[1])
         var frames: [Double] = []
@@ -100,6 +114,7 @@ struct BenchTUI: ParsableCommand {
             "frame": "\(parts[0])x\(parts[1])", "render_ms_median": median(frames), "render_ms_max": frames.max() ?? 0,
             "control_change_ms_median": median(latencies), "control_change_ms_max": latencies.max() ?? 0,
             "first_publish_ms_median": median(allFirst), "first_publish_ms_max": allFirst.max() ?? 0,
+            "prompt_edit_first_publish_ms_median": median(editFirst), "prompt_edit_ms_median": median(editAll),
             "by_site": positions, "control": control, "neuron": state.neuron.rawValue, "timesteps": state.timesteps ?? NSNull(), "machine": MachineInfo.current.json,
             "prompt_tokens": state.ids.count, "generated_tokens": state.generatedCount,
             "sites": state.siteNames.count, "width": state.summary.width, "cells_changed_by_a_step": changed,
