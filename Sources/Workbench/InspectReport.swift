@@ -115,9 +115,14 @@ public struct InspectReport: Encodable, Sendable {
     public var gif: [String: Double]?
     /// Problems with the numbers (non-finite outputs); absent when there are none.
     public var warnings: [String]?
+    /// `--compare-to`: this run against a baseline (the float twin, or a saved report).
+    public var compare: RunComparison?
+    /// What `compare` was made against ("float", or the baseline file).
+    public var compareTo: String?
 
     enum CodingKeys: String, CodingKey {
         case model, input, steps, logits, classLogits = "class_logits", probabilities, prediction, hidden, sites, energy, generated, gif, warnings
+        case compare, compareTo = "compare_to"
     }
 
     /// Builds the report of one run. `traces: false` omits the per-step arrays (`--no-traces`).

@@ -20,6 +20,6 @@ struct Spikescope: ParsableCommand {
           --timesteps T      for families that run T timesteps
         See `spikescope tui --help` for all of them.
         """,
-        subcommands: [WorkbenchCommand.self, Inspect.self, Eval.self, Tokenize.self, Train.self, Bench.self, Convert.self],
+        subcommands: [WorkbenchCommand.self, Inspect.self, Eval.self, SweepCommand.self, Tokenize.self, Train.self, Bench.self, Convert.self],
         defaultSubcommand: WorkbenchCommand.self)
 }

@@ -43,6 +43,8 @@ struct Inspect: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Weight storage for --generate: f32, or bf16 (half the bytes read per token, fp32 accumulation).")
     var weights: String = "f32"
+    @Option(name: .customLong("compare-to"), help: "Add a \"compare\" object: this run against `float` (the same model with neuron none) or a saved inspect report (FILE.json, with traces): per site Δ firing rate, cosine and relative error of its output, changed cells; output KL and top-k agreement, or Δ class probabilities.")
+    var compareTo: String?
     @Flag(help: "Print JSON (the only format; accepted for scripts).")
     var json = false
     @Flag(help: "Pretty-print the JSON.")
@@ -168,6 +170,21 @@ struct Inspect: ParsableCommand {
         }
         if !gifNote.isEmpty {
             report.gif = gifNote
+        }
+        if let compareTo {
+            let baseline: ComparableRun
+            if compareTo == "float" {
+                var twin = m.copy()
+                try twin.checkNeuron(.none)
+                twin.neuron = .none
+                let p = Probe()
+                let r = try twin.run(ModelInput(ids: info.tokens + continuation, typeIds: typeIds), probe: p)
+                baseline = ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits)
+            } else {
+                baseline = try ComparableRun.load(report: compareTo)
+            }
+            report.compare = Comparison.compare(ComparableRun(trace: probe.trace, logits: run.logits, classLogits: run.classLogits), to: baseline)
+            report.compareTo = compareTo
         }
         FileHandle.standardOutput.write(try report.json(pretty: pretty))
         FileHandle.standardOutput.write(Data("\n".utf8))

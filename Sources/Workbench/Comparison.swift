@@ -1,0 +1,153 @@
+// Comparison: run A against a baseline run B, site by site and at the output (issue 18).
+//
+// What it is: pure functions of two traces (and their outputs) — per site the change of firing
+// rate, how far A's site output moved from B's (cosine, relative error, flipped cells), and for
+// the model's output the KL divergence and top-k agreement of next-token distributions
+// (generators) or the change of class probabilities (classifiers). Used by `inspect
+// --compare-to` and `spikescope sweep`.
+// What it is not: a view, or a runner (callers run both models).
+//
+// A site's "output" is what its trace records as emitted (`SiteTrace.spikes`: spikes, levels, or
+// for neuron none the values passed on), over the rows both runs have; sites are matched by name.
+
+import Foundation
+import Neurons
+import Models
+
+public struct SiteComparison: Codable, Sendable, Equatable {
+    public var name: String
+    public var rateA: Double
+    public var rateB: Double
+    /// rateA − rateB.
+    public var deltaRate: Double
+    /// cos(A, B) of the site outputs over the common rows; nil when either is all zeros.
+    public var cosine: Double?
+    /// ‖A − B‖ / ‖B‖ (nil when B is all zeros).
+    public var relativeError: Double?
+    /// Cells (row × channel) whose output differs.
+    public var changed: Int
+    /// Rows compared (the shorter run's).
+    public var rows: Int
+    enum CodingKeys: String, CodingKey {
+        case name, rateA = "rate_a", rateB = "rate_b", deltaRate = "delta_rate", cosine, relativeError = "relative_error", changed, rows
+    }
+}
+
+public struct RunComparison: Codable, Sendable, Equatable {
+    /// Sites present in both runs, in A's order.
+    public var sites: [SiteComparison]
+    /// The first site (in A's order) whose cosine falls below `divergenceThreshold`.
+    public var firstDivergentSite: String?
+    /// Generators: mean over the common rows of KL(B ‖ A) of the next-token distributions.
+    public var outputKL: Double?
+    /// Generators: fraction of rows whose most likely next token agrees, and mean overlap of the top 5.
+    public var top1Agreement: Double?
+    public var top5Overlap: Double?
+    /// Classifiers: class probabilities of A minus B's.
+    public var classProbabilityDelta: [Double]?
+    public static let divergenceThreshold = 0.99
+    enum CodingKeys: String, CodingKey {
+        case sites, firstDivergentSite = "first_divergent_site", outputKL = "output_kl", top1Agreement = "top1_agreement",
+             top5Overlap = "top5_overlap", classProbabilityDelta = "class_probability_delta"
+    }
+}
+
+/// What a run contributes to a comparison: its trace and outputs.
+public struct ComparableRun: Sendable {
+    public var trace: Trace
+    /// Next-token logits per row (generators; empty otherwise).
+    public var logits: [[Float]]
+    public var classLogits: [Float]?
+    public init(trace: Trace, logits: [[Float]] = [], classLogits: [Float]? = nil) {
+        self.trace = trace; self.logits = logits; self.classLogits = classLogits
+    }
+}
+
+public enum Comparison {
+    /// One site of A against the same site of B.
+    public static func site(_ a: SiteTrace, _ b: SiteTrace) -> SiteComparison {
+        let C = min(a.width, b.width)
+        let rows = min(a.steps, b.steps)
+        var dot = 0.0, na = 0.0, nb = 0.0, diff = 0.0, changed = 0
+        if a.width == b.width {
+            let n = rows * C
+            for i in 0..<n {
+                let x = Double(a.spikes[i]), y = Double(b.spikes[i])
+                dot += x * y; na += x * x; nb += y * y; diff += (x - y) * (x - y)
+                if a.spikes[i] != b.spikes[i] { changed += 1 }
+            }
+        }
+        let ra = a.neuron == .none ? 0 : a.firingRate, rb = b.neuron == .none ? 0 : b.firingRate
+        // Identical outputs compare as exactly 1 (the square roots would leave a last-bit error).
+        let cosine: Double? = changed == 0 && a.width == b.width ? 1
+            : (na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : (na == 0 && nb == 0 ? 1 : nil))
+        return SiteComparison(name: a.name, rateA: ra, rateB: rb, deltaRate: ra - rb,
+                              cosine: cosine,
+                              relativeError: nb > 0 ? (diff / nb).squareRoot() : (na == 0 ? 0 : nil),
+                              changed: changed, rows: rows)
+    }
+
+    /// Softmax of one row, in Double.
+    static func softmax(_ l: [Float]) -> [Double] {
+        let m = Double(l.max() ?? 0)
+        let e = l.map { exp(Double($0) - m) }
+        let z = e.reduce(0, +)
+        return e.map { $0 / z }
+    }
+
+    public static func compare(_ a: ComparableRun, to b: ComparableRun) -> RunComparison {
+        var sites: [SiteComparison] = []
+        for sa in a.trace.sites { if let sb = b.trace[sa.name] { sites.append(site(sa, sb)) } }
+        var out = RunComparison(sites: sites)
+        out.firstDivergentSite = sites.first { ($0.cosine ?? 0) < RunComparison.divergenceThreshold }?.name
+        let rows = min(a.logits.count, b.logits.count)
+        if rows > 0 {
+            var kl = 0.0, top1 = 0, overlap = 0.0
+            for r in 0..<rows {
+                let p = softmax(b.logits[r]), q = softmax(a.logits[r])
+                for (pi, qi) in zip(p, q) where pi > 0 { kl += pi * log(pi / max(qi, 1e-300)) }
+                let ta = Array(q.indices.sorted { q[$0] > q[$1] }.prefix(5)), tb = Array(p.indices.sorted { p[$0] > p[$1] }.prefix(5))
+                if ta.first == tb.first { top1 += 1 }
+                overlap += Double(Set(ta).intersection(tb).count) / Double(max(min(ta.count, 5), 1))
+            }
+            out.outputKL = kl / Double(rows)
+            out.top1Agreement = Double(top1) / Double(rows)
+            out.top5Overlap = overlap / Double(rows)
+        }
+        if let ca = a.classLogits, let cb = b.classLogits, ca.count == cb.count {
+            out.classProbabilityDelta = zip(softmax(ca), softmax(cb)).map { $0 - $1 }
+        }
+        return out
+    }
+}
+
+extension ComparableRun {
+    /// A saved `inspect --json` report as a baseline: its sites' spikes (the report must carry
+    /// traces), logits and class logits.
+    /// - Throws: `ModelError.badInput` naming the file and what is missing.
+    public static func load(report path: String) throws -> ComparableRun {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError.badInput(reason: "cannot read the baseline report \(path)", hint: "give a file written by `spikescope inspect --json`, or `float`")
+        }
+        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let sites = obj["sites"] as? [[String: Any]] else {
+            throw ModelError.badInput(reason: "\(path) is not an inspect report (no \"sites\" list)", hint: "write it with `spikescope inspect --json > FILE`")
+        }
+        var trace = Trace()
+        for s in sites {
+            guard let name = s["name"] as? String else { continue }
+            guard let rows = s["spikes"] as? [[Double]] else {
+                throw ModelError.badInput(reason: "\(path): site \(name) has no spikes (the report was written with --no-traces)",
+                                          hint: "rerun the baseline without --no-traces")
+            }
+            let width = rows.first?.count ?? 0
+            var t = SiteTrace(name: name, neuron: NeuronKind(rawValue: s["neuron"] as? String ?? "") ?? .lif, width: width,
+                              layout: s["layout"] as? [Int] ?? [])
+            t.spikes = rows.flatMap { $0.map(Float.init) }
+            t.membrane = t.spikes
+            trace.sites.append(t)
+        }
+        let logits = (obj["logits"] as? [[Double]] ?? []).map { $0.map(Float.init) }
+        let cls = (obj["class_logits"] as? [Double]).map { $0.map(Float.init) }
+        return ComparableRun(trace: trace, logits: logits, classLogits: cls)
+    }
+}

@@ -1,0 +1,42 @@
+import Testing
+import Foundation
+@testable import Workbench
+import Models
+import Neurons
+
+/// Comparison (issue 18): a change at one site moves that site and what runs after it, nothing
+/// before it — exactly; and the arithmetic of the per-site numbers on a hand-made pair.
+@Suite struct ComparisonTests {
+    @Test func aChangeAtLayerOneLeavesLayerZeroExactlyAlone() throws {
+        let base = try tinyModel()
+        var changed = base
+        changed.setFrequency(base.frequency(site: "blocks.1.att.lif") * 0.5, site: "blocks.1.att.lif")
+        let ids = ModelInput(ids: [1, 4, 9, 16, 2, 5, 11, 7, 3, 0, 12, 21, 5, 5, 8, 13])
+        func run(_ m: SpikeGPT) throws -> ComparableRun {
+            let p = Probe()
+            let r = try m.run(ids, probe: p)
+            return ComparableRun(trace: p.trace, logits: r.logits)
+        }
+        let cmp = Comparison.compare(try run(changed), to: try run(base))
+        for s in cmp.sites where s.name.hasPrefix("blocks.0.") {
+            #expect(s.deltaRate == 0 && s.changed == 0 && s.cosine == 1 && s.relativeError == 0, "\(s)")
+        }
+        let at = try #require(cmp.sites.first { $0.name == "blocks.1.att.lif" })
+        #expect(at.changed > 0 && at.deltaRate > 0, "k down fires more: \(at)")
+        #expect(cmp.firstDivergentSite?.hasPrefix("blocks.1.") == true)
+        #expect((cmp.outputKL ?? 0) > 0 && (cmp.top1Agreement ?? 0) <= 1)
+    }
+
+    @Test func perSiteNumbersByHand() {
+        var a = SiteTrace(name: "s", neuron: .lif, width: 2), b = a
+        a.spikes = [1, 0, 1, 1]; b.spikes = [1, 1, 0, 1]
+        a.membrane = a.spikes; b.membrane = b.spikes
+        let c = Comparison.site(a, b)
+        // dot = 1 + 0 + 0 + 1 = 2, |a| = |b| = √3: cos = 2/3; |a − b|² = 2, |b|² = 3.
+        #expect(abs(c.cosine! - 2.0 / 3) < 1e-12 && abs(c.relativeError! - (2.0 / 3).squareRoot()) < 1e-12)
+        #expect(c.changed == 2 && c.rows == 2 && c.deltaRate == 0)
+        // Class probabilities: softmax differences.
+        let r = Comparison.compare(ComparableRun(trace: Trace(), classLogits: [0, 0]), to: ComparableRun(trace: Trace(), classLogits: [log(3), 0]))
+        #expect(abs(r.classProbabilityDelta![0] - (0.5 - 0.75)) < 1e-6)
+    }
+}
