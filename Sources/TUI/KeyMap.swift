@@ -85,6 +85,10 @@ public struct KeyMap: Hashable, Sendable {
     public var nextRow = KeyBinding([.char("n")], label: "next row", description: "Next GLUE row.", group: "Input")
     public var previousRow = KeyBinding([.char("N")], label: "prev row", description: "Previous GLUE row.", group: "Input")
     public var run = KeyBinding([.enter], label: "run", description: "Run the model on the current input.", group: "Input")
+    // Compare.
+    public var pinBaseline = KeyBinding([.char("c")], label: "pin B", description: "Pin this run as the baseline B (again: unpin); later runs show their change against it.", group: "Compare")
+    public var pinFloat = KeyBinding([.char("f")], label: "pin float", description: "Pin the float twin (this model, neuron none) as the baseline B.", group: "Compare")
+    public var diffView = KeyBinding([.char("d")], label: "diff", description: "Raster: this run's spikes, or the diff against B (+ only here, - only in B, # both).", group: "Compare")
     // Session.
     public var training = KeyBinding([.char("b")], label: "train", description: "Start or stop background training.", group: "Session")
     public var reloadCheckpoint = KeyBinding([.char("r")], label: "reload", description: "Load the newest checkpoint.", group: "Session")
@@ -101,7 +105,7 @@ public struct KeyMap: Hashable, Sendable {
          neuronsPageUp, neuronsPageDown, neuronPrevious, neuronNext, jumpNeuron, overview,
          frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation,
          abitsDown, abitsUp, addbitDown, addbitUp, lowPDown, lowPUp, timesteps,
-         editPrompt, glueRow, nextRow, previousRow, run,
+         editPrompt, glueRow, nextRow, previousRow, run, pinBaseline, pinFloat, diffView,
          training, reloadCheckpoint, save, export]
     }
 

@@ -216,9 +216,63 @@ public final class Workbench: @unchecked Sendable {
             state.input = .example(file: file, row: row, ex); rerun = true; reuse = true
         case .run:
             rerun = true
+        case .pinBaseline:
+            if state.baseline != nil {
+                state.baseline = nil; state.comparison = nil
+                state.status = "baseline unpinned"
+            } else if state.run != nil {
+                let kSel = state.cursor.site < state.k.count ? String(format: "k %.2f · ", state.k[state.cursor.site]) : ""
+                let logits = state.run?.logits ?? []
+                state.baseline = Baseline(label: kSel + state.neuron.rawValue, tokens: state.ids + state.generatedIDs,
+                                          run: ComparableRun(trace: state.trace, logits: logits, classLogits: state.run?.classLogits))
+                state.comparison = Comparison.compare(ComparableRun(trace: state.trace, logits: logits, classLogits: state.run?.classLogits),
+                                                      to: state.baseline!.run)
+                state.status = "pinned this run as the baseline B (c again: unpin)"
+            } else {
+                state.status = "nothing to pin yet: run an input first (Enter)"
+            }
+        case .pinFloat:
+            if model.neuronChoices.contains(.none) {
+                pinFloatLocked()
+                state.status = "pinning the float twin (neuron none) as the baseline…"
+            } else {
+                state.status = "\(state.summary.family.displayName) has no float twin here (neuron none)"
+            }
         }
         lock.unlock()
         if rerun { schedule(reuse: reuse, curveOnly: curveOnly) }
+    }
+
+    /// Runs the float twin (this model, neuron none) on the tokens on screen, on the compute
+    /// queue, and pins it as the baseline. Caller holds the lock.
+    private func pinFloatLocked() {
+        var twin = model.copy()
+        twin.neuron = .none
+        let input = ModelInput(ids: state.ids + state.generatedIDs,
+                               typeIds: state.typeIds.isEmpty ? [] : state.typeIds + Array(repeating: 0, count: state.generatedCount))
+        let floatTwin = twin
+        state.busy = true
+        queue.async { [self] in
+            let p = Probe(recordCurrent: false)
+            let r = try? floatTwin.run(input, probe: p)
+            lock.lock(); defer { lock.unlock() }
+            state.busy = computing || pending
+            guard let r, state.ids + state.generatedIDs == input.ids else {
+                state.status = "the float twin did not run on this input"; return
+            }
+            state.baseline = Baseline(label: "float twin", tokens: input.ids,
+                                      run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits))
+            compareLocked()
+            state.status = "pinned the float twin as the baseline B (c: unpin)"
+            state.revision += 1
+        }
+    }
+
+    /// The run on screen against the baseline. Caller holds the lock.
+    private func compareLocked() {
+        guard let b = state.baseline else { state.comparison = nil; return }
+        state.comparison = Comparison.compare(ComparableRun(trace: state.trace, logits: state.run?.logits ?? [],
+                                                            classLogits: state.run?.classLogits), to: b.run)
     }
 
     /// Why k and the threshold do nothing here (status line).
@@ -404,6 +458,7 @@ public final class Workbench: @unchecked Sendable {
         state.generatedText = r.generatedText
         state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
         state.error = nil
+        if complete { compareLocked() }
         if complete {
             state.status = String(format: "computed in %.0f ms", ms)
             if r.run.nonFiniteWarning != nil { state.status += " · WARNING: NaN/Inf in the outputs (bad weights?)" }

@@ -146,6 +146,10 @@ public struct WorkbenchState: Sendable {
     public var revision = 0
     public var training: TrainingStatus?
     public var generateCount: Int
+    /// The pinned baseline B (`c`: this run, `f`: the float twin); nil when nothing is pinned.
+    public var baseline: Baseline?
+    /// The run on screen (A) against the baseline, recomputed with every complete result.
+    public var comparison: RunComparison?
 
     public var selectedSite: String? { cursor.site < siteNames.count ? siteNames[cursor.site] : nil }
     public var selectedTrace: SiteTrace? { selectedSite.flatMap { trace[$0] } }
@@ -190,6 +194,15 @@ public enum SpikeLLMKnob: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+/// A pinned run the current one is compared with.
+public struct Baseline: Sendable {
+    /// What it is, for the screen: "k 2.00 · lif", "float twin".
+    public var label: String
+    public var tokens: [Int]
+    public var run: ComparableRun
+    public init(label: String, tokens: [Int], run: ComparableRun) { self.label = label; self.tokens = tokens; self.run = run }
+}
+
 public enum WorkbenchCommand: Sendable, Equatable {
     case step(Int)              // ←/→
     case token(Int)             // [/]
@@ -209,4 +222,6 @@ public enum WorkbenchCommand: Sendable, Equatable {
     case prompt(String)
     case example(file: String?, row: Int, ExampleRow)
     case run
+    case pinBaseline            // c: pin this run as B (again: unpin)
+    case pinFloat               // f: pin the float twin (neuron none) as B
 }

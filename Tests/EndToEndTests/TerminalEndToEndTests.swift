@@ -154,6 +154,25 @@ struct TerminalEndToEndTests {
         #expect(s.waitForOutput("EXIT3") == "0")
     }
 
+    /// Issue 18 as a user would: pin this run (c), lower k at a site (-), read its Δ against the
+    /// baseline on screen, switch the raster to the diff (d), pin the float twin (f).
+    @Test func pinChangeAndReadTheDelta() throws {
+        let s = try startWorkbench(width: 160, height: 48)
+        defer { s.kill() }
+        _ = try #require(s.waitFor(timeout: 20) { $0.contains("computed in") }, "\(s.capture())")
+        s.send("c")
+        #expect(s.waitFor("vs B k 2.00 · lif") != nil, "c did not pin:\n\(s.capture())")
+        s.send("Down"); s.send("-"); s.send("-")
+        let moved = s.waitFor(timeout: 20) { $0.contains("computed in") && $0.range(of: "vs B Δ\\+0\\.[0-9]*[1-9]", options: .regularExpression) != nil }
+        #expect(moved != nil, "no Δ after lowering k:\n\(s.capture())")
+        s.send("d")
+        #expect(s.waitFor("diff vs B 0.ffn.lif") != nil, "d did not show the diff:\n\(s.capture())")
+        s.send("f")
+        #expect(s.waitFor(timeout: 20) { $0.contains("vs B float twin") } != nil, "f did not pin the float twin:\n\(s.capture())")
+        s.send("q")
+        #expect(s.waitForOutput("EXIT") == "0")
+    }
+
     /// N of "step i/N" in the header.
     static func stepTotal(_ screen: String) -> Int? {
         guard let r = screen.range(of: "step 1/") else { return nil }

@@ -371,3 +371,54 @@ enum FixedTrace {
         #expect(t.contains(String(st.histogram.max()!)), "\(t)")
     }
 }
+
+/// Issue 18's views: the pinned baseline in the header, Δ per site in the list, the stats line,
+/// and the raster diff that marks exactly the cells whose spike differs.
+@Suite struct WorkbenchCompareViewTests {
+    static func pinned() -> WorkbenchState {
+        var s = FixedTrace.gptState()
+        var b = s.trace
+        // The baseline: site 0 with a few spikes flipped, site 1 as is.
+        for i in [0, 7, 13, 20, 33] { b.sites[0].spikes[i] = b.sites[0].spikes[i] == 0 ? 1 : 0 }
+        s.baseline = Baseline(label: "k 2.00 · lif", tokens: s.ids, run: ComparableRun(trace: b))
+        s.comparison = Comparison.compare(ComparableRun(trace: s.trace), to: s.baseline!.run)
+        return s
+    }
+
+    @Test func diffRasterMarksExactlyTheFlippedSpikes() {
+        let s = Self.pinned()
+        var ui = WorkbenchUI(); ui.diff = true
+        var buf = Snapshot.canvas(110, 32)
+        WorkbenchScreen.render(s, ui: ui, caps: .full, into: &buf)
+        let text = buf.lines().joined(separator: "\n")
+        #expect(text.contains("vs B k 2.00 · lif") && text.contains("diff vs B 0.att.lif"), "\(text)")
+        // Count the + and - glyphs in the raster cells against the flips (all 10 steps × 6 neurons are visible).
+        let site = s.trace.sites[0], base = s.baseline!.run.trace.sites[0]
+        let onlyA = zip(site.spikes, base.spikes).filter { $0 != 0 && $1 == 0 }.count
+        let onlyB = zip(site.spikes, base.spikes).filter { $0 == 0 && $1 != 0 }.count
+        let r = WorkbenchScreen.layout(size: buf.size).raster.inset(by: 1)
+        var plus = 0, minus = 0
+        for y in r.y..<r.bottom { for x in r.x..<r.right {
+            if buf[x, y].symbol == "+" { plus += 1 }
+            if buf[x, y].symbol == "-" { minus += 1 }
+        } }
+        #expect(plus == onlyA && minus == onlyB && onlyA + onlyB == 5, "+\(plus) -\(minus), want +\(onlyA) -\(onlyB)")
+        #expect(s.comparison!.sites[0].changed == 5 && s.comparison!.sites[1].changed == 0)
+        Snapshot.check(buf, named: "workbench_diff_110x32")
+        for (w, h) in [(80, 24), (160, 48)] {
+            var b = Snapshot.canvas(w, h)
+            WorkbenchScreen.render(s, ui: ui, caps: .full, into: &b)
+            Snapshot.check(b, named: "workbench_diff_\(w)x\(h)")
+        }
+    }
+
+    @Test func siteListAndStatsShowTheChange() {
+        let s = Self.pinned()
+        var buf = Snapshot.canvas(160, 48)
+        WorkbenchScreen.render(s, ui: WorkbenchUI(), caps: .full, into: &buf)
+        let text = buf.lines().joined(separator: "\n")
+        let c = s.comparison!.sites[0]
+        #expect(text.contains(String(format: "%+.3f*", c.deltaRate)), "\(text)")
+        #expect(text.contains("vs B " + String(format: "Δ%+.3f", c.deltaRate)) && text.contains("changed 5"), "\(text)")
+    }
+}

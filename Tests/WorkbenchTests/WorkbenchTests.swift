@@ -58,6 +58,29 @@ func tinyModel() throws -> SpikeGPT {
         #expect(same && s.generatedIDs == fresh.generatedIDs && s.stats == fresh.stats && s.error == nil)
     }
 
+    /// Pin and diff (issue 18): pinned at the model's k, lowering k at a layer-1 site moves that
+    /// site and nothing upstream — the comparison says Δ = 0 with no changed cell at layer 0,
+    /// exactly; `f` pins the float twin; `c` again unpins.
+    @Test func pinnedBaselineShowsChangesOnlyDownstream() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spiking neurons"), generate: 4)
+        _ = wb.runAndWait()
+        wb.apply(.pinBaseline)
+        #expect(wb.snapshot().baseline != nil && wb.snapshot().comparison?.sites.allSatisfy { $0.changed == 0 } == true)
+        wb.apply(.selectSite(2))  // blocks.1.att.lif
+        _ = wb.waitUntilIdle()
+        for _ in 0..<3 { wb.apply(.frequency(up: false)) }
+        let s = wb.waitUntilIdle()
+        let cmp = try #require(s.comparison)
+        for c in cmp.sites where c.name.hasPrefix("blocks.0.") { #expect(c.deltaRate == 0 && c.changed == 0 && c.cosine == 1, "\(c)") }
+        let at = try #require(cmp.sites.first { $0.name == "blocks.1.att.lif" })
+        #expect(at.changed > 0 && at.deltaRate > 0, "\(at)")
+        wb.apply(.pinFloat)
+        let f = wb.waitUntilIdle()
+        #expect(f.baseline?.label == "float twin" && (f.comparison?.sites.first?.rateB ?? 1) == 0, "\(f.status)")
+        wb.apply(.pinBaseline)
+        #expect(wb.snapshot().baseline == nil && wb.snapshot().comparison == nil)
+    }
+
     /// k and the threshold on a neuron that has neither (GIF, or none) recompute nothing and say why.
     @Test func controlsThatDoNothingDoNotRerun() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello"), generate: 2)

@@ -189,6 +189,12 @@ public struct WorkbenchApp: TerminalApplication {
         case _ where k.nextRow.matches(event): pickExample(1)
         case _ where k.previousRow.matches(event): pickExample(-1)
         case _ where k.run.matches(event): workbench.apply(.run)
+        case _ where k.pinBaseline.matches(event): workbench.apply(.pinBaseline); ui.message = workbench.snapshot().status
+        case _ where k.pinFloat.matches(event): workbench.apply(.pinFloat); ui.message = workbench.snapshot().status
+        case _ where k.diffView.matches(event):
+            ui.diff.toggle()
+            ui.message = !ui.diff ? "raster: this run's spikes"
+                : (state.baseline == nil ? "diff view: pin a baseline first (c: this run, f: the float twin)" : "raster: diff against the baseline B")
         case _ where k.training.matches(event): ui.message = hooks.toggleTraining()
         case _ where k.reloadCheckpoint.matches(event): ui.message = hooks.reloadCheckpoint(workbench)
         case _ where k.save.matches(event):

@@ -17,6 +17,8 @@ public struct WorkbenchUI: Sendable {
     /// The spikes panel shows the overview (firing rate of every site × token) instead of the
     /// selected site's raster (`v`).
     public var overview = false
+    /// The raster shows the diff against the pinned baseline (`d`).
+    public var diff = false
     /// Non-nil while the prompt (or, with `jumping`, a neuron index) is being edited.
     public var editing: TextFieldState?
     /// The text field asks for a neuron index (`/`) rather than a prompt.
@@ -92,6 +94,9 @@ public enum WorkbenchScreen {
             l1.append(Span(String(format: "%.2f", kSel), style: Style(fg: .yellow, .bold)))
             l1.append(Span(s.allSites ? " (all sites)" : " (this site)", style: .dim))
         }
+        if let b = s.baseline {
+            l1.append(Span("  vs B ", style: .dim)); l1.append(Span(b.label, style: Style(fg: .magenta, .bold)))
+        }
         if let t = s.training {
             l1.append(Span("  train ", style: .dim))
             l1.append(Span("\(t.state) \(t.step)/\(t.totalSteps) loss \(String(format: "%.3f", t.loss))", style: Style(fg: .green)))
@@ -146,7 +151,9 @@ public enum WorkbenchScreen {
         siteList(s, caps: caps, in: l.sites, into: &buf)
         let top = [l.raster, l.lower]
         let right = [Rect(x: 0, y: 0, width: 0, height: 0), l.strip]
-        if ui.overview { overview(s, caps: caps, in: top[0], into: &buf) } else { raster(s, caps: caps, in: top[0], into: &buf) }
+        if ui.overview { overview(s, caps: caps, in: top[0], into: &buf) }
+        else if ui.diff, s.baseline != nil { diffRaster(s, caps: caps, in: top[0], into: &buf) }
+        else { raster(s, caps: caps, in: top[0], into: &buf) }
         let mem = top[1].columns([.percent(60), .fill()])
         membrane(s, caps: caps, in: mem[0], into: &buf)
         neuronPlot(s, caps: caps, in: mem[1], into: &buf)
@@ -181,7 +188,12 @@ public enum WorkbenchScreen {
             buf.write(TextFit.pad(TextFit.truncate(name, to: nameW, ellipsis: caps.glyphs.ellipsis), to: nameW),
                       x: inner.x, y: y, style: style, clip: inner)
             let barRect = Rect(x: inner.x + nameW, y: y, width: max(0, inner.width - nameW), height: 1)
-            if i < s.stats.count && s.stats[i].neuron != .none {
+            if let c = s.comparison?.sites.first(where: { $0.name == s.siteNames[i] }), i < s.stats.count {
+                // Pinned baseline: the change of this site's rate (and a mark when its output moved).
+                let label = String(format: "%+.3f", c.deltaRate) + (c.changed > 0 ? "*" : " ")
+                let style: Style = c.changed == 0 ? .dim : (c.deltaRate >= 0 ? Style(fg: .green) : Style(fg: .red))
+                buf.write(TextFit.pad(label, to: barRect.width), in: barRect, style: style)
+            } else if i < s.stats.count && s.stats[i].neuron != .none {
                 BarGauge(value: rate, maximum: 1, label: String(format: "%.2f", rate), caps: caps).render(in: barRect, into: &buf)
             } else {
                 buf.write(" —", in: barRect, style: .dim)
@@ -423,6 +435,41 @@ public enum WorkbenchScreen {
         return plot
     }
 
+    /// The raster against the pinned baseline: per cell, spiked only in this run (+, green), only
+    /// in B (-, red), in both (#, dim), in neither (blank); the site's rows and columns as the raster's.
+    static func diffRaster(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        guard let site = s.selectedTrace, let b = s.baseline?.run.trace[site.name], b.width == site.width else {
+            let inner = panel("diff vs B", focused: false, caps: caps, in: r, into: &buf)
+            buf.write("this site is not in the baseline B", in: inner, style: .dim)
+            return
+        }
+        let (cols, cursor) = columns(s, site: site)
+        let title = "diff vs B \(shortSite(site.name)) · + only here  - only B  # both"
+        var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        let axis = columnAxisRow(&inner)
+        let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
+        inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: inner, into: &buf)
+        let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
+        if let axis {
+            columnAxis(s, perToken: subSteps(s, site: site), columns: cols.count, first: first, cursor: cursor,
+                       x: inner.x, width: inner.width, y: axis, caps: caps, into: &buf)
+        }
+        let a = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
+        let bv = grid(b.spikes, site: b, rows: cols.filter { $0 < b.steps }, offset: s.cursor.neuronOffset, n: n)
+        let bCols = cols.filter { $0 < b.steps }.count
+        for i in 0..<n {
+            for dx in 0..<min(inner.width, cols.count - first) {
+                let j = first + dx
+                let x = a[i * cols.count + j] != 0, y = j < bCols && bv[i * bCols + j] != 0
+                let (g, st): (Character, Style) = x && y ? ("#", .dim) : x ? ("+", Style(fg: .green, .bold)) : y ? ("-", Style(fg: .red, .bold)) : (" ", .plain)
+                var style = st
+                if j == cursor { style.attributes.formUnion(.reverse) }
+                buf.put(g, x: inner.x + dx, y: inner.y + i, style: style.resolved(for: caps))
+            }
+        }
+    }
+
     /// Where the overview's parts sit in a spikes panel `r`: site names, cells, the axis row, and
     /// the first site and token shown (shared by drawing and clicks).
     static func overviewGeometry(_ s: WorkbenchState, panel r: Rect) -> (names: Rect, cells: Rect, axis: Int?, firstSite: Int, firstToken: Int) {
@@ -514,6 +561,12 @@ public enum WorkbenchScreen {
                 lines.append(Line(spans))
             }
         }
+        // Against the pinned baseline: Δ rate, cosine of the outputs, cells that changed.
+        if let name = s.selectedSite, let c = s.comparison?.sites.first(where: { $0.name == name }) {
+            lines.append(Line([Span("vs B ", style: Style(fg: .magenta)), Span(String(format: "Δ%+.3f", c.deltaRate), style: .bold),
+                               Span(c.cosine.map { String(format: "  cos %.3f", $0) } ?? "  cos -", style: .plain),
+                               Span("  changed \(c.changed)", style: .dim)]))
+        }
         // What this site's spikes cost downstream (ACs = spikes × fan-out, the energy model).
         if let name = s.selectedTrace?.name, let ac = s.energy.sites[name], s.energy.ac > 0 {
             lines.append(Line([Span("energy ", style: .dim),
@@ -590,6 +643,16 @@ public enum WorkbenchScreen {
             }
         } else if s.summary.classes > 0 {
             prediction(gold: nil)
+        }
+        if let cmp = s.comparison {
+            var spans = [Span("vs B ", style: Style(fg: .magenta))]
+            if let d = cmp.classProbabilityDelta {
+                let labels = s.summary.labels
+                spans += d.indices.map { Span("\($0 < labels.count ? labels[$0] : String($0)) \(String(format: "%+.2f", d[$0]))  ") }
+            }
+            if let kl = cmp.outputKL { spans.append(Span(String(format: "KL %.3g  ", kl))) }
+            spans.append(Span(cmp.firstDivergentSite.map { "first < 0.99: \(shortSite($0))" } ?? "every site cos ≥ 0.99", style: .dim))
+            lines.append(Line(spans))
         }
         // Tokens with the cursor token highlighted (prompt, then generated in green).
         var spans: [Span] = []
