@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "Models", "Formats", "Engine"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Models", "Formats", "Engine"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Workbench", "Models", "Formats"], resources: [.copy("Snapshots")]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

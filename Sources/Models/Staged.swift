@@ -15,6 +15,13 @@ import Neurons
 public protocol RunCache: Sendable {
     /// Tokens the cached run ran (prompt, then continuation).
     var tokens: [Int] { get }
+    /// The residual stream entering each layer and, last, leaving the final one: `streams[i]` is
+    /// rows × width values (empty when the family keeps none). Comparisons read it per layer.
+    var streams: [[Float]] { get }
+}
+
+extension RunCache {
+    public var streams: [[Float]] { [] }
 }
 
 /// One stage of a staged run, as it lands.

@@ -45,10 +45,16 @@ public struct RunComparison: Codable, Sendable, Equatable {
     public var top5Overlap: Double?
     /// Classifiers: class probabilities of A minus B's.
     public var classProbabilityDelta: [Double]?
+    /// Cosine of A's residual stream to B's leaving each layer (index i: after layer i), over the
+    /// common rows; empty when a run kept no streams.
+    public var layerCosine: [Double] = []
+    /// The first layer whose stream cosine falls below `divergenceThreshold`.
+    public var firstDivergentLayer: Int?
     public static let divergenceThreshold = 0.99
     enum CodingKeys: String, CodingKey {
         case sites, firstDivergentSite = "first_divergent_site", outputKL = "output_kl", top1Agreement = "top1_agreement",
              top5Overlap = "top5_overlap", classProbabilityDelta = "class_probability_delta"
+        case layerCosine = "layer_cosine", firstDivergentLayer = "first_divergent_layer"
     }
 }
 
@@ -58,8 +64,10 @@ public struct ComparableRun: Sendable {
     /// Next-token logits per row (generators; empty otherwise).
     public var logits: [[Float]]
     public var classLogits: [Float]?
-    public init(trace: Trace, logits: [[Float]] = [], classLogits: [Float]? = nil) {
-        self.trace = trace; self.logits = logits; self.classLogits = classLogits
+    /// The residual stream entering each layer, then leaving the last (`RunCache.streams`).
+    public var streams: [[Float]]
+    public init(trace: Trace, logits: [[Float]] = [], classLogits: [Float]? = nil, streams: [[Float]] = []) {
+        self.trace = trace; self.logits = logits; self.classLogits = classLogits; self.streams = streams
     }
 }
 
@@ -117,7 +125,31 @@ public enum Comparison {
         if let ca = a.classLogits, let cb = b.classLogits, ca.count == cb.count {
             out.classProbabilityDelta = zip(softmax(ca), softmax(cb)).map { $0 - $1 }
         }
+        out.layerCosine = layerCosine(a.streams, b.streams)
+        out.firstDivergentLayer = out.layerCosine.firstIndex { $0 < RunComparison.divergenceThreshold }
         return out
+    }
+
+    /// cos(A, B) of the stream leaving each layer (streams[i + 1]), over the common prefix of values.
+    public static func layerCosine(_ a: [[Float]], _ b: [[Float]]) -> [Double] {
+        guard a.count == b.count, a.count > 1 else { return [] }
+        return (1..<a.count).map { i in
+            let n = min(a[i].count, b[i].count)
+            var dot = 0.0, na = 0.0, nb = 0.0
+            for j in 0..<n { let x = Double(a[i][j]), y = Double(b[i][j]); dot += x * y; na += x * x; nb += y * y }
+            if a[i].prefix(n) == b[i].prefix(n) { return 1 }
+            return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
+        }
+    }
+}
+
+extension Comparison {
+    /// The residual streams of `model` on `input` (a staged run without continuation), or none
+    /// when the family keeps none.
+    public static func streams(of model: any InspectableModel, input: ModelInput) throws -> [[Float]] {
+        guard let staged = model as? any StagedModel else { return [] }
+        var sampler = Sampler()
+        return try staged.staged(prompt: input, count: 0, sampler: &sampler, cache: nil, firstLayer: 0) { _ in true }?.cache.streams ?? []
     }
 }
 
@@ -148,6 +180,7 @@ extension ComparableRun {
         }
         let logits = (obj["logits"] as? [[Double]] ?? []).map { $0.map(Float.init) }
         let cls = (obj["class_logits"] as? [Double]).map { $0.map(Float.init) }
-        return ComparableRun(trace: trace, logits: logits, classLogits: cls)
+        let streams = (obj["streams"] as? [[[Double]]] ?? []).map { $0.flatMap { $0.map(Float.init) } }
+        return ComparableRun(trace: trace, logits: logits, classLogits: cls, streams: streams)
     }
 }

@@ -119,10 +119,13 @@ public struct InspectReport: Encodable, Sendable {
     public var compare: RunComparison?
     /// What `compare` was made against ("float", or the baseline file).
     public var compareTo: String?
+    /// `--streams`: the residual stream entering each layer, then leaving the last, per token
+    /// (`streams[i][token]`; timestep families: the mean over the timesteps).
+    public var streams: [[[Float]]]?
 
     enum CodingKeys: String, CodingKey {
         case model, input, steps, logits, classLogits = "class_logits", probabilities, prediction, hidden, sites, energy, generated, gif, warnings
-        case compare, compareTo = "compare_to"
+        case compare, compareTo = "compare_to", streams
     }
 
     /// Builds the report of one run. `traces: false` omits the per-step arrays (`--no-traces`).

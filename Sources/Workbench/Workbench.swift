@@ -224,9 +224,9 @@ public final class Workbench: @unchecked Sendable {
                 let kSel = state.cursor.site < state.k.count ? String(format: "k %.2f · ", state.k[state.cursor.site]) : ""
                 let logits = state.run?.logits ?? []
                 state.baseline = Baseline(label: kSel + state.neuron.rawValue, tokens: state.ids + state.generatedIDs,
-                                          run: ComparableRun(trace: state.trace, logits: logits, classLogits: state.run?.classLogits))
-                state.comparison = Comparison.compare(ComparableRun(trace: state.trace, logits: logits, classLogits: state.run?.classLogits),
-                                                      to: state.baseline!.run)
+                                          run: ComparableRun(trace: state.trace, logits: logits, classLogits: state.run?.classLogits,
+                                                             streams: cache?.streams ?? []))
+                compareLocked()
                 state.status = "pinned this run as the baseline B (c again: unpin)"
             } else {
                 state.status = "nothing to pin yet: run an input first (Enter)"
@@ -255,13 +255,14 @@ public final class Workbench: @unchecked Sendable {
         queue.async { [self] in
             let p = Probe(recordCurrent: false)
             let r = try? floatTwin.run(input, probe: p)
+            let streams = (try? Comparison.streams(of: floatTwin, input: input)) ?? []
             lock.lock(); defer { lock.unlock() }
             state.busy = computing || pending
             guard let r, state.ids + state.generatedIDs == input.ids else {
                 state.status = "the float twin did not run on this input"; return
             }
             state.baseline = Baseline(label: "float twin", tokens: input.ids,
-                                      run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits))
+                                      run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits, streams: streams))
             compareLocked()
             state.status = "pinned the float twin as the baseline B (c: unpin)"
             state.revision += 1
@@ -272,7 +273,7 @@ public final class Workbench: @unchecked Sendable {
     private func compareLocked() {
         guard let b = state.baseline else { state.comparison = nil; return }
         state.comparison = Comparison.compare(ComparableRun(trace: state.trace, logits: state.run?.logits ?? [],
-                                                            classLogits: state.run?.classLogits), to: b.run)
+                                                            classLogits: state.run?.classLogits, streams: cache?.streams ?? []), to: b.run)
     }
 
     /// Why k and the threshold do nothing here (status line).

@@ -1,6 +1,7 @@
 // Issue 18, headless: `inspect --compare-to` and `spikescope sweep` as a script would run them.
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct CompareCLITests {
     static let tiny = CLI.fixture("ModelsTests/Fixtures/spikegpt/tiny.safetensors")
@@ -62,5 +63,33 @@ import Testing
         #expect(rows.allSatisfy { ($0["output_kl_vs_float"] as? Double ?? -1) > 0 && ($0["dense_pj"] as? Double ?? 0) > 0 })
         let bad = try CLI.run(["sweep", "--k", "4:0.5", "--json"])
         #expect(bad.0 != 0 && bad.2.contains("LO:HI:N"), "\(bad.2)")
+    }
+}
+
+/// Float vs spiking on MiniLM: `--compare-to float`'s per-layer cosine equals the cosine of the
+/// streams two plain `inspect --streams` runs print (spiking, and --neuron none).
+@Suite struct CompareMiniLMTests {
+    @Test func perLayerCosineMatchesTwoInspectRuns() throws {
+        let model = try TestData.minilm().path
+        let args = ["inspect", "--model", model, "--prompt", "a truly wonderful film", "--no-traces"]
+        let spiking = try CLI.run(args + ["--streams"]), float = try CLI.run(args + ["--streams", "--neuron", "none"])
+        let cmp = try CLI.run(args + ["--compare-to", "float"])
+        #expect(spiking.0 == 0 && float.0 == 0 && cmp.0 == 0, "\(spiking.2) \(float.2) \(cmp.2)")
+        func streams(_ out: String) throws -> [[Double]] {
+            let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+            return (obj["streams"] as! [[[Double]]]).map { $0.flatMap { $0 } }
+        }
+        let a = try streams(spiking.1), b = try streams(float.1)
+        #expect(a.count == 7 && b.count == 7)  // entering layers 0…5, then leaving layer 5
+        let want = (1..<a.count).map { i -> Double in
+            let dot = zip(a[i], b[i]).reduce(0) { $0 + $1.0 * $1.1 }
+            let na = a[i].reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b[i].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return dot / (na * nb)
+        }
+        let got = ((try JSONSerialization.jsonObject(with: Data(cmp.1.utf8)) as! [String: Any])["compare"] as! [String: Any])["layer_cosine"] as! [Double]
+        #expect(got.count == 6)
+        // The JSON prints floats to ~7 digits: the recomputed cosines agree to 1e-5.
+        for (g, w) in zip(got, want) { #expect(abs(g - w) < 1e-5, "\(got) vs \(want)") }
+        #expect(got.last! < 0.9, "a converted MiniLM drifts from its float self: \(got)")
     }
 }

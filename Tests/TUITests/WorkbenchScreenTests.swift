@@ -380,8 +380,10 @@ enum FixedTrace {
         var b = s.trace
         // The baseline: site 0 with a few spikes flipped, site 1 as is.
         for i in [0, 7, 13, 20, 33] { b.sites[0].spikes[i] = b.sites[0].spikes[i] == 0 ? 1 : 0 }
-        s.baseline = Baseline(label: "k 2.00 · lif", tokens: s.ids, run: ComparableRun(trace: b))
-        s.comparison = Comparison.compare(ComparableRun(trace: s.trace), to: s.baseline!.run)
+        // Streams entering layer 0, then leaving layers 0, 1, 2: equal, then apart, then opposite.
+        let sa: [[Float]] = [[1, 0], [1, 0], [1, 1], [0, 1]], sb: [[Float]] = [[1, 0], [1, 0], [1, 0.5], [1, 0]]
+        s.baseline = Baseline(label: "k 2.00 · lif", tokens: s.ids, run: ComparableRun(trace: b, streams: sb))
+        s.comparison = Comparison.compare(ComparableRun(trace: s.trace, streams: sa), to: s.baseline!.run)
         return s
     }
 
@@ -404,11 +406,17 @@ enum FixedTrace {
         } }
         #expect(plus == onlyA && minus == onlyB && onlyA + onlyB == 5, "+\(plus) -\(minus), want +\(onlyA) -\(onlyB)")
         #expect(s.comparison!.sites[0].changed == 5 && s.comparison!.sites[1].changed == 0)
+        // Per-layer cosine: 1, cos((1,1),(1,.5)) = 1.5/(√2·√1.25), 0; the first below 0.99 is layer 1.
+        let lc = s.comparison!.layerCosine
+        #expect(lc.count == 3 && lc[0] == 1 && abs(lc[1] - 1.5 / (2.0.squareRoot() * 1.25.squareRoot())) < 1e-9 && lc[2] == 0)
+        #expect(s.comparison!.firstDivergentLayer == 1 && text.contains("cos to B per layer"))
+        #expect(text.contains("membrane − B"), "\(text)")
         Snapshot.check(buf, named: "workbench_diff_110x32")
         for (w, h) in [(80, 24), (160, 48)] {
             var b = Snapshot.canvas(w, h)
             WorkbenchScreen.render(s, ui: ui, caps: .full, into: &b)
             Snapshot.check(b, named: "workbench_diff_\(w)x\(h)")
+            if w == 160 { #expect(b.lines().joined().contains("cos to B per layer · < 0.99 from 1")) }
         }
     }
 

@@ -16,6 +16,19 @@ struct SpikeBERTRunCache: RunCache {
     /// inputs[i]: the stream entering layer i ([T·L, C]); inputs[layers]: the encoder's output.
     var inputs: [[Float]]
     var trace: Trace
+    /// Hidden width C.
+    var width: Int
+    /// Per layer the stream's mean over the timesteps it ran ([L, C], what the heads read at the end).
+    var streams: [[Float]] {
+        let L = tokens.count, C = width
+        return inputs.map { x in
+            guard L > 0, C > 0, x.count % (L * C) == 0, x.count / (L * C) > 1 else { return x }
+            let T = x.count / (L * C)
+            var m = [Float](repeating: 0, count: L * C)
+            for t in 0..<T { for j in 0..<(L * C) { m[j] += x[t * L * C + j] } }
+            return m.map { $0 / Float(T) }
+        }
+    }
 }
 
 extension SpikeBERTModel: StagedModel {
@@ -53,7 +66,7 @@ extension SpikeBERTModel: StagedModel {
         let result = RunStage(trace: probe.trace, generated: [], run: run, complete: true)
         guard stage(result) else { return nil }
         return (result, SpikeBERTRunCache(tokens: prompt.ids, typeIds: prompt.typeIds, neuron: m.neuron, steps: m.steps,
-                                          inputs: inputs, trace: result.trace))
+                                          inputs: inputs, trace: result.trace, width: C))
     }
 
     public func siteRate(site: String, k: Float, cache: any RunCache) throws -> Double? {

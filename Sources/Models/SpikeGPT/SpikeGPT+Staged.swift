@@ -29,6 +29,7 @@ struct SpikeGPTRunCache: RunCache {
     /// later prompt that shares the first t + 1 tokens resumes.
     var promptStates: [SpikeGPT.State]
     var trace: Trace
+    var streams: [[Float]] { inputs }
 }
 
 extension SpikeGPT: StagedModel {

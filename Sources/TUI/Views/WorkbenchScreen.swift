@@ -155,8 +155,13 @@ public enum WorkbenchScreen {
         else if ui.diff, s.baseline != nil { diffRaster(s, caps: caps, in: top[0], into: &buf) }
         else { raster(s, caps: caps, in: top[0], into: &buf) }
         let mem = top[1].columns([.percent(60), .fill()])
-        membrane(s, caps: caps, in: mem[0], into: &buf)
-        neuronPlot(s, caps: caps, in: mem[1], into: &buf)
+        if ui.diff, s.baseline != nil {
+            membraneDiff(s, caps: caps, in: mem[0], into: &buf)
+            layerDivergence(s, caps: caps, in: mem[1], into: &buf)
+        } else {
+            membrane(s, caps: caps, in: mem[0], into: &buf)
+            neuronPlot(s, caps: caps, in: mem[1], into: &buf)
+        }
         let strip = right[1].columns([.percent(30), .percent(22), .fill(), .percent(22)])
         stats(s, caps: caps, in: strip[0], into: &buf)
         outliers(s, caps: caps, in: strip[1], into: &buf)
@@ -467,6 +472,50 @@ public enum WorkbenchScreen {
                 if j == cursor { style.attributes.formUnion(.reverse) }
                 buf.put(g, x: inner.x + dx, y: inner.y + i, style: style.resolved(for: caps))
             }
+        }
+    }
+
+    /// The membrane of this run minus the baseline's at the selected site (neurons × steps), on a
+    /// scale symmetric about 0 (the title gives its end).
+    static func membraneDiff(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        guard let site = s.selectedTrace, let b = s.baseline?.run.trace[site.name], b.width == site.width else {
+            _ = panel("membrane − B", focused: false, caps: caps, in: r, into: &buf); return
+        }
+        let (cols, cursor) = columns(s, site: site)
+        let shared = cols.filter { $0 < b.steps }
+        var d = [Float](repeating: 0, count: site.membrane.count)
+        for i in 0..<min(site.membrane.count, b.membrane.count) { d[i] = site.membrane[i] - b.membrane[i] }
+        let top = max(d.map { abs($0) }.max() ?? 0, 1e-6)
+        let box = panel("membrane − B (±\(String(format: "%.3g", top)))", focused: false, caps: caps, in: r, into: &buf)
+        guard !box.isEmpty else { return }
+        let n = min(box.height, max(site.width - s.cursor.neuronOffset, 0))
+        let inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: box, into: &buf)
+        let first = max(0, min((cursor ?? 0) - inner.width / 2, shared.count - inner.width))
+        let values = grid(d, site: site, rows: shared, offset: s.cursor.neuronOffset, n: n)
+        Heatmap(values: values, rows: n, columns: shared.count, rowOffset: 0, columnOffset: first, range: -top...top, caps: caps)
+            .render(in: inner, into: &buf)
+    }
+
+    /// Cosine of this run's residual stream to the baseline's after each layer, one bar per layer;
+    /// the first below 0.99 (where it starts to go wrong) in red.
+    static func layerDivergence(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let cos = s.comparison?.layerCosine ?? []
+        let firstBad = s.comparison?.firstDivergentLayer
+        let inner = panel("cos to B per layer" + (firstBad.map { " · < 0.99 from \($0)" } ?? ""), focused: false, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        guard !cos.isEmpty else {
+            Paragraph("no layer streams for this family", style: .dim, overflow: .wrap, caps: caps).render(in: inner, into: &buf)
+            return
+        }
+        // Scroll so the first divergent layer is visible.
+        let start = max(0, min((firstBad ?? 0) - inner.height / 2, cos.count - inner.height))
+        for (row, i) in (start..<min(cos.count, start + inner.height)).enumerated() {
+            let label = String(format: "%2d ", i)
+            buf.write(label, in: Rect(x: inner.x, y: inner.y + row, width: min(3, inner.width), height: 1), style: .dim)
+            let bar = Rect(x: inner.x + 3, y: inner.y + row, width: max(0, inner.width - 3), height: 1)
+            let v = max(0, min(1, cos[i]))
+            let style: Style = i == firstBad ? Style(fg: .red, .bold) : Style(fg: .brightGreen)
+            BarGauge(value: v, maximum: 1, label: String(format: "%.3f", cos[i]), caps: caps, style: style).render(in: bar, into: &buf)
         }
     }
 

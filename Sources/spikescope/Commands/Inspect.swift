@@ -45,6 +45,8 @@ struct Inspect: ParsableCommand {
     var weights: String = "f32"
     @Option(name: .customLong("compare-to"), help: "Add a \"compare\" object: this run against `float` (the same model with neuron none) or a saved inspect report (FILE.json, with traces): per site Δ firing rate, cosine and relative error of its output, changed cells; output KL and top-k agreement, or Δ class probabilities.")
     var compareTo: String?
+    @Flag(help: "Add \"streams\": the residual stream entering each layer and leaving the last, per token (families that keep it: SpikeGPT, SpikeBERT).")
+    var streams = false
     @Flag(help: "Print JSON (the only format; accepted for scripts).")
     var json = false
     @Flag(help: "Pretty-print the JSON.")
@@ -171,6 +173,15 @@ struct Inspect: ParsableCommand {
         if !gifNote.isEmpty {
             report.gif = gifNote
         }
+        let fullInput = ModelInput(ids: info.tokens + continuation, typeIds: typeIds)
+        let ownStreams = streams || compareTo == "float" ? try Comparison.streams(of: m, input: fullInput) : []
+        if streams {
+            let rows = fullInput.ids.count
+            report.streams = ownStreams.map { x in
+                let C = rows > 0 ? x.count / rows : 0
+                return (0..<rows).map { Array(x[($0 * C)..<(($0 + 1) * C)]) }
+            }
+        }
         if let compareTo {
             let baseline: ComparableRun
             if compareTo == "float" {
@@ -178,12 +189,14 @@ struct Inspect: ParsableCommand {
                 try twin.checkNeuron(.none)
                 twin.neuron = .none
                 let p = Probe()
-                let r = try twin.run(ModelInput(ids: info.tokens + continuation, typeIds: typeIds), probe: p)
-                baseline = ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits)
+                let r = try twin.run(fullInput, probe: p)
+                baseline = ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits,
+                                         streams: try Comparison.streams(of: twin, input: fullInput))
             } else {
                 baseline = try ComparableRun.load(report: compareTo)
             }
-            report.compare = Comparison.compare(ComparableRun(trace: probe.trace, logits: run.logits, classLogits: run.classLogits), to: baseline)
+            report.compare = Comparison.compare(ComparableRun(trace: probe.trace, logits: run.logits, classLogits: run.classLogits,
+                                                              streams: ownStreams), to: baseline)
             report.compareTo = compareTo
         }
         FileHandle.standardOutput.write(try report.json(pretty: pretty))
