@@ -17,6 +17,7 @@ struct BenchTUI: ParsableCommand {
     @Option(help: "Frame size WxH.") var size: String = "200x60"
     @Option(help: "Repetitions.") var runs: Int = 20
     @Option(help: "Neuron at the sites (the model's own when omitted), e.g. gif on a LLaMA-family model.") var neuron: String?
+    @Flag(help: "Pin the first run as the baseline B before measuring (every recompute is then compared with it).") var pinned = false
     @Flag(help: "JSON output (the only format).") var json = false
 
     func run() throws {
@@ -38,6 +39,7 @@ struct BenchTUI: ParsableCommand {
         }
         let first = wb.runAndWait()
         if let e = first.error { throw CLIError("bench tui: the model did not run: \(e)") }
+        if pinned { wb.apply(.pinBaseline) }
 
         // A control change at the first, middle and last site — k up/down, or where the neuron has
         // no k (SpikeLLM's GIF) abits up/down — until the prompt's trace is on screen
@@ -115,7 +117,7 @@ struct BenchTUI: ParsableCommand {
             "control_change_ms_median": median(latencies), "control_change_ms_max": latencies.max() ?? 0,
             "first_publish_ms_median": median(allFirst), "first_publish_ms_max": allFirst.max() ?? 0,
             "prompt_edit_first_publish_ms_median": median(editFirst), "prompt_edit_ms_median": median(editAll),
-            "by_site": positions, "control": control, "neuron": state.neuron.rawValue, "timesteps": state.timesteps ?? NSNull(), "machine": MachineInfo.current.json,
+            "by_site": positions, "control": control, "pinned": pinned, "neuron": state.neuron.rawValue, "timesteps": state.timesteps ?? NSNull(), "machine": MachineInfo.current.json,
             "prompt_tokens": state.ids.count, "generated_tokens": state.generatedCount,
             "sites": state.siteNames.count, "width": state.summary.width, "cells_changed_by_a_step": changed,
             "model": opened.loaded.weightsPath,
