@@ -52,4 +52,11 @@ public protocol StagedModel: InspectableModel {
     /// staged run computes them, so at the k in force it equals the trace's rate), recomputing
     /// only the site's layer from the cached inputs; nil when the cache cannot serve it.
     func siteRate(site: String, k: Float, cache: any RunCache) throws -> Double?
+    /// The logit lens: next-token logits read from one row of the residual stream (as the model
+    /// reads its last one: final norm, then the head); nil when the family has no such head.
+    func lens(row: [Float]) -> [Float]?
+}
+
+extension StagedModel {
+    public func lens(row: [Float]) -> [Float]? { nil }
 }

@@ -231,6 +231,12 @@ public final class Workbench: @unchecked Sendable {
             } else {
                 state.status = "nothing to pin yet: run an input first (Enter)"
             }
+        case .logitLens:
+            if let staged = model as? any StagedModel, let cache, !cache.streams.isEmpty {
+                lensLocked(staged, streams: cache.streams)
+            } else {
+                state.status = "the logit lens needs a generating model whose layers' streams are kept (SpikeGPT)"
+            }
         case .pinFloat:
             if model.neuronChoices.contains(.none) {
                 pinFloatLocked()
@@ -265,6 +271,32 @@ public final class Workbench: @unchecked Sendable {
                                       run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits, streams: streams))
             compareLocked()
             state.status = "pinned the float twin as the baseline B (c: unpin)"
+            state.revision += 1
+        }
+    }
+
+    /// Computes the logit lens at the cursor token on the compute queue. Caller holds the lock.
+    private func lensLocked(_ model: any StagedModel, streams: [[Float]]) {
+        let token = state.cursor.token, rows = state.ids.count + state.generatedCount
+        let bStreams = state.baseline?.run.streams ?? []
+        let decode = codec.decode
+        state.status = "logit lens at token \(token)…"
+        state.busy = true
+        queue.async { [self] in
+            func top5(_ s: [[Float]], _ i: Int) -> [String] {
+                guard i < s.count, rows > 0, s[i].count % rows == 0 else { return [] }
+                let C = s[i].count / rows
+                guard token < rows, let l = model.lens(row: Array(s[i][(token * C)..<((token + 1) * C)])) else { return [] }
+                return l.indices.sorted { l[$0] > l[$1] }.prefix(5).map { decode([$0]) }
+            }
+            let layers = (1..<streams.count).map { i in (a: top5(streams, i), b: top5(bStreams, i)) }
+            lock.lock(); defer { lock.unlock() }
+            state.busy = computing || pending
+            guard layers.contains(where: { !$0.a.isEmpty }) else {
+                state.status = "this model has no head to read the layers with"; return
+            }
+            state.lens = LogitLens(token: token, layers: layers)
+            state.status = "logit lens at token \(token): top-5 next tokens after each layer" + (bStreams.isEmpty ? "" : " (this run | B)")
             state.revision += 1
         }
     }
@@ -459,6 +491,7 @@ public final class Workbench: @unchecked Sendable {
         state.generatedText = r.generatedText
         state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
         state.error = nil
+        state.lens = nil
         if complete { compareLocked() }
         if complete {
             state.status = String(format: "computed in %.0f ms", ms)

@@ -150,6 +150,9 @@ public struct WorkbenchState: Sendable {
     public var baseline: Baseline?
     /// The run on screen (A) against the baseline, recomputed with every complete result.
     public var comparison: RunComparison?
+    /// The logit lens at one token (`t`): per layer, the top next tokens read from the residual
+    /// stream after it, for this run and the baseline; nil until asked (cleared by a recompute).
+    public var lens: LogitLens?
 
     public var selectedSite: String? { cursor.site < siteNames.count ? siteNames[cursor.site] : nil }
     public var selectedTrace: SiteTrace? { selectedSite.flatMap { trace[$0] } }
@@ -194,6 +197,17 @@ public enum SpikeLLMKnob: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+public struct LogitLens: Sendable, Equatable {
+    /// The token (row) the lens reads.
+    public var token: Int
+    /// layers[i]: the top-5 next tokens after layer i (decoded), this run's and B's (empty without B).
+    public var layers: [(a: [String], b: [String])]
+    public init(token: Int, layers: [(a: [String], b: [String])]) { self.token = token; self.layers = layers }
+    public static func == (l: LogitLens, r: LogitLens) -> Bool {
+        l.token == r.token && l.layers.map(\.a) == r.layers.map(\.a) && l.layers.map(\.b) == r.layers.map(\.b)
+    }
+}
+
 /// A pinned run the current one is compared with.
 public struct Baseline: Sendable {
     /// What it is, for the screen: "k 2.00 · lif", "float twin".
@@ -224,4 +238,5 @@ public enum WorkbenchCommand: Sendable, Equatable {
     case run
     case pinBaseline            // c: pin this run as B (again: unpin)
     case pinFloat               // f: pin the float twin (neuron none) as B
+    case logitLens              // t: the logit lens at the cursor token
 }

@@ -81,6 +81,23 @@ func tinyModel() throws -> SpikeGPT {
         #expect(wb.snapshot().baseline == nil && wb.snapshot().comparison == nil)
     }
 
+    /// The logit lens (t): one row per layer; after the last layer it is the model's own next-token
+    /// prediction at the cursor token; with B pinned, B's column is there too.
+    @Test func logitLensEndsWithTheModelsPrediction() throws {
+        let model = try tinyModel()
+        let wb = Workbench(model: model, codec: tinyCodec, input: .prompt("hello spiking neurons"), generate: 3)
+        let s0 = wb.runAndWait()
+        wb.apply(.pinBaseline)
+        wb.apply(.token(4))
+        wb.apply(.logitLens)
+        let s = wb.waitUntilIdle()
+        let lens = try #require(s.lens, "\(s.status)")
+        #expect(lens.token == 4 && lens.layers.count == 2 && lens.layers.allSatisfy { $0.a.count == 5 && $0.b == $0.a })
+        let logits = try model.run(ModelInput(ids: s0.ids + s0.generatedIDs), probe: nil).logits[4]
+        let best = logits.indices.max { logits[$0] < logits[$1] }!
+        #expect(lens.layers.last!.a.first == tinyCodec.decode([best]))
+    }
+
     /// k and the threshold on a neuron that has neither (GIF, or none) recompute nothing and say why.
     @Test func controlsThatDoNothingDoNotRerun() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello"), generate: 2)

@@ -197,6 +197,13 @@ extension SpikeGPT: StagedModel {
         return (current, newCache)
     }
 
+    public func lens(row: [Float]) -> [Float]? {
+        guard row.count == config.width else { return nil }
+        var logits = [Float](repeating: 0, count: config.vocab)
+        linear(finalNorm(row, rows: 1), head, &logits, rows: 1)
+        return logits
+    }
+
     public func siteRate(site: String, k: Float, cache: any RunCache) throws -> Double? {
         guard let c = cache as? SpikeGPTRunCache, c.neuron == controls.neuron, controls.neuron == .lif,
               siteNames.contains(site) else { return nil }

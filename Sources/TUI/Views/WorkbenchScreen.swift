@@ -703,6 +703,19 @@ public enum WorkbenchScreen {
             spans.append(Span(cmp.firstDivergentSite.map { "first < 0.99: \(shortSite($0))" } ?? "every site cos ≥ 0.99", style: .dim))
             lines.append(Line(spans))
         }
+        if let lens = s.lens {
+            // The logit lens (t): per layer the top next tokens after it, this run | B.
+            let show = { (t: [String]) in t.map { $0.replacingOccurrences(of: "\n", with: "⏎") }.joined(separator: " ") }
+            let tok = lens.token < s.tokenStrings.count ? s.tokenStrings[lens.token] : ""
+            lines.append(Line([Span("lens at \(lens.token) ", style: Style(fg: .magenta)), Span(tok, style: .bold)]))
+            for (i, l) in lens.layers.enumerated() {
+                var spans = [Span(String(format: "%2d ", i), style: .dim), Span(show(l.a))]
+                if !l.b.isEmpty { spans += [Span(" | ", style: .dim), Span(show(l.b), style: Style(fg: .magenta))] }
+                lines.append(Line(spans))
+            }
+            Paragraph(lines, overflow: .truncate, caps: caps).render(in: inner, into: &buf)
+            return
+        }
         // Tokens with the cursor token highlighted (prompt, then generated in green).
         var spans: [Span] = []
         let promptCount = s.ids.count
