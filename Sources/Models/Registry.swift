@@ -25,6 +25,11 @@ public struct ModelRun: Sendable {
     public var hidden: [[Float]]
     /// Steps of the trace: tokens (SpikeGPT) or timesteps (SpikeBERT).
     public var steps: Int
+    /// A staged run's next-token logits where it sampled (it leaves `logits` empty): rows
+    /// `sampledStart ..< sampledStart + sampled.count` (the last prompt row, then each
+    /// continuation token but the last).
+    public var sampled: [[Float]] = []
+    public var sampledStart = 0
     public init(logits: [[Float]], classLogits: [Float]? = nil, hidden: [[Float]], steps: Int) {
         self.logits = logits; self.classLogits = classLogits; self.hidden = hidden; self.steps = steps
     }

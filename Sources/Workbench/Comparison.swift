@@ -50,11 +50,14 @@ public struct RunComparison: Codable, Sendable, Equatable {
     public var layerCosine: [Double] = []
     /// The first layer whose stream cosine falls below `divergenceThreshold`.
     public var firstDivergentLayer: Int?
+    /// Site names by how far their output moved (relative error to B, largest first; sites
+    /// without one last).
+    public var ranking: [String] = []
     public static let divergenceThreshold = 0.99
     enum CodingKeys: String, CodingKey {
         case sites, firstDivergentSite = "first_divergent_site", outputKL = "output_kl", top1Agreement = "top1_agreement",
              top5Overlap = "top5_overlap", classProbabilityDelta = "class_probability_delta"
-        case layerCosine = "layer_cosine", firstDivergentLayer = "first_divergent_layer"
+        case layerCosine = "layer_cosine", firstDivergentLayer = "first_divergent_layer", ranking
     }
 }
 
@@ -66,8 +69,17 @@ public struct ComparableRun: Sendable {
     public var classLogits: [Float]?
     /// The residual stream entering each layer, then leaving the last (`RunCache.streams`).
     public var streams: [[Float]]
-    public init(trace: Trace, logits: [[Float]] = [], classLogits: [Float]? = nil, streams: [[Float]] = []) {
-        self.trace = trace; self.logits = logits; self.classLogits = classLogits; self.streams = streams
+    /// The position (row) of `logits[0]`: 0 for a full run, the last prompt row for a staged one.
+    public var logitsStart: Int
+    public init(trace: Trace, logits: [[Float]] = [], classLogits: [Float]? = nil, streams: [[Float]] = [], logitsStart: Int = 0) {
+        self.trace = trace; self.logits = logits; self.classLogits = classLogits; self.streams = streams; self.logitsStart = logitsStart
+    }
+
+    /// A model run's outputs: every row's logits, or a staged run's sampled rows.
+    public init(trace: Trace, run: ModelRun?, streams: [[Float]] = []) {
+        let full = !(run?.logits.isEmpty ?? true)
+        self.init(trace: trace, logits: full ? run!.logits : (run?.sampled ?? []), classLogits: run?.classLogits, streams: streams,
+                  logitsStart: full ? 0 : (run?.sampledStart ?? 0))
     }
 }
 
@@ -107,12 +119,18 @@ public enum Comparison {
         var sites: [SiteComparison] = []
         for sa in a.trace.sites { if let sb = b.trace[sa.name] { sites.append(site(sa, sb)) } }
         var out = RunComparison(sites: sites)
+        out.ranking = sites.enumerated().sorted { x, y in
+            let a = x.element.relativeError ?? -1, b = y.element.relativeError ?? -1
+            return a != b ? a > b : x.offset < y.offset
+        }.map(\.element.name)
         out.firstDivergentSite = sites.first { ($0.cosine ?? 0) < RunComparison.divergenceThreshold }?.name
-        let rows = min(a.logits.count, b.logits.count)
+        // The positions both runs have logits for.
+        let lo = max(a.logitsStart, b.logitsStart), hi = min(a.logitsStart + a.logits.count, b.logitsStart + b.logits.count)
+        let rows = max(0, hi - lo)
         if rows > 0 {
             var kl = 0.0, top1 = 0, overlap = 0.0
-            for r in 0..<rows {
-                let p = softmax(b.logits[r]), q = softmax(a.logits[r])
+            for r in lo..<hi {
+                let p = softmax(b.logits[r - b.logitsStart]), q = softmax(a.logits[r - a.logitsStart])
                 for (pi, qi) in zip(p, q) where pi > 0 { kl += pi * log(pi / max(qi, 1e-300)) }
                 let ta = Array(q.indices.sorted { q[$0] > q[$1] }.prefix(5)), tb = Array(p.indices.sorted { p[$0] > p[$1] }.prefix(5))
                 if ta.first == tb.first { top1 += 1 }

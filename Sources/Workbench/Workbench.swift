@@ -222,10 +222,8 @@ public final class Workbench: @unchecked Sendable {
                 state.status = "baseline unpinned"
             } else if state.run != nil {
                 let kSel = state.cursor.site < state.k.count ? String(format: "k %.2f · ", state.k[state.cursor.site]) : ""
-                let logits = state.run?.logits ?? []
                 state.baseline = Baseline(label: kSel + state.neuron.rawValue, tokens: state.ids + state.generatedIDs,
-                                          run: ComparableRun(trace: state.trace, logits: logits, classLogits: state.run?.classLogits,
-                                                             streams: cache?.streams ?? []))
+                                          run: ComparableRun(trace: state.trace, run: state.run, streams: cache?.streams ?? []))
                 compareLocked()
                 state.status = "pinned this run as the baseline B (c again: unpin)"
             } else {
@@ -304,8 +302,7 @@ public final class Workbench: @unchecked Sendable {
     /// The run on screen against the baseline. Caller holds the lock.
     private func compareLocked() {
         guard let b = state.baseline else { state.comparison = nil; return }
-        state.comparison = Comparison.compare(ComparableRun(trace: state.trace, logits: state.run?.logits ?? [],
-                                                            classLogits: state.run?.classLogits, streams: cache?.streams ?? []), to: b.run)
+        state.comparison = Comparison.compare(ComparableRun(trace: state.trace, run: state.run, streams: cache?.streams ?? []), to: b.run)
     }
 
     /// Why k and the threshold do nothing here (status line).

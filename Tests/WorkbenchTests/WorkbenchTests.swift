@@ -74,9 +74,14 @@ func tinyModel() throws -> SpikeGPT {
         for c in cmp.sites where c.name.hasPrefix("blocks.0.") { #expect(c.deltaRate == 0 && c.changed == 0 && c.cosine == 1, "\(c)") }
         let at = try #require(cmp.sites.first { $0.name == "blocks.1.att.lif" })
         #expect(at.changed > 0 && at.deltaRate > 0, "\(at)")
+        // The most moved site first in the ranking; the output compared on the sampled rows.
+        let worst = cmp.sites.max { ($0.relativeError ?? -1) < ($1.relativeError ?? -1) }!
+        #expect(cmp.ranking.first == worst.name && Set(cmp.ranking) == Set(cmp.sites.map(\.name)))
         wb.apply(.pinFloat)
         let f = wb.waitUntilIdle()
         #expect(f.baseline?.label == "float twin" && (f.comparison?.sites.first?.rateB ?? 1) == 0, "\(f.status)")
+        // Against the float twin (every row's logits) the staged run's 4 sampled rows are compared.
+        #expect((f.comparison?.outputKL ?? 0) > 0 && f.comparison?.top1Agreement != nil)
         wb.apply(.pinBaseline)
         #expect(wb.snapshot().baseline == nil && wb.snapshot().comparison == nil)
     }

@@ -31,6 +31,8 @@ extension Llama: StagedModel {
             // As `generate` (TokenStepper.generate, stopping at the first eos): every token is fed
             // back, so the trace covers it; the head runs only where the next token is sampled.
             var logits = self.logits(Array(h.suffix(C)), rows: 1)
+            run.sampled.append(logits)
+            run.sampledStart = P - 1
             for g in 0..<count {
                 let next = sampler.sample(logits[...])
                 generated.append(next)
@@ -43,6 +45,7 @@ extension Llama: StagedModel {
                 let h1 = try forward([next], cache: kv, probe: probe)
                 if last { break }
                 logits = self.logits(h1, rows: 1)
+                run.sampled.append(logits)
                 current = RunStage(trace: probe.trace, generated: generated, run: run, complete: false)
                 guard stage(current) else { return nil }
             }

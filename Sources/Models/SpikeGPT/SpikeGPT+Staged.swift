@@ -150,9 +150,11 @@ extension SpikeGPT: StagedModel {
         guard stage(current) else { return nil }
 
         // ---- the continuation, one token per call.
+        var sampled: [[Float]] = []
         if count > 0 {
             var logits = [Float](repeating: 0, count: V)
             linear(Array(hidden[((P - 1) * C)..<(P * C)]), head, &logits, rows: 1)
+            sampled.append(logits)
             var one = Scratch(rows: 1, config: config)
             for g in 0..<count {
                 let token = sampler.sample(logits[...])
@@ -183,12 +185,14 @@ extension SpikeGPT: StagedModel {
                 state.position += 1
                 states.append(state)
                 let last = g == count - 1
-                if !last { linear(finalNorm(x1, rows: 1), head, &logits, rows: 1) }
+                if !last { linear(finalNorm(x1, rows: 1), head, &logits, rows: 1); sampled.append(logits) }
                 current = RunStage(trace: probe.trace, generated: generated, run: run, complete: last)
                 if !last, !stage(current) { return nil }
             }
             var r = run
             r.steps = P + count
+            r.sampled = sampled
+            r.sampledStart = P - 1
             current.run = r
         }
         let newCache = SpikeGPTRunCache(tokens: prompt.ids + generated, promptCount: P, neuron: controls.neuron,

@@ -164,7 +164,8 @@ public enum WorkbenchScreen {
         }
         let strip = right[1].columns([.percent(30), .percent(22), .fill(), .percent(22)])
         stats(s, caps: caps, in: strip[0], into: &buf)
-        outliers(s, caps: caps, in: strip[1], into: &buf)
+        if ui.diff, let cmp = s.comparison { mostChanged(cmp, caps: caps, in: strip[1], into: &buf) }
+        else { outliers(s, caps: caps, in: strip[1], into: &buf) }
         output(s, ui: ui, caps: caps, in: strip[2], into: &buf)
         training(s, caps: caps, in: strip[3], into: &buf)
     }
@@ -473,6 +474,18 @@ public enum WorkbenchScreen {
                 buf.put(g, x: inner.x + dx, y: inner.y + i, style: style.resolved(for: caps))
             }
         }
+    }
+
+    /// Diff mode's outliers panel: the sites whose output moved most from B (relative error).
+    static func mostChanged(_ cmp: RunComparison, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
+        let inner = panel("most changed vs B", focused: false, caps: caps, in: r, into: &buf)
+        guard !inner.isEmpty else { return }
+        let byName = Dictionary(cmp.sites.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let rows = cmp.ranking.compactMap { byName[$0] }.map {
+            [shortSite($0.name), $0.relativeError.map { String(format: "%.3g", $0) } ?? "-", String(format: "%+.3f", $0.deltaRate)]
+        }
+        Table(columns: [TableColumn("site", width: .fill()), TableColumn("rel", width: .fixed(6)), TableColumn("Δrate", width: .fixed(7))],
+              rows: rows, caps: caps).render(in: inner, into: &buf)
     }
 
     /// The membrane of this run minus the baseline's at the selected site (neurons × steps), on a
