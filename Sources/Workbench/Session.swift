@@ -25,6 +25,8 @@ public struct SessionFile: Codable, Sendable, Equatable {
     /// SpikeLLM's controls (abits, addbit, lowP, wbits) when the model runs that neuron; absent in
     /// older sessions.
     public var spikeLLM: SpikeLLMSettings?
+    /// The pinned baseline, as the controls that make it again (absent when none was pinned).
+    public var baseline: BaselineRecipe?
 
     public init(state s: WorkbenchState, tokenizer: String?, glueFile: String?, notes: String = "") {
         model = s.modelPath
@@ -39,6 +41,7 @@ public struct SessionFile: Codable, Sendable, Equatable {
         cursor = s.cursor
         self.notes = notes
         spikeLLM = s.spikeLLM
+        baseline = s.baseline?.recipe
     }
 
     public static func path(in dir: String) -> String { URL(fileURLWithPath: dir).appendingPathComponent("session.json").path }
@@ -132,6 +135,19 @@ public struct SessionFile: Codable, Sendable, Equatable {
         if let q = spikeLLM {
             do { try q.validate() } catch { return "field 'spikeLLM': \(error)" }
         }
+        if let b = baseline {
+            for (field, table) in [("baseline.k", b.k), ("baseline.thresholdScale", b.thresholdScale)] {
+                for (site, v) in table.sorted(by: { $0.key < $1.key }) where !(v.isFinite && v > 0 && v <= 1e6) {
+                    return "field '\(field).\(site)' is \(v), expected a number in (0, 1e6]"
+                }
+            }
+            if let t = b.timesteps, !(1...BERTConfig.maxTimesteps).contains(t) {
+                return "field 'baseline.timesteps' is \(t), expected 1…\(BERTConfig.maxTimesteps)"
+            }
+            if let q = b.spikeLLM {
+                do { try q.validate() } catch { return "field 'baseline.spikeLLM': \(error)" }
+            }
+        }
         return nil
     }
 
@@ -139,6 +155,7 @@ public struct SessionFile: Codable, Sendable, Equatable {
     public func apply(to wb: Workbench) {
         wb.restore(neuron: neuron, timesteps: timesteps, k: k, thresholdScale: thresholdScale, allSites: allSites,
                    input: input, cursor: cursor, spikeLLM: spikeLLM)
+        if let baseline { wb.pin(baseline) }
     }
 }
 

@@ -28,6 +28,8 @@ public final class Workbench: @unchecked Sendable {
     /// Whether the trace must be recomputed (false: only the selected site moved, so only the
     /// firing-rate-vs-k curve is new).
     private var traceStale = true
+    /// Pins and logit-lens readings queued behind the computation (they keep `busy` on).
+    private var backgroundJobs = 0
     /// The request whose first stage is on screen (for `firstPublishMillis`).
     private var firstPublished = -1
     private let queue = DispatchQueue(label: "spikescope.workbench.compute", qos: .userInitiated)
@@ -222,8 +224,12 @@ public final class Workbench: @unchecked Sendable {
                 state.status = "baseline unpinned"
             } else if state.run != nil {
                 let kSel = state.cursor.site < state.k.count ? String(format: "k %.2f · ", state.k[state.cursor.site]) : ""
-                state.baseline = Baseline(label: kSel + state.neuron.rawValue, tokens: state.ids + state.generatedIDs,
-                                          run: ComparableRun(trace: state.trace, run: state.run, streams: cache?.streams ?? []))
+                let recipe = BaselineRecipe(float: false, label: kSel + state.neuron.rawValue, neuron: state.neuron, timesteps: state.timesteps,
+                                            k: Dictionary(zip(state.siteNames, state.k), uniquingKeysWith: { a, _ in a }),
+                                            thresholdScale: Dictionary(zip(state.siteNames, state.thresholdScale), uniquingKeysWith: { a, _ in a }),
+                                            spikeLLM: state.spikeLLM)
+                state.baseline = Baseline(label: recipe.label, tokens: state.ids + state.generatedIDs,
+                                          run: ComparableRun(trace: state.trace, run: state.run, streams: cache?.streams ?? []), recipe: recipe)
                 compareLocked()
                 state.status = "pinned this run as the baseline B (c again: unpin)"
             } else {
@@ -237,7 +243,7 @@ public final class Workbench: @unchecked Sendable {
             }
         case .pinFloat:
             if model.neuronChoices.contains(.none) {
-                pinFloatLocked()
+                pinLocked(BaselineRecipe(float: true, label: "float twin", neuron: .none, timesteps: nil, k: [:], thresholdScale: [:], spikeLLM: nil))
                 state.status = "pinning the float twin (neuron none) as the baseline…"
             } else {
                 state.status = "\(state.summary.family.displayName) has no float twin here (neuron none)"
@@ -247,30 +253,55 @@ public final class Workbench: @unchecked Sendable {
         if rerun { schedule(reuse: reuse, curveOnly: curveOnly) }
     }
 
-    /// Runs the float twin (this model, neuron none) on the tokens on screen, on the compute
-    /// queue, and pins it as the baseline. Caller holds the lock.
-    private func pinFloatLocked() {
+    /// Makes the baseline `recipe` describes — the float twin, or this model with its controls —
+    /// on the tokens on screen, on the compute queue (after any run in progress), and pins it.
+    /// Caller holds the lock.
+    private func pinLocked(_ recipe: BaselineRecipe) {
         var twin = model.copy()
-        twin.neuron = .none
-        let input = ModelInput(ids: state.ids + state.generatedIDs,
-                               typeIds: state.typeIds.isEmpty ? [] : state.typeIds + Array(repeating: 0, count: state.generatedCount))
+        if recipe.float {
+            twin.neuron = .none
+        } else {
+            if let q = recipe.spikeLLM, twin.spikeLLM != nil { twin.spikeLLM = q }
+            if twin.neuronChoices.contains(recipe.neuron) { twin.neuron = recipe.neuron }
+            if let t = recipe.timesteps, twin.timesteps != nil { twin.timesteps = t }
+            for name in twin.siteNames {
+                if let k = recipe.k[name] { twin.setFrequency(k, site: name) }
+                // The copy carries this model's threshold scales: move them to the recipe's.
+                let now = state.siteNames.firstIndex(of: name).map { state.thresholdScale[$0] } ?? 1
+                if let ts = recipe.thresholdScale[name], ts != now { twin.scaleThreshold(by: ts / now, site: name) }
+            }
+        }
         let floatTwin = twin
         state.busy = true
+        backgroundJobs += 1
         queue.async { [self] in
+            lock.lock()
+            let input = ModelInput(ids: state.ids + state.generatedIDs,
+                                   typeIds: state.typeIds.isEmpty ? [] : state.typeIds + Array(repeating: 0, count: state.generatedCount))
+            lock.unlock()
+            var m = floatTwin
+            if m.needsPreparation { try? m.prepare(for: input) }
             let p = Probe(recordCurrent: false)
-            let r = try? floatTwin.run(input, probe: p)
-            let streams = (try? Comparison.streams(of: floatTwin, input: input)) ?? []
+            let r = input.ids.isEmpty ? nil : try? m.run(input, probe: p)
+            let streams = (try? Comparison.streams(of: m, input: input)) ?? []
             lock.lock(); defer { lock.unlock() }
-            state.busy = computing || pending
+            backgroundJobs -= 1
+            state.busy = computing || pending || backgroundJobs > 0
             guard let r, state.ids + state.generatedIDs == input.ids else {
-                state.status = "the float twin did not run on this input"; return
+                state.status = "the baseline did not run on this input"; return
             }
-            state.baseline = Baseline(label: "float twin", tokens: input.ids,
-                                      run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits, streams: streams))
+            state.baseline = Baseline(label: recipe.label, tokens: input.ids,
+                                      run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits, streams: streams),
+                                      recipe: recipe)
             compareLocked()
-            state.status = "pinned the float twin as the baseline B (c: unpin)"
+            state.status = "pinned \(recipe.label) as the baseline B (c: unpin)"
             state.revision += 1
         }
+    }
+
+    /// Pins the baseline a session saved (after the run in progress).
+    public func pin(_ recipe: BaselineRecipe) {
+        lock.lock(); pinLocked(recipe); lock.unlock()
     }
 
     /// Computes the logit lens at the cursor token on the compute queue. Caller holds the lock.
@@ -280,6 +311,7 @@ public final class Workbench: @unchecked Sendable {
         let decode = codec.decode
         state.status = "logit lens at token \(token)…"
         state.busy = true
+        backgroundJobs += 1
         queue.async { [self] in
             func top5(_ s: [[Float]], _ i: Int) -> [String] {
                 guard i < s.count, rows > 0, s[i].count % rows == 0 else { return [] }
@@ -289,7 +321,8 @@ public final class Workbench: @unchecked Sendable {
             }
             let layers = (1..<streams.count).map { i in (a: top5(streams, i), b: top5(bStreams, i)) }
             lock.lock(); defer { lock.unlock() }
-            state.busy = computing || pending
+            backgroundJobs -= 1
+            state.busy = computing || pending || backgroundJobs > 0
             guard layers.contains(where: { !$0.a.isEmpty }) else {
                 state.status = "this model has no head to read the layers with"; return
             }
@@ -436,7 +469,7 @@ public final class Workbench: @unchecked Sendable {
                             state.curvePending = false
                             state.computeMillis = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
                             state.revision += 1
-                            state.busy = pending
+                            state.busy = pending || backgroundJobs > 0
                         }
                         lock.unlock()
                     }
@@ -448,7 +481,7 @@ public final class Workbench: @unchecked Sendable {
                     let typeIds = state.typeIds.isEmpty ? [] : state.typeIds + Array(repeating: 0, count: state.generatedCount)
                     curveInput = (state.ids + state.generatedIDs, typeIds)
                     state.curvePending = true
-                    state.busy = pending
+                    state.busy = pending || backgroundJobs > 0
                     state.revision += 1
                 }
                 lock.unlock()
@@ -496,7 +529,7 @@ public final class Workbench: @unchecked Sendable {
             if let n = state.notice { state.status += " · " + n }
             state.computeMillis = ms
             state.curvePending = true
-            state.busy = pending
+            state.busy = pending || backgroundJobs > 0
             state.partial = false
             if firstPublished != ticket { state.firstPublishMillis = ms; firstPublished = ticket }
         } else {

@@ -208,13 +208,34 @@ public struct LogitLens: Sendable, Equatable {
     }
 }
 
+/// How to make a baseline again (sessions save this, not the traces): the float twin, or the
+/// model with these controls.
+public struct BaselineRecipe: Codable, Sendable, Equatable {
+    public var float: Bool
+    public var label: String
+    public var neuron: NeuronKind
+    public var timesteps: Int?
+    public var k: [String: Float]
+    public var thresholdScale: [String: Float]
+    public var spikeLLM: SpikeLLMSettings?
+    public init(float: Bool, label: String, neuron: NeuronKind, timesteps: Int?, k: [String: Float],
+                thresholdScale: [String: Float], spikeLLM: SpikeLLMSettings?) {
+        self.float = float; self.label = label; self.neuron = neuron; self.timesteps = timesteps; self.k = k
+        self.thresholdScale = thresholdScale; self.spikeLLM = spikeLLM
+    }
+}
+
 /// A pinned run the current one is compared with.
 public struct Baseline: Sendable {
     /// What it is, for the screen: "k 2.00 · lif", "float twin".
     public var label: String
     public var tokens: [Int]
     public var run: ComparableRun
-    public init(label: String, tokens: [Int], run: ComparableRun) { self.label = label; self.tokens = tokens; self.run = run }
+    /// How to make it again (saved in sessions).
+    public var recipe: BaselineRecipe?
+    public init(label: String, tokens: [Int], run: ComparableRun, recipe: BaselineRecipe? = nil) {
+        self.label = label; self.tokens = tokens; self.run = run; self.recipe = recipe
+    }
 }
 
 public enum WorkbenchCommand: Sendable, Equatable {

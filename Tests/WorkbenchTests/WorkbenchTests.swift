@@ -315,6 +315,33 @@ func tinyModel() throws -> SpikeGPT {
         #expect(loaded.tokenizer == "/m/tiny.vocab.json" && loaded.model == "/m/tiny.safetensors")
     }
 
+    /// A pinned baseline is saved as the controls that make it (not its traces) and pinned again
+    /// on restore: the reopened workbench compares exactly as the saved one did — both for a
+    /// pinned run and for the float twin.
+    @Test func thePinnedBaselineIsSavedAndRepinned() throws {
+        for float in [false, true] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ss-session-b-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("pin me please"), modelPath: "/m/tiny.safetensors")
+            _ = wb.runAndWait()
+            wb.apply(float ? .pinFloat : .pinBaseline)
+            _ = wb.waitUntilIdle()
+            wb.apply(.selectSite(1)); _ = wb.waitUntilIdle()
+            wb.apply(.frequency(up: false)); wb.apply(.frequency(up: false))
+            let s = wb.waitUntilIdle()
+            let cmp = try #require(s.comparison)
+            _ = try SessionFile(state: s, tokenizer: nil, glueFile: nil).save(in: dir)
+            let loaded = try SessionFile.load(from: dir)
+            #expect(loaded.baseline?.float == float && loaded.baseline?.label == s.baseline?.label)
+            let wb2 = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("other"))
+            loaded.apply(to: wb2)
+            _ = wb2.waitUntilIdle()
+            let r = wb2.waitUntilIdle()
+            #expect(r.baseline?.label == s.baseline?.label, "\(r.status)")
+            #expect(r.comparison == cmp, "float \(float)")
+        }
+    }
+
     /// Sessions move with their folder: paths inside it are stored relative, the embedded defaults
     /// as "embedded:NAME" (not the build folder), others absolute; keys are plain ("prompt": text).
     /// Sessions written the old way ({"prompt": {"_0": …}}) still load.
