@@ -89,6 +89,7 @@ public struct KeyMap: Hashable, Sendable {
     public var pinBaseline = KeyBinding([.char("c")], label: "pin B", description: "Pin this run as the baseline B (again: unpin); later runs show their change against it.", group: "Compare")
     public var pinFloat = KeyBinding([.char("f")], label: "pin float", description: "Pin the float twin (this model, neuron none) as the baseline B.", group: "Compare")
     public var logitLens = KeyBinding([.char("t")], label: "lens", description: "Logit lens at the cursor token: the top-5 next tokens read from the residual stream after each layer (and B's).", group: "Compare")
+    public var sweep = KeyBinding([.char("w")], label: "sweep", description: "Sweep k (GIF: abits) over a grid against the float twin: energy vs divergence, per value (w again: close).", group: "Compare")
     public var diffView = KeyBinding([.char("d")], label: "diff", description: "Raster: this run's spikes, or the diff against B (+ only here, - only in B, # both).", group: "Compare")
     // Session.
     public var training = KeyBinding([.char("b")], label: "train", description: "Start or stop background training.", group: "Session")
@@ -106,7 +107,7 @@ public struct KeyMap: Hashable, Sendable {
          neuronsPageUp, neuronsPageDown, neuronPrevious, neuronNext, jumpNeuron, overview,
          frequencyUp, frequencyDown, allSites, thresholdDown, thresholdUp, neuronCycle, allocation,
          abitsDown, abitsUp, addbitDown, addbitUp, lowPDown, lowPUp, timesteps,
-         editPrompt, glueRow, nextRow, previousRow, run, pinBaseline, pinFloat, diffView, logitLens,
+         editPrompt, glueRow, nextRow, previousRow, run, pinBaseline, pinFloat, diffView, logitLens, sweep,
          training, reloadCheckpoint, save, export]
     }
 

@@ -235,6 +235,8 @@ public final class Workbench: @unchecked Sendable {
             } else {
                 state.status = "nothing to pin yet: run an input first (Enter)"
             }
+        case .sweep:
+            sweepLocked()
         case .logitLens:
             if let staged = model as? any StagedModel, let cache, !cache.streams.isEmpty {
                 lensLocked(staged, streams: cache.streams)
@@ -303,6 +305,37 @@ public final class Workbench: @unchecked Sendable {
     public func pin(_ recipe: BaselineRecipe) {
         lock.lock(); pinLocked(recipe); lock.unlock()
     }
+
+    /// Sweeps the neuron's control on the tokens on screen against the float twin, on the compute
+    /// queue: k over 0.5…4 (8 values), or SpikeLLM's abits 2…8 for GIF. Caller holds the lock.
+    private func sweepLocked() {
+        let (control, values): (SweepControl, [Double]) = state.neuron == .gif
+            ? (.abits, Sweep.grid(2, 8, 7, integer: true)) : (.k, Sweep.grid(0.5, 4, 8, integer: false))
+        guard state.neuron != .none, model.neuronChoices.contains(.none), !state.ids.isEmpty else {
+            state.status = state.neuron == .none ? "sweep: choose a spiking neuron first (i)" : "sweep: run an input first"
+            return
+        }
+        let m = model
+        let input = ModelInput(ids: state.ids + state.generatedIDs,
+                               typeIds: state.typeIds.isEmpty ? [] : state.typeIds + Array(repeating: 0, count: state.generatedCount))
+        state.status = "sweeping \(control.rawValue) over \(values.count) values…"
+        state.busy = true
+        backgroundJobs += 1
+        queue.async { [self] in
+            let result = Swift.Result { try Sweep.run(model: m, input: input, control: control, values: values) }
+            lock.lock(); defer { lock.unlock() }
+            backgroundJobs -= 1
+            state.busy = computing || pending || backgroundJobs > 0
+            switch result {
+            case .success(let r): state.sweep = r; state.status = "sweep of \(control.rawValue): energy vs divergence from float (w: close)"
+            case .failure(let e): state.status = "sweep failed: \(e)"
+            }
+            state.revision += 1
+        }
+    }
+
+    /// Clears the sweep popup.
+    public func closeSweep() { lock.lock(); state.sweep = nil; lock.unlock() }
 
     /// Computes the logit lens at the cursor token on the compute queue. Caller holds the lock.
     private func lensLocked(_ model: any StagedModel, streams: [[Float]]) {

@@ -153,6 +153,8 @@ public struct WorkbenchState: Sendable {
     /// The logit lens at one token (`t`): per layer, the top next tokens read from the residual
     /// stream after it, for this run and the baseline; nil until asked (cleared by a recompute).
     public var lens: LogitLens?
+    /// The last sweep (`w`): a control over a grid, each value against the float twin.
+    public var sweep: SweepResult?
 
     public var selectedSite: String? { cursor.site < siteNames.count ? siteNames[cursor.site] : nil }
     public var selectedTrace: SiteTrace? { selectedSite.flatMap { trace[$0] } }
@@ -260,4 +262,5 @@ public enum WorkbenchCommand: Sendable, Equatable {
     case pinBaseline            // c: pin this run as B (again: unpin)
     case pinFloat               // f: pin the float twin (neuron none) as B
     case logitLens              // t: the logit lens at the cursor token
+    case sweep                  // w: sweep k (or abits for GIF) against the float twin
 }

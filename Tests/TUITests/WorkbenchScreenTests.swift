@@ -430,3 +430,19 @@ enum FixedTrace {
         #expect(text.contains("vs B " + String(format: "Δ%+.3f", c.deltaRate)) && text.contains("changed 5"), "\(text)")
     }
 }
+
+/// The sweep popup (w): one row per value with pJ and divergence bars.
+@Suite struct SweepPopupTests {
+    @Test func popupTabulatesTheSweep() {
+        var s = FixedTrace.gptState()
+        s.sweep = SweepResult(control: "k", neuron: "lif", tokens: 10, rows: [0.5, 1, 2, 4].map { v in
+            SweepRow(value: v, pj: 1000 / v, densePJ: 1200, outputKL: 0.1 * v, top1Agreement: 1, classProbabilityDelta: nil,
+                     sites: [SweepSite(name: "blocks.0.att.lif", rate: 0.4 / v, pj: 10, cosineToFloat: 0.5)])
+        })
+        var buf = Snapshot.canvas(110, 32)
+        WorkbenchScreen.render(s, ui: WorkbenchUI(), caps: .full, into: &buf)
+        let text = buf.lines().joined(separator: "\n")
+        #expect(text.contains("sweep · energy vs fidelity") && text.contains("KL vs float") && text.contains("0.4") && text.contains("0.100"), "\(text)")
+        Snapshot.check(buf, named: "workbench_sweep_110x32")
+    }
+}

@@ -103,6 +103,22 @@ func tinyModel() throws -> SpikeGPT {
         #expect(lens.layers.last!.a.first == tinyCodec.decode([best]))
     }
 
+    /// `w`: the sweep of k on the tokens on screen against the float twin, one row per value, the
+    /// first site's rate falling with k (nothing upstream of it changes).
+    @Test func sweepKeyTabulatesKAgainstFloat() throws {
+        let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello spiking neurons"), generate: 2)
+        _ = wb.runAndWait()
+        wb.apply(.sweep)
+        let s = wb.waitUntilIdle()
+        let r = try #require(s.sweep, "\(s.status)")
+        #expect(r.control == "k" && r.rows.map(\.value) == Sweep.grid(0.5, 4, 8, integer: false) && r.tokens == s.ids.count + s.generatedCount)
+        let first = r.rows.map { $0.sites[0].rate }
+        #expect(zip(first, first.dropFirst()).allSatisfy { $0 >= $1 } && first.first! > first.last!, "\(first)")
+        #expect(r.rows.allSatisfy { ($0.outputKL ?? 0) > 0 && $0.pj > 0 && $0.densePJ > 0 })
+        wb.closeSweep()
+        #expect(wb.snapshot().sweep == nil)
+    }
+
     /// k and the threshold on a neuron that has neither (GIF, or none) recompute nothing and say why.
     @Test func controlsThatDoNothingDoNotRerun() throws {
         let wb = Workbench(model: try tinyModel(), codec: tinyCodec, input: .prompt("hello"), generate: 2)

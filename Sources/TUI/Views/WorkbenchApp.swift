@@ -190,6 +190,9 @@ public struct WorkbenchApp: TerminalApplication {
         case _ where k.previousRow.matches(event): pickExample(-1)
         case _ where k.run.matches(event): workbench.apply(.run)
         case _ where k.pinBaseline.matches(event): workbench.apply(.pinBaseline); ui.message = workbench.snapshot().status
+        case _ where k.sweep.matches(event):
+            if state.sweep != nil { workbench.closeSweep(); ui.message = "" }
+            else { workbench.apply(.sweep); ui.message = workbench.snapshot().status }
         case _ where k.logitLens.matches(event): workbench.apply(.logitLens); ui.message = workbench.snapshot().status
         case _ where k.pinFloat.matches(event): workbench.apply(.pinFloat); ui.message = workbench.snapshot().status
         case _ where k.diffView.matches(event):

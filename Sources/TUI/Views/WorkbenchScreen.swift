@@ -45,6 +45,7 @@ public enum WorkbenchScreen {
         body(s, ui: ui, caps: caps, in: rows[1], into: &buf)
         inputLine(s, ui: ui, caps: caps, in: rows[2], into: &buf)
         KeyBar(KeyMap.standard.statusBar(caps), caps: caps).render(in: rows[3], into: &buf)
+        if let sweep = s.sweep, !ui.showHelp { sweepPopup(sweep, caps: caps, in: area, into: &buf) }
         if ui.showHelp {
             var p = Popup(title: "spikescope — keys", lines: KeyMap.standard.helpLines(caps) + [
                 "", Line("Controls: k scales the threshold (and elastic amplitude) of a site: larger k, fewer spikes.", style: .dim),
@@ -57,6 +58,31 @@ public enum WorkbenchScreen {
             p.scroll = ui.helpScroll
             p.render(in: area, into: &buf)
         }
+    }
+
+    /// The sweep (`w`): per value the energy, the output's divergence from the float twin and the
+    /// mean firing rate, with bars for energy (vs dense) and divergence scaled to their largest.
+    static func sweepPopup(_ r: SweepResult, caps: Capabilities, in area: Rect, into buf: inout ScreenBuffer) {
+        let levels = caps.glyphs.levels
+        func bar(_ v: Double, _ top: Double, _ w: Int) -> String {
+            let units = Int((max(0, v) / max(top, 1e-30) * Double(w * levels.count)).rounded())
+            return String(repeating: levels.last!, count: units / levels.count) + (units % levels.count > 0 ? String(levels[units % levels.count - 1]) : "")
+        }
+        let div = r.rows.map { $0.outputKL ?? ($0.classProbabilityDelta.map { $0.map(abs).max() ?? 0 } ?? 0) }
+        let divName = r.rows.first?.outputKL != nil ? "KL vs float" : "max |Δp| vs float"
+        let dense = r.rows.map(\.densePJ).max() ?? 1, topPJ = max(dense, r.rows.map(\.pj).max() ?? 0), topDiv = div.max() ?? 1
+        var lines: [Line] = [Line("\(r.control) over \(r.rows.count) values, \(r.tokens) tokens; pJ bars against the dense (float) cost", style: .dim),
+                             Line([Span(TextFit.pad(r.control, to: 6), style: .bold), Span(TextFit.pad("pJ", to: 22), style: .bold),
+                                   Span(TextFit.pad(divName, to: 24), style: .bold), Span("mean rate", style: .bold)])]
+        for (row, d) in zip(r.rows, div) {
+            let rate = row.sites.isEmpty ? 0 : row.sites.map(\.rate).reduce(0, +) / Double(row.sites.count)
+            lines.append(Line([Span(TextFit.pad(String(format: "%.3g", row.value), to: 6)),
+                               Span(TextFit.pad(String(format: "%.3g ", row.pj) + bar(row.pj, topPJ, 12), to: 22), style: Style(fg: .yellow)),
+                               Span(TextFit.pad(String(format: "%.3g ", d) + bar(d, topDiv, 12), to: 24), style: Style(fg: .magenta)),
+                               Span(String(format: "%.3f", rate))]))
+        }
+        lines.append(Line("dense (float) \(String(format: "%.3g", dense)) pJ · w closes", style: .dim))
+        Popup(title: "sweep · energy vs fidelity", lines: lines, caps: caps).render(in: area, into: &buf)
     }
 
     // MARK: header
