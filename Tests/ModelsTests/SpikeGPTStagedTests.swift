@@ -146,6 +146,13 @@ import Engine
         #expect(staged.stage.run.steps == g.run.steps && staged.stage.run.hidden == g.run.hidden)
         #expect(seen == Array(0..<5))
         #expect(m.layer(ofSite: "model.layers.1.mlp.down_proj") == 1)
+        // Streams: every layer's rows for prompt + continuation; the lens of the last layer's
+        // stream at the last prompt row picks the first generated token (greedy).
+        let streams = staged.cache.streams
+        let C = m.config.hidden, P = prompt.ids.count
+        #expect(streams.count == m.config.layers + 1 && streams.allSatisfy { $0.count == (P + staged.stage.generated.count) * C })
+        let l = try #require(m.lens(row: Array(streams[m.config.layers][((P - 1) * C)..<(P * C)])))
+        #expect(l.indices.max { l[$0] < l[$1] } == staged.stage.generated.first)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 @testable import Workbench
 import Models
 import Neurons
+import Formats
 
 /// Comparison (issue 18): a change at one site moves that site and what runs after it, nothing
 /// before it — exactly; and the arithmetic of the per-site numbers on a hand-made pair.
@@ -27,6 +28,27 @@ import Neurons
         #expect((cmp.outputKL ?? 0) > 0 && (cmp.top1Agreement ?? 0) <= 1)
     }
 
+    /// The same on the embedded default model (4×128, char vocabulary): k up at a layer-2 site
+    /// leaves every layer-0 and layer-1 site exactly as it was, over the whole prompt.
+    @Test func onTheEmbeddedModelUpstreamIsExactlyUnchanged() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/spikescope/Resources/default/spikegpt-char.safetensors").standardized
+        let base = try SpikeGPT(weights: Checkpoint.load(url.path).tensors)
+        let ids = ModelInput(ids: Array("The spiking neuron fires when".unicodeScalars.map { Int($0.value) % base.config.vocab }))
+        var changed = base
+        changed.setFrequency(base.frequency(site: "blocks.2.att.lif") * 1.25, site: "blocks.2.att.lif")
+        func run(_ m: SpikeGPT) throws -> ComparableRun {
+            let p = Probe()
+            let logits = try m.run(ids, probe: p).logits
+            return ComparableRun(trace: p.trace, logits: logits)
+        }
+        let cmp = Comparison.compare(try run(changed), to: try run(base))
+        for s in cmp.sites where s.name.hasPrefix("blocks.0.") || s.name.hasPrefix("blocks.1.") {
+            #expect(s.deltaRate == 0 && s.changed == 0 && s.cosine == 1, "\(s)")
+        }
+        #expect(cmp.sites.first { $0.name == "blocks.2.att.lif" }!.changed > 0)
+    }
+
     @Test func perSiteNumbersByHand() {
         var a = SiteTrace(name: "s", neuron: .lif, width: 2), b = a
         a.spikes = [1, 0, 1, 1]; b.spikes = [1, 1, 0, 1]
@@ -40,3 +62,4 @@ import Neurons
         #expect(abs(r.classProbabilityDelta![0] - (0.5 - 0.75)) < 1e-6)
     }
 }
+

@@ -1,12 +1,15 @@
 // The LLaMA family's staged run (Staged.swift): the prompt's trace first, then each continuation
 // token as it lands; the head runs on the last prompt row and the continuation rows that sample.
 // SpikeLLM's controls (abits, addbit, low_p) act on every layer at once, so there is no layer to
-// restart from: every rerun recomputes all layers (the cache only records the tokens).
+// restart from: every rerun recomputes all layers (the cache records the tokens and the residual
+// stream per layer, for comparisons and the logit lens).
 
 import Neurons
 
 struct LlamaRunCache: RunCache {
     var tokens: [Int]
+    /// The residual stream entering each block and leaving the last, every token.
+    var streams: [[Float]]
 }
 
 extension Llama: StagedModel {
@@ -22,7 +25,8 @@ extension Llama: StagedModel {
         let P = prompt.ids.count, C = config.hidden
         let probe = Probe()
         let kv = LlamaCache(layers: config.layers)
-        let h = try forward(prompt.ids, cache: kv, probe: probe)
+        var streams = [[Float]](repeating: [], count: config.layers + 1)
+        let h = try forward(prompt.ids, cache: kv, probe: probe, streams: &streams)
         var run = ModelRun(logits: [], hidden: (0..<P).map { Array(h[($0 * C)..<(($0 + 1) * C)]) }, steps: P)
         var current = RunStage(trace: probe.trace, generated: [], run: run, complete: count == 0)
         guard stage(current) else { return nil }
@@ -42,7 +46,7 @@ extension Llama: StagedModel {
                                               hint: "use a shorter prompt or fewer new tokens")
                 }
                 let last = g == count - 1
-                let h1 = try forward([next], cache: kv, probe: probe)
+                let h1 = try forward([next], cache: kv, probe: probe, streams: &streams)
                 if last { break }
                 logits = self.logits(h1, rows: 1)
                 run.sampled.append(logits)
@@ -52,7 +56,14 @@ extension Llama: StagedModel {
         }
         run.steps = P + generated.count
         current = RunStage(trace: probe.trace, generated: generated, run: run, complete: true)
-        return (current, LlamaRunCache(tokens: prompt.ids + generated))
+        return (current, LlamaRunCache(tokens: prompt.ids + generated, streams: streams))
+    }
+
+    public func lens(row: [Float]) -> [Float]? {
+        guard row.count == config.hidden else { return nil }
+        var x = row
+        normalize(&x, rows: 1, weight: finalNorm)
+        return logits(x, rows: 1)
     }
 
     /// SpikeLLM's neuron has no frequency control: no rate-vs-k curve.

@@ -189,10 +189,20 @@ public struct Llama: Sendable {
     /// Runs `ids` (new tokens after `cache.length`) through every block; returns the final
     /// normalised hidden states [m, C]. Records sites into `probe`.
     public func forward(_ ids: [Int], cache: LlamaCache, probe: Probe?) throws -> [Float] {
+        try forward(ids, cache: cache, probe: probe, streams: nil)
+    }
+
+    /// `forward`, also appending the residual stream entering each block and leaving the last to
+    /// `streams` (index l: entering block l; index layers: after the last, before the final norm).
+    func forward(_ ids: [Int], cache: LlamaCache, probe: Probe?, streams: UnsafeMutablePointer<[[Float]]>?) throws -> [Float] {
         var x = try embed(ids)
         let coding: Coding = controls.neuron == .gif ? .coded(controls.masks ?? [:]) : .float
         var none: [String: SaliencyAccumulator] = [:]
-        for l in 0..<blocks.count { block(l, &x, rows: ids.count, cache: cache, coding: coding, saliency: &none, probe: probe) }
+        for l in 0..<blocks.count {
+            streams?.pointee[l] += x
+            block(l, &x, rows: ids.count, cache: cache, coding: coding, saliency: &none, probe: probe)
+        }
+        streams?.pointee[blocks.count] += x
         cache.advance(ids.count)
         normalize(&x, rows: ids.count, weight: finalNorm)
         return x
