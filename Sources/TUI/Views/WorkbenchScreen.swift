@@ -289,12 +289,25 @@ public enum WorkbenchScreen {
             buf.write(s.error ?? (s.busy ? "computing…" : "no trace yet — press Enter to run"), in: inner, style: s.error == nil ? .dim : Style(fg: .red))
             return
         }
-        let (cols, cursor) = columns(s, site: site)
         let marked = !site.salient.isEmpty  // SpikeLLM: the gutter marks the salient channels' rows
         let title = "spikes \(shortSite(site.name)) · neurons \(s.cursor.neuronOffset)…\(min(site.width, s.cursor.neuronOffset + rasterRows(panelHeight: r.height)) - 1) of \(site.width)"
             + (marked ? " · * salient" : "")
+        guard let f = rasterFrame(s, site: site, title: title, caps: caps, in: r, into: &buf) else { return }
+        let (inner, cols, cursor, first, n) = (f.inner, f.cols, f.cursor, f.first, f.n)
+        let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
+        Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
+               cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)
+        if let e = s.error { buf.write(e, in: Rect(x: inner.x, y: inner.bottom - 1, width: inner.width, height: 1), style: Style(fg: .red)) }
+    }
+
+    /// A raster-like panel's frame: border and title, the column axis, the neuron-index gutter;
+    /// returns the cell area, the columns (trace rows) with the cursor, the first column shown and
+    /// the neuron rows drawn (nil when there is no room).
+    static func rasterFrame(_ s: WorkbenchState, site: SiteTrace, title: String, caps: Capabilities, in r: Rect,
+                            into buf: inout ScreenBuffer) -> (inner: Rect, cols: [Int], cursor: Int?, first: Int, n: Int)? {
+        let (cols, cursor) = columns(s, site: site)
         var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
-        guard !inner.isEmpty else { return }
+        guard !inner.isEmpty else { return nil }
         let axis = columnAxisRow(&inner)
         let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
         inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: inner, into: &buf)
@@ -303,10 +316,7 @@ public enum WorkbenchScreen {
             columnAxis(s, perToken: subSteps(s, site: site), columns: cols.count, first: first, cursor: cursor,
                        x: inner.x, width: inner.width, y: axis, caps: caps, into: &buf)
         }
-        let values = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
-        Raster(values: values, rows: n, columns: cols.count, rowOffset: 0, columnOffset: first,
-               cursorColumn: cursor, caps: caps).render(in: inner, into: &buf)
-        if let e = s.error { buf.write(e, in: Rect(x: inner.x, y: inner.bottom - 1, width: inner.width, height: 1), style: Style(fg: .red)) }
+        return (inner, cols, cursor, first, n)
     }
 
     /// Neuron rows a raster panel `height` rows high shows: inside the border, less the column axis
@@ -475,18 +485,9 @@ public enum WorkbenchScreen {
             buf.write("this site is not in the baseline B", in: inner, style: .dim)
             return
         }
-        let (cols, cursor) = columns(s, site: site)
         let title = "diff vs B \(shortSite(site.name)) · + only here  - only B  # both"
-        var inner = panel(title, focused: s.cursor.focus == .raster, caps: caps, in: r, into: &buf)
-        guard !inner.isEmpty else { return }
-        let axis = columnAxisRow(&inner)
-        let n = min(inner.height, max(site.width - s.cursor.neuronOffset, 0))
-        inner = rowGutter(site, offset: s.cursor.neuronOffset, rows: n, in: inner, into: &buf)
-        let first = firstVisibleColumn(cursor: cursor, columns: cols.count, width: inner.width)
-        if let axis {
-            columnAxis(s, perToken: subSteps(s, site: site), columns: cols.count, first: first, cursor: cursor,
-                       x: inner.x, width: inner.width, y: axis, caps: caps, into: &buf)
-        }
+        guard let f = rasterFrame(s, site: site, title: title, caps: caps, in: r, into: &buf) else { return }
+        let (inner, cols, cursor, first, n) = (f.inner, f.cols, f.cursor, f.first, f.n)
         let a = grid(site.spikes, site: site, rows: cols, offset: s.cursor.neuronOffset, n: n)
         let bv = grid(b.spikes, site: b, rows: cols.filter { $0 < b.steps }, offset: s.cursor.neuronOffset, n: n)
         let bCols = cols.filter { $0 < b.steps }.count
