@@ -84,12 +84,19 @@ public struct ComparableRun: Sendable {
 }
 
 public enum Comparison {
-    /// One site of A against the same site of B.
+    /// Whether two traces of a site line up cell by cell: the same width, and the same row layout
+    /// where it has sub-steps (a GIF site's [steps, tokens] against a float site's [tokens] does not).
+    public static func comparable(_ a: SiteTrace, _ b: SiteTrace) -> Bool {
+        a.width == b.width && (a.layout.count < 2 && b.layout.count < 2 || a.layout == b.layout)
+    }
+
+    /// One site of A against the same site of B (rates only when the cells do not line up).
     public static func site(_ a: SiteTrace, _ b: SiteTrace) -> SiteComparison {
         let C = min(a.width, b.width)
-        let rows = min(a.steps, b.steps)
+        let lined = comparable(a, b)
+        let rows = lined ? min(a.steps, b.steps) : 0
         var dot = 0.0, na = 0.0, nb = 0.0, diff = 0.0, changed = 0
-        if a.width == b.width {
+        if lined {
             let n = rows * C
             for i in 0..<n {
                 let x = Double(a.spikes[i]), y = Double(b.spikes[i])
@@ -99,11 +106,11 @@ public enum Comparison {
         }
         let ra = a.neuron == .none ? 0 : a.firingRate, rb = b.neuron == .none ? 0 : b.firingRate
         // Identical outputs compare as exactly 1 (the square roots would leave a last-bit error).
-        let cosine: Double? = changed == 0 && a.width == b.width ? 1
+        let cosine: Double? = !lined ? nil : changed == 0 ? 1
             : (na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : (na == 0 && nb == 0 ? 1 : nil))
         return SiteComparison(name: a.name, rateA: ra, rateB: rb, deltaRate: ra - rb,
                               cosine: cosine,
-                              relativeError: nb > 0 ? (diff / nb).squareRoot() : (na == 0 ? 0 : nil),
+                              relativeError: !lined ? nil : nb > 0 ? (diff / nb).squareRoot() : (na == 0 ? 0 : nil),
                               changed: changed, rows: rows)
     }
 

@@ -238,7 +238,9 @@ public final class Workbench: @unchecked Sendable {
         case .sweep:
             sweepLocked()
         case .logitLens:
-            if let staged = model as? any StagedModel, let cache, !cache.streams.isEmpty {
+            if !state.summary.family.generates {
+                state.status = "the logit lens reads next-token predictions; \(state.summary.family.displayName) does not generate"
+            } else if let staged = model as? any StagedModel, let cache, !cache.streams.isEmpty {
                 lensLocked(staged, streams: cache.streams)
             } else {
                 state.status = "the logit lens needs a generating model whose layers' streams are kept (SpikeGPT)"

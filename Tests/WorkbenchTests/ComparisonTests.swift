@@ -57,6 +57,11 @@ import Formats
         // dot = 1 + 0 + 0 + 1 = 2, |a| = |b| = √3: cos = 2/3; |a − b|² = 2, |b|² = 3.
         #expect(abs(c.cosine! - 2.0 / 3) < 1e-12 && abs(c.relativeError! - (2.0 / 3).squareRoot()) < 1e-12)
         #expect(c.changed == 2 && c.rows == 2 && c.deltaRate == 0)
+        // A GIF site ([steps, tokens]) against a float one ([tokens]): rates only, no cell compare.
+        var g = SiteTrace(name: "s", neuron: .gif, width: 2, layout: [2, 1]), f = SiteTrace(name: "s", neuron: .none, width: 2, layout: [2])
+        g.spikes = [3, 0, 1, 0]; f.spikes = [0.4, -1, 0.2, 0.1]
+        let gf = Comparison.site(g, f)
+        #expect(!Comparison.comparable(g, f) && gf.cosine == nil && gf.relativeError == nil && gf.changed == 0 && gf.rows == 0)
         // Class probabilities: softmax differences.
         let r = Comparison.compare(ComparableRun(trace: Trace(), classLogits: [0, 0]), to: ComparableRun(trace: Trace(), classLogits: [log(3), 0]))
         #expect(abs(r.classProbabilityDelta![0] - (0.5 - 0.75)) < 1e-6)

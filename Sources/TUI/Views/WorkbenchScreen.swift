@@ -480,9 +480,11 @@ public enum WorkbenchScreen {
     /// The raster against the pinned baseline: per cell, spiked only in this run (+, green), only
     /// in B (-, red), in both (#, dim), in neither (blank); the site's rows and columns as the raster's.
     static func diffRaster(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
-        guard let site = s.selectedTrace, let b = s.baseline?.run.trace[site.name], b.width == site.width else {
+        guard let site = s.selectedTrace, let b = s.baseline?.run.trace[site.name], Comparison.comparable(site, b) else {
             let inner = panel("diff vs B", focused: false, caps: caps, in: r, into: &buf)
-            buf.write("this site is not in the baseline B", in: inner, style: .dim)
+            let why = s.selectedTrace.flatMap { s.baseline?.run.trace[$0.name] } == nil ? "this site is not in the baseline B"
+                : "B's trace of this site does not line up cell by cell (e.g. GIF steps against the float twin): rates and layers compare, cells do not"
+            Paragraph(why, style: .dim, overflow: .wrap, caps: caps).render(in: inner, into: &buf)
             return
         }
         let title = "diff vs B \(shortSite(site.name)) · + only here  - only B  # both"
@@ -518,7 +520,7 @@ public enum WorkbenchScreen {
     /// The membrane of this run minus the baseline's at the selected site (neurons × steps), on a
     /// scale symmetric about 0 (the title gives its end).
     static func membraneDiff(_ s: WorkbenchState, caps: Capabilities, in r: Rect, into buf: inout ScreenBuffer) {
-        guard let site = s.selectedTrace, let b = s.baseline?.run.trace[site.name], b.width == site.width else {
+        guard let site = s.selectedTrace, let b = s.baseline?.run.trace[site.name], Comparison.comparable(site, b) else {
             _ = panel("membrane − B", focused: false, caps: caps, in: r, into: &buf); return
         }
         let (cols, cursor) = columns(s, site: site)
