@@ -7,8 +7,10 @@
 // --compare-to` and `spikescope sweep`.
 // What it is not: a view, or a runner (callers run both models).
 //
-// A site's "output" is what its trace records as emitted (`SiteTrace.spikes`: spikes, levels, or
-// for neuron none the values passed on), over the rows both runs have; sites are matched by name.
+// A site's "output" is what it passes on, decoded: spikes × α of their timestep for amplitude
+// neurons (elastic, ±1, {0,1}: `SiteTrace.amplitude` per τ of a [T, L] layout), else what the trace
+// records as emitted (LIF spikes, GIF levels, or for neuron none the values passed on); over the
+// rows both runs have; sites are matched by name. Firing rates and changed cells count spikes.
 
 import Foundation
 import Neurons
@@ -90,23 +92,33 @@ public enum Comparison {
         a.width == b.width && (a.layout.count < 2 && b.layout.count < 2 || a.layout == b.layout)
     }
 
+    /// The factor that decodes row r's spikes: α of the row's timestep for amplitude neurons.
+    static func decodedScale(_ s: SiteTrace) -> (Int) -> Double {
+        guard s.neuron.alphabet != nil, !s.amplitude.isEmpty else { return { _ in 1 } }
+        let L = s.layout.count == 2 ? max(s.layout[1], 1) : max(s.steps, 1)
+        let alpha = s.amplitude
+        return { r in Double(alpha[min(r / L, alpha.count - 1)]) }
+    }
+
     /// One site of A against the same site of B (rates only when the cells do not line up).
     public static func site(_ a: SiteTrace, _ b: SiteTrace) -> SiteComparison {
         let C = min(a.width, b.width)
         let lined = comparable(a, b)
         let rows = lined ? min(a.steps, b.steps) : 0
-        var dot = 0.0, na = 0.0, nb = 0.0, diff = 0.0, changed = 0
+        var dot = 0.0, na = 0.0, nb = 0.0, diff = 0.0, changed = 0, same = true
         if lined {
             let n = rows * C
+            let sa = decodedScale(a), sb = decodedScale(b)
             for i in 0..<n {
-                let x = Double(a.spikes[i]), y = Double(b.spikes[i])
+                let x = Double(a.spikes[i]) * sa(i / C), y = Double(b.spikes[i]) * sb(i / C)
                 dot += x * y; na += x * x; nb += y * y; diff += (x - y) * (x - y)
                 if a.spikes[i] != b.spikes[i] { changed += 1 }
+                if x != y { same = false }
             }
         }
         let ra = a.neuron == .none ? 0 : a.firingRate, rb = b.neuron == .none ? 0 : b.firingRate
         // Identical outputs compare as exactly 1 (the square roots would leave a last-bit error).
-        let cosine: Double? = !lined ? nil : changed == 0 ? 1
+        let cosine: Double? = !lined ? nil : same ? 1
             : (na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : (na == 0 && nb == 0 ? 1 : nil))
         return SiteComparison(name: a.name, rateA: ra, rateB: rb, deltaRate: ra - rb,
                               cosine: cosine,
@@ -201,6 +213,7 @@ extension ComparableRun {
                               layout: s["layout"] as? [Int] ?? [])
             t.spikes = rows.flatMap { $0.map(Float.init) }
             t.membrane = t.spikes
+            t.amplitude = (s["amplitude"] as? [Double] ?? []).map(Float.init)
             trace.sites.append(t)
         }
         let logits = (obj["logits"] as? [[Double]] ?? []).map { $0.map(Float.init) }

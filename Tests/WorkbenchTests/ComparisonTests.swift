@@ -57,6 +57,12 @@ import Formats
         // dot = 1 + 0 + 0 + 1 = 2, |a| = |b| = √3: cos = 2/3; |a − b|² = 2, |b|² = 3.
         #expect(abs(c.cosine! - 2.0 / 3) < 1e-12 && abs(c.relativeError! - (2.0 / 3).squareRoot()) < 1e-12)
         #expect(c.changed == 2 && c.rows == 2 && c.deltaRate == 0)
+        // Elastic spikes decode with α of their timestep: the same spikes under another α differ.
+        var e1 = SiteTrace(name: "e", neuron: .elastic, width: 1, layout: [2, 1]), e2 = e1
+        e1.spikes = [1, -1]; e2.spikes = [1, -1]; e1.amplitude = [0.5, 2]; e2.amplitude = [0.5, 1]
+        let ee = Comparison.site(e1, e2)
+        // A = (0.5, −2), B = (0.5, −1): cos = (0.25 + 2)/(√4.25 · √1.25), changed cells 0 (spikes equal).
+        #expect(abs(ee.cosine! - 2.25 / (4.25.squareRoot() * 1.25.squareRoot())) < 1e-12 && ee.changed == 0)
         // A GIF site ([steps, tokens]) against a float one ([tokens]): rates only, no cell compare.
         var g = SiteTrace(name: "s", neuron: .gif, width: 2, layout: [2, 1]), f = SiteTrace(name: "s", neuron: .none, width: 2, layout: [2])
         g.spikes = [3, 0, 1, 0]; f.spikes = [0.4, -1, 0.2, 0.1]

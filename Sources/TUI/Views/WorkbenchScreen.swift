@@ -741,7 +741,11 @@ public enum WorkbenchScreen {
                 let labels = s.summary.labels
                 spans += d.indices.map { Span("\($0 < labels.count ? labels[$0] : String($0)) \(String(format: "%+.2f", d[$0]))  ") }
             }
-            if let kl = cmp.outputKL { spans.append(Span(String(format: "KL %.3g  ", kl))) }
+            if let kl = cmp.outputKL {
+                spans.append(Span(String(format: "KL %.3g", kl)))
+                if let t1 = cmp.top1Agreement { spans.append(Span(String(format: " top-1 %.0f%%", 100 * t1), style: .dim)) }
+                spans.append(Span("  "))
+            }
             spans.append(Span(cmp.firstDivergentSite.map { "first < 0.99: \(shortSite($0))" } ?? "every site cos ≥ 0.99", style: .dim))
             lines.append(Line(spans))
         }
