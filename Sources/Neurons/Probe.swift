@@ -177,13 +177,12 @@ public final class Probe {
 
     /// Appends the rows of a flat (one row per step) trace at its site, seeding it when new.
     public func append(_ rows: SiteTrace) {
-        guard let old = sites[rows.name] else { seed(rows); return }
-        var t = old
-        t.membrane += rows.membrane
-        t.spikes += rows.spikes
-        if recordCurrent { t.current += rows.current }
-        t.layout = [t.steps]
-        sites[rows.name] = t
+        guard sites[rows.name] != nil else { seed(rows); return }
+        // In place (no copy of the rows so far): a continuation appends one row per token.
+        sites[rows.name]!.membrane += rows.membrane
+        sites[rows.name]!.spikes += rows.spikes
+        if recordCurrent { sites[rows.name]!.current += rows.current }
+        sites[rows.name]!.layout = [sites[rows.name]!.steps]
     }
 
     /// Array convenience for `record`.

@@ -126,6 +126,18 @@ public enum Comparison {
                               changed: changed, rows: rows)
     }
 
+    /// Indices of the `k` largest values, largest first (one pass: V is 50K on a released model).
+    static func top(_ k: Int, _ v: [Float]) -> [Int] {
+        var best: [Int] = []
+        for i in v.indices {
+            guard best.count < k || v[i] > v[best[best.count - 1]] else { continue }
+            var j = min(best.count, k - 1)
+            if best.count < k { best.append(i) } else { best[j] = i }
+            while j > 0 && v[best[j]] > v[best[j - 1]] { best.swapAt(j, j - 1); j -= 1 }
+        }
+        return best
+    }
+
     /// Softmax of one row, in Double.
     static func softmax(_ l: [Float]) -> [Double] {
         let m = Double(l.max() ?? 0)
@@ -147,15 +159,15 @@ public enum Comparison {
         let lo = max(a.logitsStart, b.logitsStart), hi = min(a.logitsStart + a.logits.count, b.logitsStart + b.logits.count)
         let rows = max(0, hi - lo)
         if rows > 0 {
-            var kl = 0.0, top1 = 0, overlap = 0.0
-            for r in lo..<hi {
-                let p = softmax(b.logits[r - b.logitsStart]), q = softmax(a.logits[r - a.logitsStart])
-                for (pi, qi) in zip(p, q) where pi > 0 { kl += pi * log(pi / max(qi, 1e-300)) }
-                let ta = Array(q.indices.sorted { q[$0] > q[$1] }.prefix(5)), tb = Array(p.indices.sorted { p[$0] > p[$1] }.prefix(5))
+            let la = Array(a.logits[(lo - a.logitsStart)..<(hi - a.logitsStart)])
+            let lb = Array(b.logits[(lo - b.logitsStart)..<(hi - b.logitsStart)])
+            var top1 = 0, overlap = 0.0
+            for (x, y) in zip(la, lb) {
+                let ta = top(5, x), tb = top(5, y)
                 if ta.first == tb.first { top1 += 1 }
                 overlap += Double(Set(ta).intersection(tb).count) / Double(max(min(ta.count, 5), 1))
             }
-            out.outputKL = kl / Double(rows)
+            out.outputKL = meanKL(lb, la)  // KL(B ‖ A), B the reference
             out.top1Agreement = Double(top1) / Double(rows)
             out.top5Overlap = overlap / Double(rows)
         }

@@ -28,6 +28,9 @@ public final class Workbench: @unchecked Sendable {
     /// Whether the trace must be recomputed (false: only the selected site moved, so only the
     /// firing-rate-vs-k curve is new).
     private var traceStale = true
+    /// Bumped whenever the baseline is pinned or unpinned (a comparison made outside the lock
+    /// lands only if the baseline it used is still the one pinned).
+    private var baselineVersion = 0
     /// Pins and logit-lens readings queued behind the computation (they keep `busy` on).
     private var backgroundJobs = 0
     /// The request whose first stage is on screen (for `firstPublishMillis`).
@@ -220,7 +223,7 @@ public final class Workbench: @unchecked Sendable {
             rerun = true
         case .pinBaseline:
             if state.baseline != nil {
-                state.baseline = nil; state.comparison = nil
+                state.baseline = nil; state.comparison = nil; baselineVersion += 1
                 state.status = "baseline unpinned"
             } else if state.run != nil {
                 let kSel = state.cursor.site < state.k.count ? String(format: "k %.2f · ", state.k[state.cursor.site]) : ""
@@ -228,6 +231,7 @@ public final class Workbench: @unchecked Sendable {
                                             k: Dictionary(zip(state.siteNames, state.k), uniquingKeysWith: { a, _ in a }),
                                             thresholdScale: Dictionary(zip(state.siteNames, state.thresholdScale), uniquingKeysWith: { a, _ in a }),
                                             spikeLLM: state.spikeLLM)
+                baselineVersion += 1
                 state.baseline = Baseline(label: recipe.label, tokens: state.ids + state.generatedIDs,
                                           run: ComparableRun(trace: state.trace, run: state.run, streams: cache?.streams ?? []), recipe: recipe)
                 compareLocked()
@@ -294,6 +298,7 @@ public final class Workbench: @unchecked Sendable {
             guard let r, state.ids + state.generatedIDs == input.ids else {
                 state.status = "the baseline did not run on this input"; return
             }
+            baselineVersion += 1
             state.baseline = Baseline(label: recipe.label, tokens: input.ids,
                                       run: ComparableRun(trace: p.trace, logits: r.logits, classLogits: r.classLogits, streams: streams),
                                       recipe: recipe)
@@ -492,7 +497,13 @@ public final class Workbench: @unchecked Sendable {
                 if landed {
                     switch result {
                     case .success(let r):
-                        if publish(r, ticket: ticket, t0: t0, complete: true) {
+                        // Against the pinned baseline, outside the lock (site by site over every
+                        // row, and the logits: not work for the UI thread to wait on).
+                        lock.lock()
+                        let pinned = state.baseline, version = baselineVersion, streams = cache?.streams ?? []
+                        lock.unlock()
+                        let cmp = pinned.map { Comparison.compare(ComparableRun(trace: r.trace, run: r.run, streams: streams), to: $0.run) }
+                        if publish(r, ticket: ticket, t0: t0, complete: true, comparison: (version, cmp)) {
                             let typeIds = r.typeIds.isEmpty ? [] : r.typeIds + Array(repeating: 0, count: r.generated.count)
                             curveInput = (r.ids + r.generated, typeIds)
                         }
@@ -546,7 +557,8 @@ public final class Workbench: @unchecked Sendable {
     /// Puts a (partial or complete) result on screen if no newer request came in; returns
     /// whether it did. A partial result keeps the workbench busy (the continuation is coming).
     @discardableResult
-    private func publish(_ r: Result, ticket: Int, t0: UInt64, complete: Bool) -> Bool {
+    private func publish(_ r: Result, ticket: Int, t0: UInt64, complete: Bool,
+                         comparison: (version: Int, value: RunComparison?)? = nil) -> Bool {
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         lock.lock(); defer { lock.unlock() }
         guard ticket == requested else { return false }
@@ -557,7 +569,9 @@ public final class Workbench: @unchecked Sendable {
         state.run = r.run; state.trace = r.trace; state.stats = r.stats; state.energy = r.energy
         state.error = nil
         state.lens = nil
-        if complete { compareLocked() }
+        if complete {
+            if let c = comparison, c.version == baselineVersion { state.comparison = c.value } else { compareLocked() }
+        }
         if complete {
             state.status = String(format: "computed in %.0f ms", ms)
             if r.run.nonFiniteWarning != nil { state.status += " · WARNING: NaN/Inf in the outputs (bad weights?)" }
