@@ -94,43 +94,31 @@ indirect enum PreTokenizer: Sendable {
 /// HF's NormalizedString::split: from (range, isMatch) segments covering the text to the ranges
 /// of the pieces kept, empty ones left out.
 func applySplitBehavior(_ behavior: SplitBehavior, _ segments: [(range: Range<Int>, isMatch: Bool)]) -> [Range<Int>] {
-    var pieces: [Range<Int>] = []
+    /// Walks `segs` in order, joining a segment to the piece before it when `join(isMatch,
+    /// previousIsMatch)` holds (`union` joins two ranges in walk order).
+    func merge(_ segs: [(range: Range<Int>, isMatch: Bool)], join: (Bool, Bool) -> Bool,
+               union: (Range<Int>, Range<Int>) -> Range<Int>) -> [Range<Int>] {
+        var pieces: [Range<Int>] = [], previous = false
+        for s in segs {
+            if join(s.isMatch, previous), let last = pieces.last { pieces[pieces.count - 1] = union(last, s.range) }
+            else { pieces.append(s.range) }
+            previous = s.isMatch
+        }
+        return pieces
+    }
+    let forward = { (last: Range<Int>, next: Range<Int>) in last.lowerBound..<next.upperBound }
+    let pieces: [Range<Int>]
     switch behavior {
     case .isolated:
         pieces = segments.map(\.range)
     case .removed:
         pieces = segments.filter { !$0.isMatch }.map(\.range)
     case .contiguous:
-        var previous = false
-        for s in segments {
-            if s.isMatch == previous, let last = pieces.last {
-                pieces[pieces.count - 1] = last.lowerBound..<s.range.upperBound
-            } else {
-                pieces.append(s.range)
-            }
-            previous = s.isMatch
-        }
+        pieces = merge(segments, join: { $0 == $1 }, union: forward)
     case .mergedWithPrevious:
-        var previous = false
-        for s in segments {
-            if s.isMatch && !previous, let last = pieces.last {
-                pieces[pieces.count - 1] = last.lowerBound..<s.range.upperBound
-            } else {
-                pieces.append(s.range)
-            }
-            previous = s.isMatch
-        }
+        pieces = merge(segments, join: { $0 && !$1 }, union: forward)
     case .mergedWithNext:
-        var previous = false
-        for s in segments.reversed() {
-            if s.isMatch && !previous, let last = pieces.last {
-                pieces[pieces.count - 1] = s.range.lowerBound..<last.upperBound
-            } else {
-                pieces.append(s.range)
-            }
-            previous = s.isMatch
-        }
-        pieces.reverse()
+        pieces = merge(segments.reversed(), join: { $0 && !$1 }, union: { last, next in next.lowerBound..<last.upperBound }).reversed()
     }
     return pieces.filter { !$0.isEmpty }
 }
