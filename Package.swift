@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Formats", "Neurons", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Experiments", "Models", "Formats", "Engine"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Models", "Formats", "Engine"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Models", "Formats", "Engine", "Training"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "Workbench", "Models", "Formats"], resources: [.copy("Snapshots")]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

@@ -31,11 +31,30 @@ public struct FamilyTraits: Sendable, Equatable, Codable {
     public var continuationPrefix: String?
     /// Whether spikes of every site also feed the residual stream (energy: those additions count).
     public var residualSpikes: Bool
+    /// Whether its spiking form is made by distilling its float twin (SpikeLM's recipe): the
+    /// workbench's fine-tuning then uses the float twin as teacher.
+    public var distillsFromFloat: Bool
 
     public init(id: String, displayName: String, steps: StepAxis, generates: Bool,
-                continuationPrefix: String? = nil, residualSpikes: Bool = false) {
+                continuationPrefix: String? = nil, residualSpikes: Bool = false, distillsFromFloat: Bool = false) {
         self.id = id; self.displayName = displayName; self.steps = steps; self.generates = generates
-        self.continuationPrefix = continuationPrefix; self.residualSpikes = residualSpikes
+        self.continuationPrefix = continuationPrefix; self.residualSpikes = residualSpikes; self.distillsFromFloat = distillsFromFloat
+    }
+}
+
+extension FamilyTraits {
+    private enum CodingKeys: String, CodingKey {
+        case id, displayName, steps, generates, continuationPrefix, residualSpikes, distillsFromFloat
+    }
+
+    /// Reports written before a trait existed decode with its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(String.self, forKey: .id), displayName: try c.decode(String.self, forKey: .displayName),
+                  steps: try c.decode(StepAxis.self, forKey: .steps), generates: try c.decode(Bool.self, forKey: .generates),
+                  continuationPrefix: try c.decodeIfPresent(String.self, forKey: .continuationPrefix),
+                  residualSpikes: try c.decodeIfPresent(Bool.self, forKey: .residualSpikes) ?? false,
+                  distillsFromFloat: try c.decodeIfPresent(Bool.self, forKey: .distillsFromFloat) ?? false)
     }
 }
 
@@ -82,10 +101,6 @@ public protocol ModelFamily: Sendable {
     /// Builds the model from a checkpoint this family recognised (`weights.path` locates files
     /// beside it, such as config.json).
     func load(_ weights: WeightSet) throws -> any InspectableModel
-    /// Its training form holding `model`'s current weights, to continue training them (the
-    /// workbench's background training); nil when the family has no training form here.
-    /// Called on the training thread: the result is not shared.
-    func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)?
     /// How it tokenizes training data from scratch; nil when it cannot train from scratch here.
     var trainingVocabulary: TrainingVocabulary? { get }
     /// Neuron kinds its training form can learn with (empty: not chosen by the user).
@@ -97,18 +112,23 @@ public protocol ModelFamily: Sendable {
     /// Files besides the weights that make a trained session loadable (name → bytes, e.g.
     /// config.json); empty when the weights say everything.
     func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]]
+    /// Its training form initialised from `model` (a checkpoint loaded by this family) as `spec`
+    /// says — the spiking form to fine-tune, or with `spec.neuron = .none` its float twin (the
+    /// teacher of distillation); nil when the family cannot fine-tune. Called on the training
+    /// thread: the result is not shared.
+    func fineTunable(_ model: any InspectableModel, _ spec: FineTuneSpec) throws -> (any TrainableModel)?
     /// Whether `load` takes BF16/F16 tensors as they are in the map (`WeightSet.half`); false →
     /// the loader converts them to Float32 first.
     var readsHalfPrecision: Bool { get }
 }
 
 extension ModelFamily {
-    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? { nil }
     public var trainingVocabulary: TrainingVocabulary? { nil }
     public var trainingNeurons: [NeuronKind] { [] }
     public var trainingVariants: [String] { [] }
     public func newTrainable(_ spec: TrainingSpec) throws -> (any TrainableModel)? { nil }
     public func loadableFiles(_ spec: TrainingSpec) throws -> [String: [UInt8]] { [:] }
+    public func fineTunable(_ model: any InspectableModel, _ spec: FineTuneSpec) throws -> (any TrainableModel)? { nil }
     public var readsHalfPrecision: Bool { false }
 }
 

@@ -66,7 +66,7 @@ extension ClassificationData {
     ///   - train: rows to train on (all of them when `dev` is given).
     ///   - dev: held-out rows used as the validation set; nil → the last 10% of `train`.
     /// - Throws: `TrainingError.badData` for unreadable files, or labels of `dev` not in `train`.
-    public static func glue(train: URL, dev: URL?, tokenizer: HFTokenizer, length: Int) throws -> ClassificationData {
+    public static func glue(train: URL, dev: URL?, tokenizer: any Tokenizer, length: Int) throws -> ClassificationData {
         guard length >= 2 else {
             throw TrainingError.badConfig(field: "context", value: "\(length)", reason: "a BERT row needs [CLS] and [SEP]", hint: "try --context 32")
         }

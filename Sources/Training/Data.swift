@@ -36,6 +36,25 @@ public struct LMData: Sendable {
         self.init(tokens: tokens.map { UInt16(truncatingIfNeeded: $0) }, vocabSize: vocabSize, valFraction: valFraction)
     }
 
+    /// Reads a UTF-8 text file and tokenizes it with a checkpoint's own tokenizer (no special
+    /// tokens): language modelling in the vocabulary the model was trained with.
+    /// - Throws: `TrainingError.badData` for an unreadable file, a text shorter than two windows,
+    ///   or a vocabulary too large for 16-bit ids.
+    public static func tokenizedCorpus(_ url: URL, tokenizer: any Tokenizer, valFraction: Double = 0.1) throws -> LMData {
+        guard tokenizer.vocabSize <= 65536 else {
+            throw TrainingError.badData(path: url.path, reason: "the tokenizer has \(tokenizer.vocabSize) ids; training data holds 16-bit ids",
+                                        hint: "fine-tune with a tokenizer of at most 65536 ids")
+        }
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw TrainingError.badData(path: url.path, reason: "cannot be read as UTF-8 text", hint: "give a plain-text corpus file")
+        }
+        let ids = try tokenizer.encode(text, pair: nil, addSpecialTokens: false).ids
+        guard ids.count >= 16 else {
+            throw TrainingError.badData(path: url.path, reason: "holds \(ids.count) tokens", hint: "give a longer corpus")
+        }
+        return LMData(tokens: ids, vocabSize: tokenizer.vocabSize, valFraction: valFraction)
+    }
+
     /// Reads a UTF-8 text file (or a folder of .txt files, via `Formats.TextCorpus.scan`) and makes
     /// its char vocabulary (or uses `vocabulary`). Two streaming passes over the mapped files: the
     /// distinct characters, then the ids.

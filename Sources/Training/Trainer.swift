@@ -35,6 +35,8 @@ public struct TrainerConfig: Codable, Sendable, Equatable {
     public var evalBatches = 4
     /// 0 → no checkpoints.
     public var checkpointEvery = 0
+    /// Fine-tuning of a pretrained checkpoint (`train --init`); nil = trained from scratch.
+    public var fineTune: FineTuneConfig?
     public var seed: UInt64 = 1
     public init() {}
 
@@ -74,6 +76,9 @@ public struct TrainingProgress: Sendable, Equatable {
     public var accuracy: Double?
     /// Firing rate per site on a validation sample (SpikeGPT variant only).
     public var firingRates: [String: Double] = [:]
+    /// Parts of the newest step's loss (fine-tuning: "task", "kd", "hidden", "rate_penalty",
+    /// and the batch's measured "firing_rate"); empty when the loss has no parts.
+    public var lossParts: [String: Double] = [:]
     public var lastCheckpoint: String?
     /// Steps that were skipped because loss or gradient was not finite.
     public var skippedSteps: [Int] = []
@@ -161,6 +166,11 @@ public final class Trainer {
     public func resumeFromLatest() throws -> String? {
         guard let store = checkpoints, let name = try store.latest() else { return nil }
         let c = try store.read(name)
+        if c.state.config.fineTune != config.fineTune {
+            throw TrainingError.badCheckpoint(path: store.weightsURL(name).path,
+                                              reason: "was written by a run with \(FineTuneConfig.describe(c.state.config.fineTune)), this run asks for \(FineTuneConfig.describe(config.fineTune))",
+                                              hint: "resume with the flags of the first run (--init, --distill, --target-rate…)")
+        }
         let params = model.parameters
         for (pname, p) in params {
             let path = store.weightsURL(name).path
@@ -292,6 +302,7 @@ public final class Trainer {
                 progress.evaluated = false
                 if case let .updated(loss, lr, norm) = outcome {
                     progress.loss = loss; progress.lr = lr; progress.gradNorm = norm; progress.message = nil
+                    progress.lossParts = model.lossParts
                 }
                 progress.tokensPerSecond = Double(tokens) / max(trainSeconds, 1e-9)
                 let perStep = Date().timeIntervalSince(start) / Double(stepsThisRun)

@@ -174,6 +174,9 @@ public struct TrainingStatus: Sendable, Equatable {
     public var etaSeconds: Double
     public var lastCheckpoint: String?
     public var state: String
+    /// Parts of the newest loss ("task", "kd", "hidden", "rate_penalty") and the batch's
+    /// "firing_rate"; empty for a plain loss.
+    public var parts: [String: Double] = [:]
     public init(step: Int, totalSteps: Int, loss: Double, losses: [Double], tokensPerSecond: Double,
                 etaSeconds: Double, lastCheckpoint: String?, state: String) {
         self.step = step; self.totalSteps = totalSteps; self.loss = loss; self.losses = losses

@@ -118,8 +118,9 @@ struct WorkbenchTrainingEndToEndTests {
 
 @Suite(.serialized)
 struct ClassifierTrainingEndToEndTests {
-    /// The embedded SpikeBERT classifier: `b` continues its training on the SST-2-format examples,
-    /// a checkpoint (with config.json and vocab.txt beside it) appears, `r` loads it.
+    /// The embedded SpikeBERT classifier: `b` fine-tunes it on the SST-2-format examples with its
+    /// float twin as teacher, a checkpoint (with config.json and vocab.txt beside it) appears, `r`
+    /// loads it.
     @Test func classifierTrainsInTheBackgroundAndReloads() throws {
         let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
         let s = try TmuxSession(width: 150, height: 45)
@@ -130,7 +131,11 @@ struct ClassifierTrainingEndToEndTests {
         #expect(s.capture().contains("gold 1"))
         s.send("b")
         #expect(s.waitFor("training the classifier") != nil, "b did not start:\n\(s.capture())")
+        #expect(s.waitFor("teacher: its float twin") != nil, "no teacher named:\n\(s.capture())")
         #expect(s.waitFor(timeout: 120) { $0.contains("ckpt step-000050") } != nil, "no checkpoint:\n\(s.capture())")
+        // Issue 19: the panel shows the task and distillation losses and the student's firing.
+        let panel = s.capture()
+        #expect(panel.contains("task ") && panel.contains(" kd ") && panel.contains("firing "), "no loss parts:\n\(panel)")
         s.send("r")
         #expect(s.waitFor(timeout: 20) { $0.contains("loaded step-0000") } != nil, "r did not reload:\n\(s.capture())")
         for f in ["config.json", "vocab.txt", "latest"] {

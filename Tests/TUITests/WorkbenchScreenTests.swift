@@ -94,6 +94,7 @@ enum FixedTrace {
         st.training = TrainingStatus(step: 40, totalSteps: 100, loss: 0.61, losses: [1.2, 1.0, 0.9, 0.8, 0.7, 0.61],
                                      tokensPerSecond: 1500, etaSeconds: 12, lastCheckpoint: "sessions/x/checkpoints/step-000040.safetensors",
                                      state: "running")
+        st.training?.parts = ["task": 0.42, "kd": 0.031, "hidden": 0.012, "firing_rate": 0.183, "rate_penalty": 0.033]
         return st
     }
 }
@@ -103,6 +104,21 @@ enum FixedTrace {
         var buf = Snapshot.canvas(width, height)
         WorkbenchScreen.render(s, ui: ui, caps: caps, into: &buf)
         return buf
+    }
+
+    /// Issue 19: fine-tuning shows its task and distillation losses and the student's firing.
+    @Test func trainingPanelShowsLossPartsAndFiring() {
+        var buf = ScreenBuffer(width: 40, height: 9)
+        WorkbenchScreen.training(FixedTrace.bertState(), caps: .full, in: Rect(x: 0, y: 0, width: 40, height: 9), into: &buf)
+        let text = buf.lines().joined(separator: "\n")
+        for want in ["task 0.420 kd 0.031 hid 0.012", "firing 0.183 over target 0.033", "loss 0.6100", "running  40/100"] {
+            #expect(text.contains(want), "missing '\(want)' in\n\(text)")
+        }
+        var plain = FixedTrace.bertState()
+        plain.training?.parts = [:]
+        var buf2 = ScreenBuffer(width: 40, height: 9)
+        WorkbenchScreen.training(plain, caps: .full, in: Rect(x: 0, y: 0, width: 40, height: 9), into: &buf2)
+        #expect(!buf2.lines().joined().contains("task"))
     }
 
     @Test func spikegptWholeScreen() { Snapshot.check(screen(FixedTrace.gptState()), named: "workbench_spikegpt_110x32") }

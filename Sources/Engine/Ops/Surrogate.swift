@@ -123,3 +123,66 @@ extension Variable {
     /// Elastic ternary spike (SpikeLM): `spike(alpha:kind: .ternary)`.
     public func ternarySpike(alpha: Variable) throws -> Variable { try spike(alpha: alpha, kind: .ternary) }
 }
+
+// Soft firing rate (the firing-rate regulariser of fine-tuning, `train --target-rate`).
+// The hard rate of an amplitude site is the fraction of cells whose level is not 0; it has no
+// gradient. Its smooth stand-in replaces the step at the firing threshold |q| = ½ (ternary) or
+// q = ½ (binary) by a logistic of sharpness β, over the n cells of the rows that count:
+//   q_i = m_i/α',  u_i = |q_i| − ½ (ternary) or q_i − ½ (binary)
+//   r = (1/n)·Σ σ(β·u_i)
+//   dr/dm_i = σ'(β·u_i)·β·s_i/(n·α'),  s_i = sign(m_i) (ternary) or 1 (binary)
+//   dr/dα   = −Σ σ'(β·u_i)·β·s_i·m_i/(n·α'²)
+// Sign spikes fire at every non-zero membrane: their rate is 1 and has no gradient.
+extension Variable {
+    /// The smooth firing rate of this membrane under amplitude `alpha` (scalar Variable; see above).
+    /// - Parameter validRows: rows (of the last axis) that count, repeating when shorter than the
+    ///   number of rows (padding of a [T, B, L, F] membrane: the B·L flags); nil = every row.
+    /// Throws when `alpha` does not hold exactly one value.
+    public func softFiringRate(alpha: Variable, kind: SpikeAlphabet = .ternary, sharpness beta: Float = 8,
+                               validRows: [Bool]? = nil) throws -> Variable {
+        guard alpha.value.count == 1 else {
+            throw EngineError.invalidShape(op: "softFiringRate(alpha:)", shape: alpha.shape,
+                                           reason: "alpha must hold one value (one amplitude per site and timestep)")
+        }
+        if kind == .signed { return Variable(Tensor(scalar: 1)) }
+        let m = value
+        let F = Swift.max(m.shape.last ?? 1, 1), rows = m.count / F
+        let counts: (Int) -> Bool = { r in validRows.map { $0.isEmpty || $0[r % $0.count] } ?? true }
+        let n = Swift.max((0..<rows).filter(counts).count * F, 1)
+        let a = Swift.max(alpha.value.contiguous().item, spikeAlphaFloor)
+        let ternary = kind == .ternary
+        var total = 0.0
+        m.withContiguousPointer { pm in
+            for r in 0..<rows where counts(r) {
+                for i in (r * F)..<((r + 1) * F) {
+                    let q = pm[i] / a
+                    total += Double(sigmoidScalar(beta * ((ternary ? Swift.abs(q) : q) - 0.5)))
+                }
+            }
+        }
+        let alphaShape = alpha.shape
+        let needM = requiresGrad, needA = alpha.requiresGrad
+        return Variable.make(Tensor(scalar: Float(total / Double(n))), parents: [self, alpha]) { g in
+            let scale = g.item * beta / Float(n)
+            let (dm, o) = Tensor.makeOutput(m.shape)
+            var da = 0.0
+            m.withContiguousPointer { pm in
+                for r in 0..<rows {
+                    guard counts(r) else {
+                        for i in (r * F)..<((r + 1) * F) { o[i] = 0 }
+                        continue
+                    }
+                    for i in (r * F)..<((r + 1) * F) {
+                        let q = pm[i] / a
+                        let s = sigmoidScalar(beta * ((ternary ? Swift.abs(q) : q) - 0.5))
+                        let sign: Float = ternary ? (q > 0 ? 1 : (q < 0 ? -1 : 0)) : 1
+                        let d = s * (1 - s) * scale * sign
+                        o[i] = d / a
+                        da -= Double(d * q / a)
+                    }
+                }
+            }
+            return [needM ? dm : nil, needA ? Tensor(repeating: Float(da), shape: alphaShape) : nil]
+        }
+    }
+}

@@ -1,7 +1,7 @@
 // The LLaMA family's training form: the decoder of Llama.swift as a graph of Engine Variables
 // (float; SpikeLLM's neuron is post-training, as released), trained as a language model
 // (`.lm` batches) from scratch (char-level, `train --arch llama`) or from a checkpoint
-// (`trainable(continuing:)`, e.g. the workbench's background training).
+// (`fineTunable`, e.g. the workbench's background training).
 //
 // What it is: the same forward as `Llama.forward` over a batch [B, L] — RMSNorm, rotary q/k
 // (rotate-half), causal grouped-query attention, SwiGLU, tied or untied head — whose gradients

@@ -27,8 +27,18 @@ public struct LlamaFamily: ModelFamily {
         return try Llama(weights: ws, config: LlamaConfig(file: path))
     }
 
-    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? {
+    /// A checkpoint as a language model on its own tokens. The training form is the float
+    /// decoder: SpikeLLM's GIF neurons and salient channels are applied at inference (they are
+    /// calibrated, not trained, in SpikeLLM), so there is no spiking student to distil.
+    public func fineTunable(_ model: any InspectableModel, _ spec: FineTuneSpec) throws -> (any TrainableModel)? {
         guard let llama = model as? Llama else { return nil }
+        guard spec.classes == 0 else {
+            throw ModelError.unsupported(what: "a classification head on the LLaMA family", hint: "fine-tune it as a language model (--corpus)")
+        }
+        guard spec.neuron == nil || spec.neuron == NeuronKind.none else {
+            throw ModelError.unsupported(what: "training LLaMA with the \(spec.neuron!.rawValue) neuron",
+                                         hint: "the LLaMA training form is float; SpikeLLM's GIF is applied when the model is opened")
+        }
         return try LlamaTrainable(weights: llama.weights, config: llama.config)
     }
 

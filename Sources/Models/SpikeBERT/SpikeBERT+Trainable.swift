@@ -6,7 +6,7 @@ import Engine
 import Neurons
 
 /// SpikeBERT as a sequence classifier for the `Trainer` (`.classification` batches only).
-public final class SpikeBERTTrainable: TrainableModel {
+public final class SpikeBERTTrainable: DistillableModel {
     public let graph: SpikeBERTGraph
     /// Token id of [PAD]; every other id is a real token.
     public let padId = 0
@@ -34,16 +34,36 @@ public final class SpikeBERTTrainable: TrainableModel {
     }
 
     public func loss(_ batch: TrainingBatch, rng: inout SeededRNG) throws -> Variable {
+        let (ids, masks, labels) = try rows(batch, dropout: true, rng: &rng)
+        return try graph.loss(ids: ids, masks: masks, labels: labels)
+    }
+
+    /// The ids (with word dropout drawn from `rng`), masks and labels of a classification batch.
+    private func rows(_ batch: TrainingBatch, dropout: Bool, rng: inout SeededRNG) throws -> (ids: [[Int]], masks: [[Int]], labels: [Int]) {
         guard case let .classification(inputs, labels) = batch else {
             throw ModelError.unsupported(what: "training \(SpikeBERTFamily.traits.displayName) as a language model", hint: "train it on a GLUE TSV (--glue FILE)")
         }
         var ids = inputs
-        if wordDropout > 0 {
+        if dropout && wordDropout > 0 {
             for b in ids.indices {
                 for i in ids[b].indices where !keepIds.contains(ids[b][i]) && rng.nextUniform() < wordDropout { ids[b][i] = unkId }
             }
         }
-        return try graph.loss(ids: ids, masks: masks(inputs), labels: labels)
+        return (ids, masks(inputs), labels)
+    }
+
+    /// Task loss, class logits, every layer's output and the firing (for distillation).
+    public func outputs(_ batch: TrainingBatch, training: Bool, rng: inout SeededRNG, softRate: Bool) throws -> TrainingOutputs {
+        let (ids, masks, labels) = try rows(batch, dropout: training, rng: &rng)
+        let e = try graph.encode(ids: ids, masks: masks, layerOutputs: true, softRate: softRate)
+        let z = try graph.logits(hidden: e.final)
+        return TrainingOutputs(taskLoss: try z.crossEntropy(targets: labels), logits: z, hidden: e.layers,
+                               softRate: e.softRate, firingRate: e.firingRate)
+    }
+
+    /// config.json with the classes, T and neuron, so the exported checkpoint opens as it trained.
+    public func loadableFiles() throws -> [String: [UInt8]] {
+        ["config.json": Array(try spikeBERTConfigJSON(graph.config, neuron: graph.neuron))]
     }
 
     public func evaluate(_ batch: TrainingBatch) throws -> EvalResult {

@@ -115,21 +115,6 @@ public final class SpikeBERTGraph {
         name.range(of: #"(act_clip_val|clip_key|clip_value)\.\d+$"#, options: .regularExpression) != nil
     }
 
-    /// mean|m| over the rows flagged valid of m [1, B, L, F] (rows = B·L), accumulated in Double
-    /// like the inference neuron's calibration.
-    static func meanAbs(_ m: Tensor, width F: Int, valid: [Bool]) -> Float {
-        let c = m.contiguous()
-        var acc = 0.0
-        var n = 0
-        c.withUnsafeBufferPointer { pm in
-            for r in 0..<valid.count where valid[r] {
-                for j in 0..<F { acc += Double(abs(pm[r * F + j])) }
-                n += F
-            }
-        }
-        return n == 0 ? 0 : Float(acc / Double(n))
-    }
-
     // MARK: forward
 
     /// Final hidden states mean_t(y_t) of a padded batch: [B, L, C].
@@ -139,6 +124,27 @@ public final class SpikeBERTGraph {
     ///   - masks: 1 for real tokens, 0 for padding (no token attends to padding); nil = all 1.
     /// - Throws: `ModelError.invalidInput` for ragged rows, ids out of range or a row without a real token.
     public func hidden(ids: [[Int]], typeIds: [[Int]]? = nil, masks: [[Int]]? = nil) throws -> Variable {
+        try encode(ids: ids, typeIds: typeIds, masks: masks).final
+    }
+
+    /// What one encoder pass gives fine-tuning: the final hidden states mean_t(y_t) [B, L, C],
+    /// the output of every layer (mean over T, padded positions zeroed) [B, L, C] each, and the
+    /// firing of the spiking sites (mean over sites of each site's rate over real tokens).
+    public struct Encoded {
+        public var final: Variable
+        public var layers: [Variable]
+        /// Mean over sites of the smooth rate (`Variable.softFiringRate`); nil unless asked.
+        public var softRate: Variable?
+        /// Mean over sites of the measured rate; nil for the float model.
+        public var firingRate: Double?
+    }
+
+    /// The encoder pass of `hidden`, with its parts (see `Encoded`).
+    /// - Parameters:
+    ///   - layerOutputs: keep every layer's output (else `layers` is empty).
+    ///   - softRate: build the smooth firing rate (one more pass over every site's membrane).
+    public func encode(ids: [[Int]], typeIds: [[Int]]? = nil, masks: [[Int]]? = nil,
+                       layerOutputs: Bool = false, softRate: Bool = false) throws -> Encoded {
         let c = config
         let B = ids.count, L = ids.first?.count ?? 0, C = c.hiddenSize, H = c.heads, d = c.headSize
         try validate(ids: ids, typeIds: typeIds, masks: masks)
@@ -159,35 +165,58 @@ public final class SpikeBERTGraph {
         // which is what the inference path's "skip padded keys" gives).
         let maskBias = Variable(try Tensor(shape: [1, B, 1, 1, L], values: maskRows.flatMap { $0.map { $0 != 0 ? 0 : -1e9 } }))
         let scale = 1 / Float(d).squareRoot()
+        let keep = Variable(try Tensor(shape: [B, L, 1], values: valid.map { $0 ? 1 : 0 }))
+        var layers: [Variable] = []
+        var firing = FiringTally(softRate: softRate)
 
         for i in 0..<c.layers {
             let pre = "encoder.layer.\(i)."
             // q = SpikeLinear_q(x);  k = spike_k(SpikeLinear_k(x));  v = spike_v(SpikeLinear_v(x))
-            let q = try spikeLinear(x, pre + "attention.self.query", valid: valid)
-            let k = try spikeSequence(try spikeLinear(x, pre + "attention.self.key", valid: valid),
-                                      site: pre + "attention.self.key_spike", recurrent: false, valid: valid)
-            let v = try spikeSequence(try spikeLinear(x, pre + "attention.self.value", valid: valid),
-                                      site: pre + "attention.self.value_spike", recurrent: false, valid: valid)
+            let q = try spikeLinear(x, pre + "attention.self.query", valid: valid, firing: &firing)
+            let k = try spikeSequence(try spikeLinear(x, pre + "attention.self.key", valid: valid, firing: &firing),
+                                      site: pre + "attention.self.key_spike", recurrent: false, valid: valid, firing: &firing)
+            let v = try spikeSequence(try spikeLinear(x, pre + "attention.self.value", valid: valid, firing: &firing),
+                                      site: pre + "attention.self.value_spike", recurrent: false, valid: valid, firing: &firing)
             // per head: p = softmax(q·kᵀ/√d + mask);  ctx = p·v      [T, B, H, L, d]
             func heads(_ z: Variable) throws -> Variable { try z.reshaped([T, B, L, H, d]).permuted([0, 1, 3, 2, 4]) }
             let scores = try Variable.matmul(try heads(q), try heads(k), transposeB: true) * scale
             let probs = try (scores + maskBias).softmax()
             let ctx = try Variable.matmul(probs, try heads(v)).permuted([0, 1, 3, 2, 4]).reshaped([T, B, L, C])
             // a = LN(SpikeLinear_ao(ctx) + x);  y = LN(SpikeLinear_out(act(SpikeLinear_in(a))) + a)
-            let a = try layerNorm(try spikeLinear(ctx, pre + "attention.output.dense", valid: valid) + x,
+            let a = try layerNorm(try spikeLinear(ctx, pre + "attention.output.dense", valid: valid, firing: &firing) + x,
                                   pre + "attention.output.LayerNorm")
-            var inter = try spikeLinear(a, pre + "intermediate.dense", valid: valid)
+            var inter = try spikeLinear(a, pre + "intermediate.dense", valid: valid, firing: &firing)
             inter = c.activation == .relu ? inter.relu() : inter.gelu()
-            x = try layerNorm(try spikeLinear(inter, pre + "output.dense", valid: valid) + a, pre + "output.LayerNorm")
+            x = try layerNorm(try spikeLinear(inter, pre + "output.dense", valid: valid, firing: &firing) + a, pre + "output.LayerNorm")
+            if layerOutputs && i < c.layers - 1 { layers.append(try x.mean(axis: 0) * keep) }
         }
         // hidden = mean_t y_t
-        return try x.mean(axis: 0)
+        let final = try x.mean(axis: 0)
+        if layerOutputs { layers.append(try final * keep) }
+        return Encoded(final: final, layers: layers, softRate: try firing.softMean(), firingRate: firing.mean)
+    }
+
+    /// Sums over the spiking sites of one pass (`Encoded`'s rates).
+    struct FiringTally {
+        let softRate: Bool
+        var soft: [Variable] = []
+        var rates: [Double] = []
+        var mean: Double? { rates.isEmpty ? nil : rates.reduce(0, +) / Double(rates.count) }
+        func softMean() throws -> Variable? {
+            guard var sum = soft.first else { return nil }
+            for v in soft.dropFirst() { sum = try sum + v }
+            return sum * (1 / Float(soft.count))
+        }
     }
 
     /// Class logits [B, K]: tanh(W_p·h[CLS] + b_p) → W_c·pooled + b_c.
     public func logits(ids: [[Int]], typeIds: [[Int]]? = nil, masks: [[Int]]? = nil) throws -> Variable {
-        let h = try hidden(ids: ids, typeIds: typeIds, masks: masks)
-        let B = ids.count, C = config.hiddenSize
+        try logits(hidden: try hidden(ids: ids, typeIds: typeIds, masks: masks))
+    }
+
+    /// Class logits [B, K] of final hidden states h [B, L, C] (`encode(…).final`).
+    public func logits(hidden h: Variable) throws -> Variable {
+        let B = h.shape[0], C = config.hiddenSize
         let cls = try h.slice(axis: 1, 0..<1).reshaped([B, C])
         let pooled = try cls.linear(weight: p("pooler.dense.weight"), bias: p("pooler.dense.bias")).hyperbolicTangent()
         return try pooled.linear(weight: p("classifier.weight"), bias: p("classifier.bias"))
@@ -210,39 +239,22 @@ public final class SpikeBERTGraph {
     }
 
     /// SpikeLinear: y = spike(x over T; site)·Wᵀ + b, x [T, B, L, F].
-    private func spikeLinear(_ x: Variable, _ site: String, valid: [Bool]) throws -> Variable {
-        let o = try spikeSequence(x, site: site, recurrent: true, valid: valid)
+    private func spikeLinear(_ x: Variable, _ site: String, valid: [Bool], firing: inout FiringTally) throws -> Variable {
+        let o = try spikeSequence(x, site: site, recurrent: true, valid: valid, firing: &firing)
         return try o.linear(weight: p(site + ".weight"), bias: p(site + ".bias"))
     }
 
     /// The spiking site over T (x [T, B, L, F]); identity with `.none`. See the file header.
-    private func spikeSequence(_ x: Variable, site: String, recurrent: Bool, valid: [Bool]) throws -> Variable {
+    private func spikeSequence(_ x: Variable, site: String, recurrent: Bool, valid: [Bool], firing: inout FiringTally) throws -> Variable {
         guard neuron != .none else { return x }
-        let T = x.shape[0]
-        let kind = neuron.alphabet ?? .ternary
-        let width = x.shape[x.shape.count - 1]
-        var outs: [Variable] = []
-        var m: Variable? = nil
-        var ampPrev: Float = 0
-        for t in 0..<T {
-            let xt = try x.slice(axis: 0, t..<(t + 1))
-            if recurrent, let prev = m, let oPrev = outs.last {
-                // m_t = m_{t−1}·0.25·(α_{t−1} − o_{t−1}) + x_t  (the factor is a constant: α, o detached)
-                let factor = oPrev.value.map { ElasticBiSpike.resetFactor * (ampPrev - $0) }
-                m = try prev * Variable(factor) + xt
-            } else {
-                m = xt
-            }
-            let alpha = p(alphaName(site: site, step: t))
-            if alpha.value.contiguous().values[0] == 0 {
-                // α_t = max(2·mean|m_t| over real tokens, 1e-5) on the first batch (LSQ init).
-                let mean = SpikeBERTGraph.meanAbs(m!.value, width: width, valid: valid)
-                alpha.value = Tensor([Swift.max(2 * mean, ElasticBiSpike.alphaFloor)])
-            }
-            outs.append(try m!.spike(alpha: alpha, kind: kind))
-            ampPrev = Swift.max(alpha.value.contiguous().values[0], spikeAlphaFloor)
-        }
-        return T == 1 ? outs[0] : try Variable.concat(outs, axis: 0)
+        // m_t = m_{t−1}·0.25·(α_{t−1} − o_{t−1}) + x_t, o_t = spike(m_t; α_t), α_t calibrated on the
+        // first batch as max(2·mean|m_t| over real tokens, 1e-5): one fused op (Engine's spikeSequence).
+        let alphas = (0..<x.shape[0]).map { p(alphaName(site: site, step: $0)) }
+        let r = try x.spikeSequence(alphas: alphas, kind: neuron.alphabet ?? .ternary, recurrent: recurrent,
+                                    resetFactor: ElasticBiSpike.resetFactor, validRows: valid, softRate: firing.softRate)
+        firing.rates.append(r.cells == 0 ? 0 : Double(r.fired) / Double(r.cells))
+        if let soft = r.softRate { firing.soft.append(soft) }
+        return r.spikes
     }
 
     private func validate(ids: [[Int]], typeIds: [[Int]]?, masks: [[Int]]?) throws {

@@ -2,13 +2,14 @@
 // The config comes from config.json beside the weights; without one, the sizes cannot all be
 // inferred (heads), so the error says so.
 import Foundation
+import Engine
 import Formats
 import Neurons
 
 public struct SpikeBERTFamily: ModelFamily {
     public init() {}
     public static let traits = FamilyTraits(id: "spikebert", displayName: "SpikeBERT", steps: .timesteps, generates: false,
-                                            continuationPrefix: "##")
+                                            continuationPrefix: "##", distillsFromFloat: true)
     public var traits: FamilyTraits { Self.traits }
     public var neuronKinds: [NeuronKind] { [.elastic, .binary, .signed, .gif, .none] }
     public var signature: String { "BERT/SpikeLM: embeddings.word_embeddings.weight, encoder.layer.N.*" }
@@ -24,12 +25,43 @@ public struct SpikeBERTFamily: ModelFamily {
         return SpikeBERTModel(bert, tensors: ws.tensors)
     }
 
-    /// The classifier's training form from the open model's weights and α; it trains elastic
-    /// bi-spikes (or the float model when the neuron is `none`).
-    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? {
+    /// A pretrained encoder (HF BERT/MiniLM, or a SpikeLM checkpoint with α) as a classifier of
+    /// `spec.classes` classes: the checkpoint's pooler and head are kept when the head has that
+    /// many classes, else a new head (and pooler, when missing) is drawn from `spec.seed` (HF's
+    /// init: normal(0, 0.02), zero bias). α of the checkpoint are kept; missing ones calibrate on
+    /// the first batch.
+    public func fineTunable(_ model: any InspectableModel, _ spec: FineTuneSpec) throws -> (any TrainableModel)? {
         guard let bert = model as? SpikeBERTModel else { return nil }
-        return SpikeBERTTrainable(graph: try SpikeBERTGraph(config: bert.model.config, weights: bert.tensors,
-                                                            neuron: bert.neuron == .none ? .none : .elastic))
+        guard spec.classes > 0 else {
+            throw ModelError.unsupported(what: "fine-tuning \(traits.displayName) as a language model",
+                                         hint: "fine-tune it as a classifier on a GLUE TSV (--glue FILE)")
+        }
+        var config = bert.model.config
+        config.numLabels = spec.classes
+        config.labels = spec.labels
+        if let t = spec.timesteps { config.steps = t }
+        var weights: [String: Tensor] = [:]
+        for (name, t) in bert.tensors { weights[name.hasPrefix("bert.") ? String(name.dropFirst(5)) : name] = t }
+        var rng = SeededRNG(seed: spec.seed &+ 0x4EAD)
+        let C = config.hiddenSize
+        if weights["pooler.dense.weight"] == nil {
+            weights["pooler.dense.weight"] = Tensor.randomNormal([C, C], std: 0.02, rng: &rng)
+            weights["pooler.dense.bias"] = Tensor(zeros: [C])
+        }
+        if weights["classifier.weight"]?.shape != [spec.classes, C] {
+            weights["classifier.weight"] = Tensor.randomNormal([spec.classes, C], std: 0.02, rng: &rng)
+            weights["classifier.bias"] = Tensor(zeros: [spec.classes])
+        }
+        let neuron = spec.neuron ?? .elastic
+        guard trainingNeurons.contains(neuron) else {
+            throw ModelError.unsupported(what: "fine-tuning \(traits.displayName) with the \(neuron.rawValue) neuron",
+                                         hint: "use one of \(trainingNeurons.map(\.rawValue).joined(separator: ", "))")
+        }
+        let t = SpikeBERTTrainable(graph: try SpikeBERTGraph(config: config, weights: weights, neuron: neuron))
+        t.wordDropout = spec.dropout
+        if let unk = spec.unknownId { t.unkId = unk }
+        if let keep = spec.specialIds { t.keepIds = keep }
+        return t
     }
 
     public var trainingVocabulary: TrainingVocabulary? { .words }

@@ -22,9 +22,24 @@ public struct SpikeGPTFamily: ModelFamily {
         return try SpikeGPT(weights: ws.tensors, config: cfg)
     }
 
-    public func trainable(continuing model: any InspectableModel) throws -> (any TrainableModel)? {
+    /// A checkpoint as a language model on its own tokens: LIF at both sites (the released
+    /// SpikeGPT), or with `spec.neuron = .none` its float twin (RWKV-4, the `vanilla` variant:
+    /// the teacher of distillation).
+    public func fineTunable(_ model: any InspectableModel, _ spec: FineTuneSpec) throws -> (any TrainableModel)? {
         guard let gpt = model as? SpikeGPT else { return nil }
-        return SpikeGPTTrainable(graph: try SpikeGPTGraph(weights: gpt.weights, config: gpt.config))
+        guard spec.classes == 0 || gpt.config.classes == spec.classes else {
+            throw ModelError.unsupported(what: "a new \(spec.classes)-class head on a SpikeGPT checkpoint",
+                                         hint: "fine-tune it as a language model (--corpus), or train the classifier from scratch")
+        }
+        let variant: SpikeGPTVariant
+        switch spec.neuron {
+        case nil, .lif?: variant = .spikegpt
+        case NeuronKind.none?: variant = .vanilla
+        case let n?: throw ModelError.unsupported(what: "fine-tuning SpikeGPT with the \(n.rawValue) neuron", hint: "SpikeGPT trains lif (or none: its float twin)")
+        }
+        let t = SpikeGPTTrainable(graph: try SpikeGPTGraph(weights: gpt.weights, config: gpt.config, variant: variant))
+        t.graph.dropout = spec.dropout
+        return t
     }
 
     public var trainingVocabulary: TrainingVocabulary? { .characters }

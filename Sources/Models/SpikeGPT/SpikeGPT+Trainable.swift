@@ -5,7 +5,7 @@ import Engine
 import Neurons
 
 /// SpikeGPT as a language model (`.lm` batches) or a classifier (`.classification` batches).
-public final class SpikeGPTTrainable: TrainableModel {
+public final class SpikeGPTTrainable: DistillableModel {
     public let graph: SpikeGPTGraph
     public var arch: String { SpikeGPTFamily.traits.id }
     public var parameters: [String: Variable] { graph.parameters }
@@ -22,6 +22,21 @@ public final class SpikeGPTTrainable: TrainableModel {
             return try graph.loss(inputs, targets: targets, training: true, rng: &rng)
         case let .classification(inputs, labels):
             return try graph.classLogits(inputs, training: true, rng: &rng).crossEntropy(targets: labels)
+        }
+    }
+
+    /// Task loss, logits ([B·T, V] next tokens or [B, classes]), the stream after every block
+    /// and the firing rate. SpikeGPT's LIF has no smooth rate here (`softRate` is nil).
+    public func outputs(_ batch: TrainingBatch, training: Bool, rng: inout SeededRNG, softRate: Bool) throws -> TrainingOutputs {
+        switch batch {
+        case let .lm(inputs, targets):
+            let e = try graph.encode(inputs, training: training, rng: &rng, layerOutputs: true)
+            let z = try e.final.linear(weight: graph.parameters["head.weight"]!).reshaped([-1, graph.config.vocab])
+            return TrainingOutputs(taskLoss: try z.crossEntropy(targets: targets.flatMap { $0 }), logits: z, hidden: e.layers, firingRate: e.firingRate)
+        case let .classification(inputs, labels):
+            let e = try graph.encode(inputs, training: training, rng: &rng, layerOutputs: true)
+            let z = try graph.classLogits(hidden: e.final)
+            return TrainingOutputs(taskLoss: try z.crossEntropy(targets: labels), logits: z, hidden: e.layers, firingRate: e.firingRate)
         }
     }
 

@@ -63,6 +63,16 @@ public final class SpikeGPTGraph {
 
     /// Hidden states LN_out(x) for a batch of equal-length sequences: [B, T, C].
     public func hidden(_ batch: [[Int]], training: Bool = false, rng: inout SeededRNG) throws -> Variable {
+        try encode(batch, training: training, rng: &rng).final
+    }
+
+    /// What one pass gives fine-tuning: the hidden states LN_out(x) [B, T, C], the residual
+    /// stream after every block (with `layerOutputs`) [B, T, C] each, and the mean over spiking
+    /// sites of each site's firing rate (nil for the vanilla variant).
+    public func encode(_ batch: [[Int]], training: Bool = false, rng: inout SeededRNG,
+                       layerOutputs: Bool = false) throws -> (final: Variable, layers: [Variable], firingRate: Double?) {
+        var layers: [Variable] = []
+        var rates: [Double] = []
         let B = batch.count, T = batch.first?.count ?? 0
         guard B > 0, T > 0, batch.allSatisfy({ $0.count == T }) else {
             throw ModelError.badInput(reason: "a training batch needs B ≥ 1 sequences of one length T ≥ 1",
@@ -82,17 +92,29 @@ public final class SpikeGPTGraph {
             let r = try mix(a, aShift, q + "att.time_mix_r").linear(weight: p(q + "att.receptance.weight")).sigmoid()
             let wkv = try Variable.wkv(timeDecay: p(q + "att.time_decay"), timeFirst: p(q + "att.time_first"), k: k, v: v)
             let att = try (r * wkv).linear(weight: p(q + "att.output.weight"))
-            x = try x + spike(att, site: .att)
+            let attOut = try spike(att, site: .att)
+            if attOut !== att { rates.append(SpikeGPTGraph.rate(attOut.value)) }
+            x = try x + attOut
             // ChannelMix
             let b = try x.layerNorm(weight: p(q + "ln2.weight"), bias: p(q + "ln2.bias"))
             let bShift = try SpikeGPTGraph.shiftTokens(b, B: B, T: T, C: C)
             let kk = try mix(b, bShift, q + "ffn.time_mix_k").linear(weight: p(q + "ffn.key.weight")).relu().square()
             let rr = try mix(b, bShift, q + "ffn.time_mix_r").linear(weight: p(q + "ffn.receptance.weight")).sigmoid()
             let ffn = try rr * kk.linear(weight: p(q + "ffn.value.weight"))
-            x = try x + spike(ffn, site: .ffn)
+            let ffnOut = try spike(ffn, site: .ffn)
+            if ffnOut !== ffn { rates.append(SpikeGPTGraph.rate(ffnOut.value)) }
+            x = try x + ffnOut
             if training && dropout > 0 { x = try x.dropout(p: dropout, training: true, rng: &rng) }
+            if layerOutputs { layers.append(x) }
         }
-        return try x.layerNorm(weight: p("ln_out.weight"), bias: p("ln_out.bias"))
+        let final = try x.layerNorm(weight: p("ln_out.weight"), bias: p("ln_out.bias"))
+        return (final, layers, rates.isEmpty ? nil : rates.reduce(0, +) / Double(rates.count))
+    }
+
+    /// The fraction of non-zero cells (spikes) of a site's output.
+    static func rate(_ o: Tensor) -> Double {
+        let c = o.contiguous()
+        return c.withUnsafeBufferPointer { p in Double(p.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }) / Double(max(p.count, 1)) }
     }
 
     /// Next-token logits [B, T, V].
@@ -111,7 +133,15 @@ public final class SpikeGPTGraph {
         guard parameters["classifier.out.weight"] != nil else {
             throw ModelError.missingTensor(name: "classifier.out.weight", hint: "initialise with classes > 0")
         }
-        let h = try hidden(batch, training: training, rng: &rng).mean(axis: 1)
+        return try classLogits(hidden: try hidden(batch, training: training, rng: &rng))
+    }
+
+    /// Class logits [B, classes] of hidden states [B, T, C] (`encode(…).final`).
+    public func classLogits(hidden: Variable) throws -> Variable {
+        guard parameters["classifier.out.weight"] != nil else {
+            throw ModelError.missingTensor(name: "classifier.out.weight", hint: "initialise with classes > 0")
+        }
+        let h = try hidden.mean(axis: 1)
         let z = try h.linear(weight: p("classifier.dense.weight"), bias: p("classifier.dense.bias")).hyperbolicTangent()
         return try z.linear(weight: p("classifier.out.weight"), bias: p("classifier.out.bias"))
     }

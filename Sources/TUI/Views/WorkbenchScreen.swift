@@ -790,9 +790,22 @@ public enum WorkbenchScreen {
         // Only a running job has an ETA; a finished, stopped or failed one shows none.
         let running = t.state == "running" || t.state == "starting"
         let eta = !running ? "-" : t.etaSeconds.isFinite ? String(format: "%.0fs", t.etaSeconds) : "?"
-        let lines: [Line] = [
+        var lines: [Line] = [
             Line([Span(t.state, style: .bold), Span("  \(t.step)/\(t.totalSteps)")]),
             Line([Span("loss ", style: .dim), Span(String(format: "%.4f", t.loss), style: .bold)]),
+        ]
+        // Fine-tuning: the task and distillation parts, and how densely the student fires.
+        if let task = t.parts["task"] {
+            var spans = [Span("task ", style: .dim), Span(String(format: "%.3f", task))]
+            if let kd = t.parts["kd"] { spans += [Span(" kd ", style: .dim), Span(String(format: "%.3g", kd))] }
+            if let h = t.parts["hidden"] { spans += [Span(" hid ", style: .dim), Span(String(format: "%.3g", h))] }
+            lines.append(Line(spans))
+        }
+        if let rate = t.parts["firing_rate"] {
+            lines.append(Line([Span("firing ", style: .dim), Span(String(format: "%.3f", rate), style: .bold)]
+                              + (t.parts["rate_penalty"].map { [Span(String(format: " over target %.3f", $0), style: .dim)] } ?? [])))
+        }
+        lines += [
             Line([Span(String(format: "%.0f tok/s  ETA %@", t.tokensPerSecond, eta), style: .dim)]),
             Line([Span("ckpt ", style: .dim), Span(t.lastCheckpoint.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "—")]),
         ]

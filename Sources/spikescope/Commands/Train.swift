@@ -23,20 +23,29 @@ struct Train: ParsableCommand {
         config.json, vocab.txt and model.safetensors (with α), which 'inspect --model <session>' opens; dev.tsv \
         beside FILE is the held-out set. Example: spikescope train --arch spikebert --glue Examples/glue/SST-2/train.tsv \
         --session sessions/sst2 --steps 300 --layers 2 --width 64 --heads 2 --context 16 --batch 16 --timesteps 4 --dropout 0.1
+        Fine-tuning (--init PATH): the checkpoint's tokenizer, sizes and names are kept; a classifier gets a new head \
+        (--glue), a generator trains on --corpus tokenized with its own tokenizer. The session gets the checkpoint's \
+        tokenizer file and config, so 'inspect --model <session>' and the workbench open it. --distill uses the float \
+        twin as teacher: loss = w_task·CE + w_kd·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)) + w_hid·mean over layers of \
+        MSE(h_s, h_t), the terms of SpikeLM's Learner (spikeLM-BERT/learner.py: logits distillation at temperature 1, \
+        a representation MSE, the real loss; its released GLUE run uses the real loss only). --target-rate R adds \
+        rate-weight·max(0, r − R), r the smooth mean firing rate over the spiking sites. Example: spikescope train \
+        --init .downloads/minilm --glue Examples/glue/SST-2/train.tsv --session sessions/minilm-sst2 --steps 300 \
+        --context 32 --batch 16 --lr 5e-5 --distill --timesteps 4
         """)
 
-    @Option(help: "Architecture: spikegpt, spikebert or llama.") var arch: String = "spikegpt"
+    @Option(help: "Architecture: spikegpt, spikebert or llama (default spikegpt; with --init, the checkpoint's).") var arch: String?
     @Option(help: "Plain-text corpus (char-level language model).") var corpus: String?
     @Option(help: "GLUE-style TSV with 'sentence' and 'label' columns (classification).") var glue: String?
     @Option(help: "Session directory (checkpoints, vocabulary, final model).") var session: String
     @Option(help: "Total training steps.") var steps: Int
-    @Option(help: "Number of blocks.") var layers: Int
-    @Option(help: "Width C (FFN is 4C).") var width: Int
+    @Option(help: "Number of blocks (from scratch; --init takes the checkpoint's).") var layers: Int?
+    @Option(help: "Width C (FFN is 4C; from scratch; --init takes the checkpoint's).") var width: Int?
     @Option(help: "Tokens per training window (classification: padded/cropped length).") var context: Int
     @Option(help: "Sequences per batch.") var batch: Int
     @Option(help: "Peak learning rate (linear warmup, cosine decay to lr/10).") var lr: Float = 3e-3
     @Option(help: "Timesteps T (spikebert only; default 4).") var timesteps: Int?
-    @Option(help: "SpikeBERT neuron: elastic (ternary, released), signed (±1), binary ({0,1}) or none (float).") var neuron: String = "elastic"
+    @Option(help: "SpikeBERT neuron: elastic (ternary, released), signed (±1), binary ({0,1}) or none (float).") var neuron: String?
     @Option(help: "Attention heads of spikebert and llama (default width/32, at least 1; llama: half as many kv heads when even).") var heads: Int?
     @Option(help: "Write a checkpoint every N steps (0: only none).") var checkpointEvery: Int = 0
     @Option(help: "Validate every N steps.") var evalEvery: Int = 50
@@ -48,12 +57,30 @@ struct Train: ParsableCommand {
     @Option(help: "Dropout after each block during training (spikebert: probability of replacing a word by [UNK]).") var dropout: Float = 0
     @Flag(help: "Print seconds per phase of a step (data, forward, backward, optimizer) at the end.") var timing = false
 
+    // Fine-tuning a pretrained checkpoint (Train+FineTune.swift).
+    @Option(name: .customLong("init"), help: "Start from this checkpoint (an HF BERT/MiniLM folder, a SpikeGPT .pth/.safetensors, a LLaMA folder): keep its tokenizer, names and sizes, and train its spiking form.") var initFrom: String?
+    @Flag(help: "Distil from the float twin of --init (the same checkpoint with neuron none): task loss + KL of the logits + MSE of the layers' outputs.") var distill = false
+    @Option(help: "Weight of the task loss (with --distill).") var taskWeight: Float = 1
+    @Option(help: "Weight of the logits distillation τ²·KL(teacher ‖ student) (with --distill).") var kdWeight: Float = 1
+    @Option(help: "Weight of the hidden-state MSE (with --distill).") var hiddenWeight: Float = 1
+    @Option(help: "Temperature τ of the logits distillation (SpikeLM: 1).") var temperature: Float = 1
+    @Option(help: "Layers whose outputs are matched, 0-based, e.g. '5' or '0,2,5' (default: all).") var hiddenLayers: String?
+    @Option(help: "Firing-rate target R: adds rate-weight·max(0, smooth rate − R) to the loss.") var targetRate: Double?
+    @Option(help: "Weight of the firing-rate regulariser.") var rateWeight: Float = 1
+
     /// The family `--arch` names, among those that can train here.
     var family: (any ModelFamily)? {
-        ModelRegistry.standard.family(id: arch).flatMap { $0.trainingVocabulary == nil ? nil : $0 }
+        ModelRegistry.standard.family(id: archID).flatMap { $0.trainingVocabulary == nil ? nil : $0 }
     }
+    var archID: String { arch ?? "spikegpt" }
 
     func validate() throws {
+        if initFrom != nil { try validateFineTune(); return }
+        for (flag, v) in [("--layers", layers), ("--width", width)] where v == nil {
+            throw ValidationError("Missing expected argument '\(flag) <\(flag.dropFirst(2))>' (training from scratch; or start from a checkpoint with --init PATH).")
+        }
+        if distill || targetRate != nil { throw ValidationError("--distill and --target-rate fine-tune a checkpoint: give it with --init PATH.") }
+        let arch = archID, layers = layers!, width = width!
         let trainable = ModelRegistry.standard.families.filter { $0.trainingVocabulary != nil }
         guard let family else {
             throw ValidationError("The value '\(arch)' is invalid for '--arch <arch>'. Use \(trainable.map(\.traits.id).joined(separator: " or ")).")
@@ -66,7 +93,7 @@ struct Train: ParsableCommand {
             throw ValidationError("The value '\(variant)' is invalid for '--variant <variant>'. Use one of: \(variants.joined(separator: ", ")).")
         }
         let neurons = family.trainingNeurons
-        if !neurons.isEmpty, !neurons.map(\.rawValue).contains(neuron) {
+        if let neuron, !neurons.isEmpty, !neurons.map(\.rawValue).contains(neuron) {
             throw ValidationError("The value '\(neuron)' is invalid for '--neuron <neuron>'. \(name) trains \(neurons.map(\.rawValue).joined(separator: ", ")).")
         }
         if family.trainingVocabulary == .words {
@@ -95,13 +122,15 @@ struct Train: ParsableCommand {
 
     /// What to build, from the flags (fields a family does not use are ignored by it).
     func spec(vocab: Int, classes: Int, labels: [String]) -> TrainingSpec {
-        var s = TrainingSpec(layers: layers, width: width, vocab: vocab, context: context)
+        var s = TrainingSpec(layers: layers ?? 1, width: width ?? 1, vocab: vocab, context: context)
         s.classes = classes; s.labels = labels; s.heads = heads; s.timesteps = timesteps
-        s.neuron = NeuronKind(rawValue: neuron); s.variant = variant; s.dropout = dropout; s.seed = seed
+        s.neuron = NeuronKind(rawValue: neuron ?? "elastic"); s.variant = variant; s.dropout = dropout; s.seed = seed
         return s
     }
 
     func train() throws {
+        if initFrom != nil { try fineTune(); return }
+        let arch = archID, layers = layers ?? 1, width = width ?? 1
         guard let family else { throw ValidationError("--arch \(arch) cannot train here") }
         if family.trainingVocabulary == .words { try trainWords(family); return }
         let sessionURL = URL(fileURLWithPath: session)
@@ -160,6 +189,7 @@ struct Train: ParsableCommand {
     /// family's loadable files (config.json), which `inspect --model <session>` opens.
     /// Validation = dev.tsv beside the file when present.
     func trainWords(_ family: any ModelFamily) throws {
+        let arch = archID, layers = layers ?? 1, width = width ?? 1
         let sessionURL = URL(fileURLWithPath: session)
         try FileManager.default.createDirectory(at: sessionURL, withIntermediateDirectories: true)
         let trainURL = URL(fileURLWithPath: glue!)
@@ -186,7 +216,14 @@ struct Train: ParsableCommand {
         guard let model = try family.newTrainable(spec) else { throw ValidationError("--arch \(arch) has no training form") }
         let trainer = try runTrainer(model, data: .classification(data), config: cfg, session: sessionURL)
         try model.exportWeights().writeSafetensors(to: sessionURL.appendingPathComponent("model.safetensors"), metadata: model.metadata)
-        // Accuracy on every validation row (the periodic evaluation sees at most eval-batches of them).
+        let source = dev.map { "dev \($0.path)" } ?? "last 10% of \(trainURL.path)"
+        try reportValidation(model, data: data, trainer: trainer, source: source)
+    }
+
+    /// Accuracy on every validation row (the periodic evaluation sees at most eval-batches of
+    /// them), on stderr and, with --json-progress, as the final JSON line; `extra` adds fields.
+    func reportValidation(_ model: any TrainableModel, data: ClassificationData, trainer: Trainer, source: String,
+                          extra: [String: Any] = [:]) throws {
         var r = EvalResult()
         var i = 0
         while i < data.validation.count {
@@ -195,11 +232,11 @@ struct Train: ParsableCommand {
             i += batch
         }
         let acc = Double(r.correct) / Double(max(r.count, 1))
-        let source = dev.map { "dev \($0.path)" } ?? "last 10% of \(trainURL.path)"
         FileHandle.standardError.write(Data((String(format: "done: step %d, loss %.4f, validation loss %.4f, accuracy %.3f", trainer.step, trainer.progress.loss, r.meanLoss, acc)
                                                    + " (\(r.correct)/\(r.count) rows of \(source))\n").utf8))
         if jsonProgress {
-            let o: [String: Any] = ["event": "final", "step": trainer.step, "val_loss": r.meanLoss, "accuracy": acc, "rows": r.count]
+            var o: [String: Any] = ["event": "final", "step": trainer.step, "val_loss": r.meanLoss, "accuracy": acc, "rows": r.count]
+            o.merge(extra) { _, new in new }
             if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) { FileHandle.standardOutput.write(d + Data("\n".utf8)) }
         }
     }
@@ -209,13 +246,14 @@ struct Train: ParsableCommand {
     func runTrainer(_ model: any TrainableModel, data: TrainingData, config cfg: TrainerConfig, session: URL) throws -> Trainer {
         let store = try CheckpointStore.forSession(session)
         let trainer = try Trainer(model: model, data: data, config: cfg, checkpoints: store)
-        if resume {
-            if let name = try trainer.resumeFromLatest() {
-                FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
-            } else {
-                FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
-            }
-        }
+        try run(trainer)
+        return trainer
+    }
+
+    /// Resumes `trainer` when asked, then runs it with the progress bar and (with
+    /// --json-progress) one JSON line per completed step.
+    func run(_ trainer: Trainer, resuming: Bool = true) throws {
+        if resume && resuming { try resumeLatest(trainer) }
         let bar = ProgressBar(enabled: isatty(2) != 0)
         var printed = trainer.step  // one line per completed step (not the start-of-run snapshot)
         try trainer.run { p in
@@ -223,7 +261,16 @@ struct Train: ParsableCommand {
             bar.draw(p)
         }
         bar.finish()
-        return trainer
+    }
+
+    /// Continues from <session>/checkpoints/latest, saying from where.
+    func resumeLatest(_ trainer: Trainer) throws {
+        guard let store = trainer.checkpoints else { return }
+        if let name = try trainer.resumeFromLatest() {
+            FileHandle.standardError.write(Data("resuming from \(name) (step \(trainer.step))\n".utf8))
+        } else {
+            FileHandle.standardError.write(Data("no checkpoint in \(store.directory.path); starting fresh\n".utf8))
+        }
     }
 
     func printJSON(_ p: TrainingProgress) {
@@ -236,6 +283,7 @@ struct Train: ParsableCommand {
             if !p.firingRates.isEmpty { o["firing_rates"] = p.firingRates }
         }
         if let c = p.lastCheckpoint { o["checkpoint"] = c }
+        if !p.lossParts.isEmpty { o["loss_parts"] = p.lossParts }
         if let m = p.message { o["event"] = m }
         if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
             FileHandle.standardOutput.write(d + Data("\n".utf8))
