@@ -14,7 +14,11 @@
 //   dm_t = pass(m_t/α'_t)·g_t + dm_{t+1}·f_t;   dx_t = dm_t
 //   dα_t = (1/√S)·Σ c(m_t/α'_t)·g_t                       (LSQ, as `spike(alpha:kind:)`)
 // The smooth rate r̃ = (1/T)·Σ_t softRate(m_t; α_t) over valid rows (`softFiringRate`) is a
-// second Variable on the same tape: its backward feeds dr̃/dm_t into the same recurrence.
+// second Variable on the same tape, made a consumer of the spikes: its backward only leaves its
+// upstream gradient on the tape, and the spikes' backward (which runs after it, consumers first)
+// feeds dr̃/dm_t into the same recurrence in the same pass. A separate dx per site would hold one
+// gradient the size of every site's input at once (the rates sit next to the loss): +600 MB at
+// MiniLM 16×64, T = 4. So a graph that uses the rate must also use the spikes (training always does).
 // What it is not: the inference neuron (Neurons' ElasticBiSpike), which runs one row at a time.
 
 import Foundation
@@ -42,6 +46,8 @@ private final class SpikeSequenceTape {
     let valid: [Bool]?
     let beta: Float
     let rateCells: Int
+    /// dL/dr̃, left by the rate's backward for the spikes' backward.
+    var pendingRateGradient: Float = 0
 
     init(T: Int, S: Int, F: Int, membranes: [Float], amplitudes: [Float], outputs: Tensor, recurrent: Bool, resetFactor: Float,
          kind: SpikeAlphabet, valid: [Bool]?, beta: Float, rateCells: Int) {
@@ -169,11 +175,15 @@ extension Variable {
         func grads(_ r: (dx: Tensor, dAlpha: [Float])) throws -> [Tensor?] {
             [try r.dx.reshaped(xShape)] + zip(r.dAlpha, alphaShapes).map { Tensor(repeating: $0, shape: $1) }
         }
-        let spikes = Variable.make(out, parents: parents) { g in try grads(tape.backward(gSpikes: g, gRate: 0)) }
+        let spikes = Variable.make(out, parents: parents) { g in
+            defer { tape.pendingRateGradient = 0 }
+            return try grads(tape.backward(gSpikes: g, gRate: tape.pendingRateGradient))
+        }
         var rate: Variable?
         if softRate {
-            rate = Variable.make(Tensor(scalar: Float(rateSum / Double(T))), parents: kind == .signed ? [] : parents) { g in
-                try grads(tape.backward(gSpikes: nil, gRate: g.item))
+            rate = Variable.make(Tensor(scalar: Float(rateSum / Double(T))), parents: kind == .signed ? [] : [spikes]) { g in
+                tape.pendingRateGradient += g.item
+                return [nil]
             }
         }
         return SpikeSequenceResult(spikes: spikes, softRate: rate, fired: fired, cells: cells)
