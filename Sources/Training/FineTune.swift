@@ -28,7 +28,8 @@ public struct DistillationConfig: Codable, Sendable, Equatable {
     public var kdWeight: Float = 1
     public var hiddenWeight: Float = 1
     public var temperature: Float = 1
-    /// Layers (0-based) whose outputs are matched; nil = every layer.
+    /// Layers (0-based; negative counts from the end, −1 = the last) whose outputs are
+    /// matched; nil = every layer.
     public var hiddenLayers: [Int]?
     public init() {}
 }
@@ -107,7 +108,7 @@ public final class FineTuneObjective: TrainableModel {
                 total = try total + kd * d.kdWeight
             }
             if d.hiddenWeight != 0 {
-                let layers = d.hiddenLayers ?? Array(s.hidden.indices)
+                let layers = (d.hiddenLayers ?? Array(s.hidden.indices)).map { $0 < 0 ? s.hidden.count + $0 : $0 }
                 guard s.hidden.count == t.hidden.count, layers.allSatisfy(s.hidden.indices.contains) else {
                     throw TrainingError.badConfig(field: "hidden-layers", value: "\(layers)",
                                                   reason: "the student has \(s.hidden.count) layers and the teacher \(t.hidden.count)",

@@ -43,10 +43,12 @@ public final class BackgroundTraining: @unchecked Sendable {
     @Sendable public static func status() -> TrainingStatus? { shared.status() }
 
     /// Distillation of the workbench's fine-tuning (families whose recipe distils the float twin):
-    /// the hidden-state term weighted up, as measured on MiniLM/SST-2 (README, issue 19).
+    /// the last layer's output matched with weight 100, the recipe measured on MiniLM/SST-2
+    /// (README "Fine-tuning a checkpoint", issue 19).
     public static let distillation: DistillationConfig = {
         var d = DistillationConfig()
         d.hiddenWeight = 100
+        d.hiddenLayers = [-1]
         return d
     }()
 

@@ -120,6 +120,26 @@ enum FineTuneFixtures {
         #expect(studentBefore.keys.contains { studentBefore[$0]!.values != studentAfter[$0]?.values })
     }
 
+    @Test("hidden layers: −1 is the last layer; a layer the model lacks is refused naming the range")
+    func hiddenLayerChoice() throws {
+        let dir = try FineTuneFixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let enc = try FineTuneFixtures.encoder(in: dir)
+        func hidden(_ layers: [Int]) throws -> Double? {
+            var r = FineTuneFixtures.request(enc, session: dir.appendingPathComponent("s\(layers)"))
+            var d = DistillationConfig()
+            d.hiddenLayers = layers
+            r.distill = d
+            let p = try FineTuneSetup.prepare(r)
+            _ = try p.trainer.trainStep()
+            return p.trainer.model.lossParts["hidden"]
+        }
+        let last = try #require(try hidden([-1]))
+        #expect(last == (try hidden([1])))
+        #expect(last != (try hidden([0])))
+        #expect { try hidden([2]) } throws: { "\($0)".contains("name layers 0…1") }
+    }
+
     @Test("--target-rate lowers the firing rate the run ends with (same seed and steps)")
     func targetRateLowersFiring() throws {
         let dir = try FineTuneFixtures.tempDir()

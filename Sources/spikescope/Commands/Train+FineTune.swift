@@ -37,12 +37,15 @@ extension Train {
         _ = try parsedHiddenLayers()
     }
 
-    /// --hidden-layers as indices; nil = all.
+    /// --hidden-layers as indices ("last" = −1); nil = all.
     func parsedHiddenLayers() throws -> [Int]? {
         guard let hiddenLayers, hiddenLayers != "all" else { return nil }
-        let parts = hiddenLayers.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
-            throw ValidationError("The value '\(hiddenLayers)' is invalid for '--hidden-layers': give 0-based layer numbers such as '5' or '0,2,5', or 'all'.")
+        let parts = hiddenLayers.split(separator: ",").map { p -> Int? in
+            let t = p.trimmingCharacters(in: .whitespaces)
+            return t == "last" ? -1 : Int(t).flatMap { $0 >= 0 ? $0 : nil }
+        }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("The value '\(hiddenLayers)' is invalid for '--hidden-layers': give 0-based layer numbers such as '5' or '0,2,5', 'last' or 'all'.")
         }
         return parts.map { $0! }
     }

@@ -30,8 +30,9 @@ struct Train: ParsableCommand {
         MSE(h_s, h_t), the terms of SpikeLM's Learner (spikeLM-BERT/learner.py: logits distillation at temperature 1, \
         a representation MSE, the real loss; its released GLUE run uses the real loss only). --target-rate R adds \
         rate-weight·max(0, r − R), r the smooth mean firing rate over the spiking sites. Example: spikescope train \
-        --init .downloads/minilm --glue Examples/glue/SST-2/train.tsv --session sessions/minilm-sst2 --steps 300 \
-        --context 32 --batch 16 --lr 5e-5 --distill --timesteps 4
+        --init sessions/minilm-float --glue Examples/glue/SST-2/train.tsv --session sessions/minilm-spiking --steps 150 \
+        --context 16 --batch 16 --lr 2e-4 --distill --hidden-weight 100 --hidden-layers last --timesteps 4 \
+        (sessions/minilm-float: the float MiniLM fine-tuned first with --init .downloads/minilm --neuron none; README).
         """)
 
     @Option(help: "Architecture: spikegpt, spikebert or llama (default spikegpt; with --init, the checkpoint's).") var arch: String?
@@ -64,7 +65,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight of the logits distillation τ²·KL(teacher ‖ student) (with --distill).") var kdWeight: Float = 1
     @Option(help: "Weight of the hidden-state MSE (with --distill).") var hiddenWeight: Float = 1
     @Option(help: "Temperature τ of the logits distillation (SpikeLM: 1).") var temperature: Float = 1
-    @Option(help: "Layers whose outputs are matched, 0-based, e.g. '5' or '0,2,5' (default: all).") var hiddenLayers: String?
+    @Option(help: "Layers whose outputs are matched, 0-based, e.g. '5', '0,2,5' or 'last' (default: all).") var hiddenLayers: String?
     @Option(help: "Firing-rate target R: adds rate-weight·max(0, smooth rate − R) to the loss.") var targetRate: Double?
     @Option(help: "Weight of the firing-rate regulariser.") var rateWeight: Float = 1
 
