@@ -8,10 +8,11 @@
 //   L = w_task·CE(z_s, y)
 //     + w_kd·τ²·(1/rows)·Σ_rows KL(softmax(z_t/τ) ‖ softmax(z_s/τ))        (logits distillation)
 //     + w_hid·(1/|S|)·Σ_{l∈S} MSE(h_s^l, h_t^l)                              (hidden distillation)
-//     + w_rate·max(0, r̃_s − R)                                               (--target-rate R)
+//     + w_rate·max(0, r_s − R)                                                (--target-rate R)
 // with z the logits the task reads (classes or next tokens), h^l the output of layer l (padding
-// zeroed), S the chosen layers (all by default; the last is the final hidden state) and r̃ the
-// smooth mean firing rate over the spiking sites (`Variable.softFiringRate`).
+// zeroed), S the chosen layers (all by default; the last is the final hidden state) and r_s the
+// batch's measured mean firing rate over the spiking sites; its gradient is that of the smooth
+// rate r̃ (`Engine/Ops/SpikeSequence.swift`), the hard count having none.
 // SpikeLM's released code (spikeLM-BERT/learner.py, spike_ft-10w): its Learner keeps the slots of
 // this recipe — a logits distillation at temperature 1.0, a representation MSE (MSELoss) and the
 // real (task) loss, summed with weight 1 — and its released GLUE run sets the teacher to None (task
@@ -132,9 +133,12 @@ public final class FineTuneObjective: TrainableModel {
                                           hint: "fine-tune it without --target-rate (the rate is still reported)")
         }
         if let r = config.targetRate, let soft = s.softRate {
-            let over = (soft - Float(r)).relu()
-            parts["rate_penalty"] = Double(over.value.item)
-            total = try total + over * config.rateWeight
+            // The measured rate decides (the smooth one runs above it: a hinge on it would stay on
+            // past R and make R meaningless); the smooth rate gives the direction.
+            let measured = s.firingRate ?? Double(soft.value.item)
+            let over = Swift.max(0, measured - r)
+            parts["rate_penalty"] = over
+            if over > 0 { total = try total + (soft - soft.value.item + Float(over)) * config.rateWeight }
         }
         if let f = s.firingRate { parts["firing_rate"] = f }
         lossParts = parts

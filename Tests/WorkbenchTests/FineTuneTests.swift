@@ -157,6 +157,22 @@ enum FineTuneFixtures {
         #expect(held < free - 0.03, "rate \(held) with the target vs \(free) without")
     }
 
+    @Test("a target the model already fires under changes nothing: the same losses as no target")
+    func targetAboveTheRateIsInert() throws {
+        let dir = try FineTuneFixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let enc = try FineTuneFixtures.encoder(in: dir)
+        func losses(_ target: Double?) throws -> [Double] {
+            var r = FineTuneFixtures.request(enc, session: dir.appendingPathComponent("s-\(target ?? -1)"), steps: 5)
+            r.targetRate = target; r.rateWeight = 5
+            let p = try FineTuneSetup.prepare(r)
+            try p.trainer.run()
+            if target != nil { #expect(p.trainer.model.lossParts["rate_penalty"] == 0) }
+            return p.trainer.losses
+        }
+        #expect(try losses(0.99) == (try losses(nil)))
+    }
+
     @Test("a run killed after a checkpoint resumes exactly; other fine-tuning flags are refused")
     func exactResume() throws {
         let dir = try FineTuneFixtures.tempDir()

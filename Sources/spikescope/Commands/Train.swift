@@ -29,7 +29,8 @@ struct Train: ParsableCommand {
         twin as teacher: loss = w_task·CE + w_kd·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)) + w_hid·mean over layers of \
         MSE(h_s, h_t), the terms of SpikeLM's Learner (spikeLM-BERT/learner.py: logits distillation at temperature 1, \
         a representation MSE, the real loss; its released GLUE run uses the real loss only). --target-rate R adds \
-        rate-weight·max(0, r − R), r the smooth mean firing rate over the spiking sites. Example: spikescope train \
+        rate-weight·max(0, r − R), r the batch's measured mean firing rate over the spiking sites (its gradient is the smooth \
+        rate's: the spike step replaced by a logistic). Example: spikescope train \
         --init sessions/minilm-float --glue Examples/glue/SST-2/train.tsv --session sessions/minilm-spiking --steps 150 \
         --context 16 --batch 16 --lr 2e-4 --distill --hidden-weight 100 --hidden-layers last --timesteps 4 \
         (sessions/minilm-float: the float MiniLM fine-tuned first with --init .downloads/minilm --neuron none; README).
@@ -66,7 +67,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight of the hidden-state MSE (with --distill).") var hiddenWeight: Float = 1
     @Option(help: "Temperature τ of the logits distillation (SpikeLM: 1).") var temperature: Float = 1
     @Option(help: "Layers whose outputs are matched, 0-based, e.g. '5', '0,2,5' or 'last' (default: all).") var hiddenLayers: String?
-    @Option(help: "Firing-rate target R: adds rate-weight·max(0, smooth rate − R) to the loss.") var targetRate: Double?
+    @Option(help: "Firing-rate target R: adds rate-weight·max(0, measured rate − R) to the loss (gradient of the smooth rate).") var targetRate: Double?
     @Option(help: "Weight of the firing-rate regulariser.") var rateWeight: Float = 1
 
     /// The family `--arch` names, among those that can train here.
