@@ -33,6 +33,9 @@ public struct BenchBERT: ParsableCommand {
     @Option(help: "Tokens of the batch-1 sentence (2...512).")
     var tokens = 32
 
+    @Option(help: "A sentence for the batch-1 run instead of synthetic ids, tokenized with the tokenizer beside the model (--tokens is then its length).")
+    var text: String?
+
     @Option(help: "Timesteps T (default: the model's).")
     var timesteps: Int?
 
@@ -97,7 +100,14 @@ public struct BenchBERT: ParsableCommand {
             throw ValidationError("--tokens \(tokens) / --seq \(seq) exceed max_position_embeddings = \(c.maxPositions) of this model.")
         }
         let spiking = bert.neuron != .none
-        let one = benchIDs(batch: 1, length: tokens, vocab: c.vocabSize)[0]
+        var one = benchIDs(batch: 1, length: tokens, vocab: c.vocabSize)[0]
+        if let text {
+            let tok = try TokenizerLoader.load(path: try TokenizerLoader.find(besideModel: loaded.weightsPath))
+            one = try tok.encode(text, pair: nil, addSpecialTokens: true).ids
+            guard one.count <= c.maxPositions else {
+                throw ValidationError("--text is \(one.count) tokens; this model takes at most \(c.maxPositions).")
+            }
+        }
         let many = benchIDs(batch: batch, length: seq, vocab: c.vocabSize)
 
         // Spiking run and its float twin, interleaved run by run so that load from other processes
@@ -128,11 +138,11 @@ public struct BenchBERT: ParsableCommand {
                 sb = try bestSeconds(runs: batchRuns, warmup: 1) { _ = try bert.forwardBatch(ids: many) }
             }
         }
-        let hf = referenceHf ? runHF() : nil
+        let hf = referenceHf ? runHF(tokens: one.count) : nil  // a float pass costs the same for any ids of this length
 
         var fields: [(String, String)] = [
             ("model", jsonString(loaded.weightsPath)), ("neuron", jsonString(bert.neuron.rawValue)),
-            ("timesteps", "\(spiking ? bert.steps : 1)"), ("tokens", "\(tokens)"),
+            ("timesteps", "\(spiking ? bert.steps : 1)"), ("tokens", "\(one.count)"), ("input", text == nil ? "\"synthetic\"" : "\"text\""),
             ("sentences_per_s", fmt(1 / s1, 2)), ("sentence_ms", fmt(s1 * 1e3, 3)),
             ("batch", "\(batch)"), ("seq", "\(seq)"),
             ("tokens_per_s", sb.map { fmt(Double(batch * seq) / $0, 1) } ?? "null"),
@@ -157,7 +167,7 @@ public struct BenchBERT: ParsableCommand {
         print(jsonObject(fields))
         if !json {
             var line = String(format: "bert %@ T=%d: %.1f sentences/s (%d tokens, %.2f ms)", bert.neuron.rawValue,
-                              spiking ? bert.steps : 1, 1 / s1, tokens, s1 * 1e3)
+                              spiking ? bert.steps : 1, 1 / s1, one.count, s1 * 1e3)
             if let sb { line += String(format: ", %.0f tokens/s (%d×%d)", Double(batch * seq) / sb, batch, seq) }
             if let f1 { line += String(format: "; float %.1f sentences/s → spiking costs %.2f× float", 1 / f1, s1 / f1) }
             if let r = rate { line += String(format: "; mean firing rate %.3f", r) }
@@ -168,7 +178,7 @@ public struct BenchBERT: ParsableCommand {
     }
 
     /// HF transformers in a python3 child; never throws (a note says what went wrong).
-    private func runHF() -> (sentences: Double?, tokens: Double?, note: String?) {
+    private func runHF(tokens: Int) -> (sentences: Double?, tokens: Double?, note: String?) {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tests/Reference/bench_bert_hf.py")
         guard FileManager.default.fileExists(atPath: script.path) else {
