@@ -74,4 +74,21 @@ import Testing
         let b = try Data(contentsOf: URL(fileURLWithPath: session + "/model.safetensors"))
         #expect(a == b, "the resumed run (killed at \(at)) ends with other weights")
     }
+
+    /// `bench bert --text` times a real sentence: its length is the tokenized text's, and the
+    /// firing rate is that of the sentence (the same as `inspect` reports for it).
+    @Test func benchBertTimesARealSentence() throws {
+        let r = try CLI.run(["bench", "bert", "--model", HostileCLI.bert, "--text", "a truly wonderful film .", "--runs", "1",
+                             "--batch", "0", "--seq", "16", "--json"], timeout: 120)
+        #expect(r.0 == 0, "\(r.2)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
+        #expect(o["input"] as? String == "text")
+        let ins = try CLI.run(["inspect", "--model", HostileCLI.bert, "--prompt", "a truly wonderful film ."])
+        let rep = try #require(try JSONSerialization.jsonObject(with: Data(ins.1.utf8)) as? [String: Any])
+        let ids = try #require((rep["input"] as? [String: Any])?["tokens"] as? [Int])
+        #expect(o["tokens"] as? Int == ids.count)
+        let sites = try #require(rep["sites"] as? [[String: Any]])
+        let mean = sites.compactMap { $0["firing_rate"] as? Double }.reduce(0, +) / Double(sites.count)
+        #expect(abs((o["firing_rate"] as? Double ?? -1) - mean) < 1e-3, "bench rate \(o["firing_rate"] ?? "nil") vs inspect \(mean)")
+    }
 }
