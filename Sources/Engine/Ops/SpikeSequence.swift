@@ -56,12 +56,9 @@ private final class SpikeSequenceTape {
         self.rateCells = rateCells
     }
 
-    /// Whether each row of one timestep (S / F rows) counts.
-    lazy var rowFlags: [Bool] = SpikeSequenceTape.flags(valid, rows: S / F)
-
-    static func flags(_ valid: [Bool]?, rows: Int) -> [Bool] {
-        guard let valid, !valid.isEmpty else { return [Bool](repeating: true, count: rows) }
-        return (0..<rows).map { valid[$0 % valid.count] }
+    func rowCounts(_ cell: Int) -> Bool {
+        guard let valid, !valid.isEmpty else { return true }
+        return valid[(cell / F) % valid.count]
     }
 
     /// dx and dα for an upstream gradient of the spikes (`gSpikes`) and/or of the rate (`gRate`).
@@ -70,47 +67,41 @@ private final class SpikeSequenceTape {
         var dAlpha = [Float](repeating: 0, count: T)
         var carry = [Float](repeating: 0, count: S)
         let g = gSpikes?.contiguous()
-        let T = self.T, S = self.S, F = self.F, kind = self.kind, beta = self.beta
-        let recurrent = self.recurrent, reset = self.resetFactor, amplitudes = self.amplitudes
-        let flags = rowFlags
         let ternary = kind == .ternary
-        let rateScale = kind == .signed ? 0 : gRate * beta / Float(Swift.max(rateCells, 1) * T)
+        let rateScale = gRate * beta / Float(Swift.max(rateCells, 1) * T)
         let k = 1 / Double(S).squareRoot()
+        let T = self.T, S = self.S
         outputs.contiguous().withUnsafeBufferPointer { po in
             membranes.withUnsafeBufferPointer { pm in
-                carry.withUnsafeMutableBufferPointer { carryBuffer in
-                    let pc = carryBuffer.baseAddress!
-                    let body = { (pg: UnsafePointer<Float>?) in
-                        for t in stride(from: T - 1, through: 0, by: -1) {
-                            let a = amplitudes[t], base = t * S
-                            let prevA = t > 0 ? amplitudes[t - 1] : 0
-                            var daSpike = 0.0, daRate = 0.0
-                            for r in 0..<(S / F) {
-                                let rated = rateScale != 0 && flags[r]
-                                for i in (r * F)..<((r + 1) * F) {
-                                    let q = pm[base + i] / a
-                                    var dm = pc[i]
-                                    if let pg {
-                                        let (pass, c) = kind.surrogate(q)
-                                        dm += pass * pg[base + i]
-                                        daSpike += Double(c) * Double(pg[base + i])
-                                    }
-                                    if rated {
-                                        let sg = sigmoidScalar(beta * ((ternary ? Swift.abs(q) : q) - 0.5))
-                                        let sign: Float = ternary ? (q > 0 ? 1 : (q < 0 ? -1 : 0)) : 1
-                                        let d = sg * (1 - sg) * rateScale * sign
-                                        dm += d / a
-                                        daRate -= Double(d * q / a)
-                                    }
-                                    o[base + i] = dm
-                                    if recurrent && t > 0 { pc[i] = dm * reset * (prevA - po[base - S + i]) }
-                                }
+                let body = { (pg: UnsafePointer<Float>?) in
+                    for t in stride(from: T - 1, through: 0, by: -1) {
+                        let a = self.amplitudes[t], base = t * S
+                        var daSpike = 0.0, daRate = 0.0
+                        let prevA = t > 0 ? self.amplitudes[t - 1] : 0
+                        for i in 0..<S {
+                            let q = pm[base + i] / a
+                            var dm = carry[i]
+                            if let pg {
+                                let (pass, c) = self.kind.surrogate(q)
+                                dm += pass * pg[base + i]
+                                daSpike += Double(c) * Double(pg[base + i])
                             }
-                            dAlpha[t] = Float(daSpike * k + daRate)
+                            if rateScale != 0 && self.kind != .signed && self.rowCounts(base + i) {
+                                let s = sigmoidScalar(self.beta * ((ternary ? Swift.abs(q) : q) - 0.5))
+                                let sign: Float = ternary ? (q > 0 ? 1 : (q < 0 ? -1 : 0)) : 1
+                                let d = s * (1 - s) * rateScale * sign
+                                dm += d / a
+                                daRate -= Double(d * q / a)
+                            }
+                            o[base + i] = dm
+                            if self.recurrent && t > 0 {
+                                carry[i] = dm * self.resetFactor * (prevA - po[base - S + i])
+                            }
                         }
+                        dAlpha[t] = Float(daSpike * k + daRate)
                     }
-                    if let g { g.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
                 }
+                if let g { g.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
             }
         }
         return (dx, dAlpha)
@@ -135,14 +126,14 @@ extension Variable {
         }
         let x = value.contiguous()
         let S = x.count / T, F = Swift.max(shape.last ?? 1, 1)
-        let rowFlags = SpikeSequenceTape.flags(validRows, rows: S / F)
+        let counts: (Int) -> Bool = { cell in validRows.map { $0.isEmpty || $0[(cell / F) % $0.count] } ?? true }
         var membranes = [Float](repeating: 0, count: T * S)
         let (out, po) = Tensor.makeOutput(shape)
         var amplitudes = [Float](repeating: 0, count: T)
         var fired = 0, cells = 0
         var rateSum = 0.0
         let ternary = kind == .ternary
-        let validCells = rowFlags.filter { $0 }.count * F
+        let validCells = (0..<(S / F)).filter { counts($0 * F) }.count * F
         x.withUnsafeBufferPointer { px in
             membranes.withUnsafeMutableBufferPointer { pm in
                 for t in 0..<T {
@@ -156,24 +147,19 @@ extension Variable {
                     let alpha = alphas[t]
                     if alpha.value.contiguous().item == 0 {
                         var acc = 0.0
-                        for r in 0..<(S / F) where rowFlags[r] {
-                            for i in (r * F)..<((r + 1) * F) { acc += Double(Swift.abs(pm[base + i])) }
-                        }
+                        for i in 0..<S where counts(i) { acc += Double(Swift.abs(pm[base + i])) }
                         alpha.value = Tensor([Swift.max(2 * Float(validCells == 0 ? 0 : acc / Double(validCells)), spikeAlphaFloor)])
                     }
                     let a = Swift.max(alpha.value.contiguous().item, spikeAlphaFloor)
                     amplitudes[t] = a
                     var soft = 0.0
-                    for r in 0..<(S / F) {
-                        let counted = rowFlags[r]
-                        for i in (r * F)..<((r + 1) * F) {
-                            let q = pm[base + i] / a
-                            let level = kind.level(q)
-                            po[base + i] = level * a
-                            if counted {
-                                if level != 0 { fired += 1 }
-                                if softRate && kind != .signed { soft += Double(sigmoidScalar(beta * ((ternary ? Swift.abs(q) : q) - 0.5))) }
-                            }
+                    for i in 0..<S {
+                        let q = pm[base + i] / a
+                        let level = kind.level(q)
+                        po[base + i] = level * a
+                        if counts(i) {
+                            if level != 0 { fired += 1 }
+                            if softRate && kind != .signed { soft += Double(sigmoidScalar(beta * ((ternary ? Swift.abs(q) : q) - 0.5))) }
                         }
                     }
                     cells += validCells
