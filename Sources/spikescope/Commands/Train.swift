@@ -12,7 +12,7 @@ import Training
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a SpikeGPT (char LM on a text corpus, or classifier on a GLUE TSV) or a SpikeBERT classifier (GLUE TSV), with checkpoints and exact resume.",
+        abstract: "Train a SpikeGPT, LLaMA or SpikeBERT from scratch, or fine-tune a checkpoint into its spiking form (--init, --distill, --target-rate), with checkpoints and exact resume.",
         discussion: """
         Checkpoints go to <session>/checkpoints/step-NNNNNN.{safetensors,optim.safetensors,trainer.json} and \
         <session>/checkpoints/latest names the newest complete one. The char vocabulary is <session>/vocab.json; \
