@@ -160,10 +160,9 @@ public final class FineTuneObjective: TrainableModel {
             guard let hs = s.hidden.last?.value.contiguous(), let ht = t.hidden.last?.value.contiguous() else { return }
             let C = hs.shape.last ?? 1, a = hs.values, c = ht.values
             for r in 0..<(a.count / C) {
-                var dot = 0.0, na = 0.0, nc = 0.0
-                for j in (r * C)..<((r + 1) * C) { dot += Double(a[j]) * Double(c[j]); na += Double(a[j]) * Double(a[j]); nc += Double(c[j]) * Double(c[j]) }
-                guard na > 0 || nc > 0 else { continue }  // a padded position: zero in both
-                sum += na > 0 && nc > 0 ? dot / (na.squareRoot() * nc.squareRoot()) : 0
+                let x = a[(r * C)..<((r + 1) * C)], y = c[(r * C)..<((r + 1) * C)]
+                if x.allSatisfy({ $0 == 0 }) && y.allSatisfy({ $0 == 0 }) { continue }  // a padded position: zero in both
+                sum += cosine(x, y)
                 n += 1
             }
         }

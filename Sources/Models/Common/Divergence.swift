@@ -28,13 +28,16 @@ public func meanKL(_ p: [[Float]], _ q: [[Float]]) -> Double {
     return meanKL(a, b)
 }
 
+/// The cosine similarity of two rows (in Double; 0 when either is all zeros).
+public func cosine<A: Collection, B: Collection>(_ x: A, _ y: B) -> Double where A.Element == Float, B.Element == Float {
+    var dot = 0.0, nx = 0.0, ny = 0.0
+    for (u, v) in zip(x, y) { dot += Double(u) * Double(v); nx += Double(u) * Double(u); ny += Double(v) * Double(v) }
+    return dot / max((nx * ny).squareRoot(), 1e-30)
+}
+
 /// Mean over rows of the cosine similarity of two [R][C] tables.
 public func meanCosine(_ a: [[Float]], _ b: [[Float]]) -> Double {
     var total = 0.0
-    for (x, y) in zip(a, b) {
-        var dot = 0.0, nx = 0.0, ny = 0.0
-        for (u, v) in zip(x, y) { dot += Double(u) * Double(v); nx += Double(u) * Double(u); ny += Double(v) * Double(v) }
-        total += dot / max((nx * ny).squareRoot(), 1e-30)
-    }
+    for (x, y) in zip(a, b) { total += cosine(x, y) }
     return total / Double(max(min(a.count, b.count), 1))
 }
