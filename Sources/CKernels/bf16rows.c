@@ -4,7 +4,7 @@
 //
 // GEMV (batch-1 decode): four rows at a time share each load of x; the bf16 → fp32 widening is
 // a zero-extension and a 16-bit shift. The whole product is one streaming read of W, so each of
-// the four row streams gets a software prefetch ROWS_PREFETCH elements ahead.
+// the four row streams gets a software prefetch rows_prefetch_elems (tuning.h) elements ahead.
 // The summation order of a row is fixed (the "16-lane order"), the same on every path:
 //   s[l] = fma(w[i], x[i], s[l]) for i = 16b + l over the full 16-blocks b in order (s = +0 first)
 //   t[k] = s[k] + s[k+8] (k < 8);  u[k] = t[k] + t[k+4] (k < 4);  r = (u[0] + u[2]) + (u[1] + u[3])
@@ -20,6 +20,7 @@
 // Details and measurements at the GEMM below.
 #include "bf16rows.h"
 #include "kernels.h"
+#include "tuning.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,9 +65,7 @@ static void rows_scalar(int n_out, int n_in, float *y, const uint16_t *W, const 
 // AVX-512, 1 MB L2, 32 MB L3; same-process A/B): no software prefetch 18–23 GB/s; 1024 elements
 // with the move 27–29, without it 23–24; 512 or 2048 elements 21–25; 8 rows at a time, or a
 // T1 or non-temporal hint, no better. The streaming-read probe gets 34–38 GB/s there.
-#ifndef ROWS_PREFETCH
-#define ROWS_PREFETCH 1024
-#endif
+// The distance is per CPU: tuning.h's rows_prefetch_elems (1024 on both machines measured so far).
 
 static int cpu_avx2, cpu_avx512;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
@@ -77,8 +76,8 @@ static void cpu_probe(void) {
 }
 static inline void cpu_check(void) { pthread_once(&cpu_once, cpu_probe); }
 
-static inline long pf_offset(int i, int n_in) {
-    return i + ROWS_PREFETCH < n_in ? ROWS_PREFETCH : ROWS_PREFETCH + 3L * n_in;
+static inline long pf_offset(int i, int n_in, long ahead) {
+    return i + ahead < n_in ? ahead : ahead + 3L * n_in;
 }
 
 // r = (u0 + u2) + (u1 + u3) of u = lo4(t) + hi4(t), then the tail with FMAs.
@@ -101,6 +100,7 @@ static inline __m256 wide8(const uint16_t *w) {
 __attribute__((target("avx2,fma")))
 static void rows_avx2(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
     int o = 0;
+    const long ahead = ss_tuning_current()->rows_prefetch_elems;
     for (; o + 4 <= n_out; o += 4) {
         const uint16_t *w0 = W + (long)o * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;   // elements 0–7 of a block
@@ -115,11 +115,13 @@ static void rows_avx2(int n_out, int n_in, float *y, const uint16_t *W, const fl
             a3 = _mm256_fmadd_ps(wide8(w3 + (j)), xl, a3); b3 = _mm256_fmadd_ps(wide8(w3 + (j) + 8), xh, b3); \
         } while (0)
         for (; i + 32 <= n_in; i += 32) {   // one 64-byte line of each row per pass
-            long pf = i + pf_offset(i, n_in);
-            _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
+            if (ahead) {
+                long pf = i + pf_offset(i, n_in, ahead);
+                _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
+            }
             SS_BLOCK(i);
             SS_BLOCK(i + 16);
         }
@@ -160,6 +162,7 @@ static inline float finish16(__m512 s, int i, int n, const uint16_t *w, const fl
 __attribute__((target("avx512f,avx2,fma")))
 static void rows_avx512(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
     int o = 0;
+    const long ahead = ss_tuning_current()->rows_prefetch_elems;
     for (; o + 4 <= n_out; o += 4) {
         const uint16_t *w0 = W + (long)o * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in, *w3 = w2 + n_in;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -173,11 +176,13 @@ static void rows_avx512(int n_out, int n_in, float *y, const uint16_t *W, const 
             a3 = _mm512_fmadd_ps(wide16(w3 + (j)), xv, a3);                                        \
         } while (0)
         for (; i + 32 <= n_in; i += 32) {
-            long pf = i + pf_offset(i, n_in);
-            _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
+            if (ahead) {
+                long pf = i + pf_offset(i, n_in, ahead);
+                _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
+            }
             SS_BLOCK(i);
             SS_BLOCK(i + 16);
         }

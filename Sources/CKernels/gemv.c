@@ -1,6 +1,7 @@
 // gemv.c — matrix-vector kernels for batch-1 inference. Each has a scalar twin or reduces to one.
 #include "gemv.h"
 #include "bf16rows.h"
+#include "tuning.h"
 #include <string.h>
 #include <stdlib.h>
 #include <math.h>
@@ -100,7 +101,7 @@ static void gemv_sparse_avx2(int n_out, int n_in, float *y, const float *Wt, con
 // of consecutive outputs — cheaper than widening 8 values at a time (the first session's row-wise
 // bf16 kernel), and one sequential stream instead of four row streams. Outputs past n_out in the last panel are zero weights.
 
-#define PANEL_PREFETCH 1536   // elements (3 KB) ahead of the current input's line
+// The software prefetch distance is per CPU (tuning.h: panel_prefetch_bytes, 3 KB on Zen 3).
 
 long ss_bf16_panel_count(int n_out, int n_in) { return (long)((n_out + 31) / 32) * n_in * 32; }
 
@@ -139,6 +140,7 @@ static void panel_range_scalar(int n_out, int p0, int p1, int n_in, float *y, co
 __attribute__((target("avx2,fma")))
 static void panel_range_avx2(int n_out, int p0, int p1, int n_in, float *y, const uint16_t *P, const float *x) {
     const __m256i mask = _mm256_set1_epi32((int)0xFFFF0000u);
+    const long pf = ss_tuning_current()->panel_prefetch_bytes / 2;   // in bf16 elements
     for (int p = p0; p < p1; p++) {
         const uint16_t *w = P + (long)p * n_in * 32;
         // Two sets of four accumulators (even and odd i) keep eight FMA chains in flight.
@@ -148,8 +150,10 @@ static void panel_range_avx2(int n_out, int p0, int p1, int n_in, float *y, cons
             const uint16_t *wi = w + (long)i * 32;
             // Ask for the lines 3 KB ahead with the non-temporal hint: measured 15–25% faster
             // than the hardware prefetcher alone (BENCHMARKS.md); T0 prefetches were slower.
-            _mm_prefetch((const char *)(wi + PANEL_PREFETCH), _MM_HINT_NTA);
-            _mm_prefetch((const char *)(wi + PANEL_PREFETCH + 32), _MM_HINT_NTA);
+            if (pf) {
+                _mm_prefetch((const char *)(wi + pf), _MM_HINT_NTA);
+                _mm_prefetch((const char *)(wi + pf + 32), _MM_HINT_NTA);
+            }
             __m256 xa = _mm256_broadcast_ss(x + i), xb = _mm256_broadcast_ss(x + i + 1);
             __m256i l0 = _mm256_load_si256((const __m256i *)wi), l1 = _mm256_load_si256((const __m256i *)(wi + 16));
             __m256i m0 = _mm256_load_si256((const __m256i *)(wi + 32)), m1 = _mm256_load_si256((const __m256i *)(wi + 48));
@@ -194,14 +198,17 @@ static int have_avx512(void) {
 __attribute__((target("avx512f,avx2,fma")))
 static void panel_range_avx512(int n_out, int p0, int p1, int n_in, float *y, const uint16_t *P, const float *x) {
     const __m512i mask = _mm512_set1_epi32((int)0xFFFF0000u);
+    const long pf = ss_tuning_current()->panel_prefetch_bytes / 2;   // in bf16 elements
     for (int p = p0; p < p1; p++) {
         const uint16_t *w = P + (long)p * n_in * 32;
         __m512 alo = _mm512_setzero_ps(), ahi = alo, blo = alo, bhi = alo;
         int i = 0;
         for (; i + 2 <= n_in; i += 2) {
             const uint16_t *wi = w + (long)i * 32;
-            _mm_prefetch((const char *)(wi + PANEL_PREFETCH), _MM_HINT_NTA);
-            _mm_prefetch((const char *)(wi + PANEL_PREFETCH + 32), _MM_HINT_NTA);
+            if (pf) {
+                _mm_prefetch((const char *)(wi + pf), _MM_HINT_NTA);
+                _mm_prefetch((const char *)(wi + pf + 32), _MM_HINT_NTA);
+            }
             __m512 xa = _mm512_set1_ps(x[i]), xb = _mm512_set1_ps(x[i + 1]);
             __m512i l = _mm512_load_si512((const void *)wi), m = _mm512_load_si512((const void *)(wi + 32));
             alo = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(l, 16)), xa, alo);
@@ -541,11 +548,13 @@ typedef struct { const float *p; long n; int nta; double sum[SS_CHUNKS]; } strea
 __attribute__((target("avx2,fma")))
 static double stream_sum_avx2(const float *p, long n, int nta) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    const long d = ss_tuning_current()->panel_prefetch_bytes / 4;   // in floats
+    if (!d) nta = 0;
     long i = 0;
     for (; i + 32 <= n; i += 32) {
-        if (nta) {   // the panel kernel's prefetch (3 KB ahead, non-temporal), for a fair limit
-            _mm_prefetch((const char *)(p + i + 768), _MM_HINT_NTA);
-            _mm_prefetch((const char *)(p + i + 784), _MM_HINT_NTA);
+        if (nta) {   // the panel kernel's prefetch (this CPU's distance, non-temporal), for a fair limit
+            _mm_prefetch((const char *)(p + i + d), _MM_HINT_NTA);
+            _mm_prefetch((const char *)(p + i + d + 16), _MM_HINT_NTA);
         }
         a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
         a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define SS_X86 1
@@ -124,9 +125,80 @@ static void sigmoid_mul_avx2(int n, const float *r, const float *v, float *o) {
     for (; c < n; c++) o[c] = sigmoid1(r[c]) * v[c];
 }
 
+// AVX-512F twins: 16 lanes, the same operations per lane (mask registers for the special cases),
+// so the same bits as the AVX2 and scalar code.
+__attribute__((target("avx512f,avx2,fma")))
+static inline __m512 exp16(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(EXP_LO), hi = _mm512_set1_ps(EXP_HI);
+    __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), over = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ);
+    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_HI), xc);
+    f = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_LO), f);
+    __m512 p = _mm512_set1_ps(C6);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(C5)); p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(C4));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(C3)); p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(C2));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(C1));
+    __m512 f2 = _mm512_mul_ps(f, f);
+    p = _mm512_fmadd_ps(p, f2, _mm512_add_ps(f, _mm512_set1_ps(1.0f)));
+    __m512i ni = _mm512_cvtps_epi32(n);
+    __m512i h = _mm512_srai_epi32(_mm512_add_epi32(ni, _mm512_srli_epi32(ni, 31)), 1);
+    __m512i b1 = _mm512_slli_epi32(_mm512_add_epi32(h, _mm512_set1_epi32(127)), 23);
+    __m512i b2 = _mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(ni, h), _mm512_set1_epi32(127)), 23);
+    __m512 res = _mm512_mul_ps(_mm512_mul_ps(p, _mm512_castsi512_ps(b1)), _mm512_castsi512_ps(b2));
+    res = _mm512_mask_blend_ps(under, res, _mm512_setzero_ps());
+    res = _mm512_mask_blend_ps(over, res, _mm512_set1_ps(INFINITY));
+    return _mm512_mask_blend_ps(nan, res, x);
+}
+
+__attribute__((target("avx512f,avx2,fma")))
+static inline __m512 sigmoid16(__m512 z) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+}
+
+__attribute__((target("avx512f,avx2,fma")))
+static void wkv_avx512(int C, const float *k, const float *v, const float *r, const float *u, const float *w,
+                       float *aa, float *bb, float *pp, float *y) {
+    int c = 0;
+    for (; c + 16 <= C; c += 16) {
+        __m512 kk = _mm512_loadu_ps(k + c), vv = _mm512_loadu_ps(v + c);
+        __m512 a0 = _mm512_loadu_ps(aa + c), b0 = _mm512_loadu_ps(bb + c), p0 = _mm512_loadu_ps(pp + c);
+        __m512 ww = _mm512_add_ps(_mm512_loadu_ps(u + c), kk);
+        __m512 p = _mm512_max_ps(ww, p0);
+        __m512 e1 = exp16(_mm512_sub_ps(p0, p)), e2 = exp16(_mm512_sub_ps(ww, p));
+        __m512 num = _mm512_add_ps(_mm512_mul_ps(e1, a0), _mm512_mul_ps(e2, vv));
+        __m512 den = _mm512_add_ps(_mm512_mul_ps(e1, b0), e2);
+        __m512 wkv = _mm512_div_ps(num, den);
+        ww = _mm512_add_ps(p0, _mm512_loadu_ps(w + c));
+        p = _mm512_max_ps(kk, ww);
+        e1 = exp16(_mm512_sub_ps(ww, p)); e2 = exp16(_mm512_sub_ps(kk, p));
+        _mm512_storeu_ps(aa + c, _mm512_add_ps(_mm512_mul_ps(e1, a0), _mm512_mul_ps(e2, vv)));
+        _mm512_storeu_ps(bb + c, _mm512_add_ps(_mm512_mul_ps(e1, b0), e2));
+        _mm512_storeu_ps(pp + c, p);
+        _mm512_storeu_ps(y + c, _mm512_mul_ps(wkv, sigmoid16(_mm512_loadu_ps(r + c))));
+    }
+    if (c < C) wkv_avx2(C - c, k + c, v + c, r + c, u + c, w + c, aa + c, bb + c, pp + c, y + c);
+}
+
+__attribute__((target("avx512f,avx2,fma")))
+static void sigmoid_mul_avx512(int n, const float *r, const float *v, float *o) {
+    int c = 0;
+    for (; c + 16 <= n; c += 16)
+        _mm512_storeu_ps(o + c, _mm512_mul_ps(sigmoid16(_mm512_loadu_ps(r + c)), _mm512_loadu_ps(v + c)));
+    if (c < n) sigmoid_mul_avx2(n - c, r + c, v + c, o + c);
+}
+
 static int have_avx2(void) {
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cached;
+}
+
+static int have_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = have_avx2() && __builtin_cpu_supports("avx512f") && !getenv("SPIKESCOPE_NO_AVX512");
     return cached;
 }
 #endif
@@ -134,13 +206,35 @@ static int have_avx2(void) {
 void ss_wkv_step(int C, const float *k, const float *v, const float *r, const float *u, const float *w,
                  float *aa, float *bb, float *pp, float *y) {
 #if defined(SS_X86)
+    if (have_avx512()) { wkv_avx512(C, k, v, r, u, w, aa, bb, pp, y); return; }
     if (have_avx2()) { wkv_avx2(C, k, v, r, u, w, aa, bb, pp, y); return; }
 #endif
     wkv_scalar(0, C, k, v, r, u, w, aa, bb, pp, y);
 }
 
+int ss_wkv_step_on(int path, int C, const float *k, const float *v, const float *r, const float *u, const float *w,
+                   float *aa, float *bb, float *pp, float *y) {
+    switch (path) {
+    case 0: wkv_scalar(0, C, k, v, r, u, w, aa, bb, pp, y); return 1;
+#if defined(SS_X86)
+    case 1: if (!have_avx2()) return 0; wkv_avx2(C, k, v, r, u, w, aa, bb, pp, y); return 1;
+    case 2: if (!have_avx512()) return 0; wkv_avx512(C, k, v, r, u, w, aa, bb, pp, y); return 1;
+#endif
+    default: return 0;
+    }
+}
+
+const char *ss_wkv_path(void) {
+#if defined(SS_X86)
+    if (have_avx512()) return "avx512f";
+    if (have_avx2()) return "avx2-fma";
+#endif
+    return "portable";
+}
+
 void ss_sigmoid_mul(int n, const float *r, const float *v, float *o) {
 #if defined(SS_X86)
+    if (have_avx512()) { sigmoid_mul_avx512(n, r, v, o); return; }
     if (have_avx2()) { sigmoid_mul_avx2(n, r, v, o); return; }
 #endif
     for (int c = 0; c < n; c++) o[c] = sigmoid1(r[c]) * v[c];

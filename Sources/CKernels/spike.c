@@ -29,6 +29,7 @@
 // What it is not: a sparse-matrix library (X is dense storage; only zeros are skipped).
 
 #include "kernels.h"
+#include "tuning.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,7 +501,8 @@ static void packed_task_avx512(void *ctx, int task) { packed_body(ctx, task, sla
 //   rate 0.10: 128 0.74, 160 **0.74**, 256 0.78, 384 0.81      rate 0.15: 128 0.99, 160 **0.99**, 192 1.01, 384 1.12
 //   rate 0.25: 128 **1.42**, 192 1.51, 384 1.94
 static int choose_range(int In, double rate) {
-    double rb = rate > 0 ? 16.0 / rate : 384;
+    double ev = ss_tuning_current()->spike_range_events;   // per CPU (tuning.h); 16 on Zen 3
+    double rb = rate > 0 ? ev / rate : 384;
     if (rb < 128) rb = 128;
     if (rb > 384) rb = 384;
     int r = ((int)rb + 31) / 32 * 32;

@@ -87,8 +87,14 @@ public struct MachineInfo: Sendable {
         return MachineInfo(cpu: cpu, cpuID: family.isEmpty ? "" : "family \(family) model \(model)",
                            cpus: ProcessInfo.processInfo.activeProcessorCount, simd: simd)
     }
-    /// CPU, CPUs, SIMD flags and the kernel path each family took (Kernels.paths).
-    public var json: [String: Any] { ["cpu": cpu, "cpu_id": cpuID, "cpus": cpus, "simd": simd, "kernels": Kernels.paths] }
+    /// CPU, CPUs, SIMD flags, the kernel path each family took (Kernels.paths), the per-CPU
+    /// tuning in use and where it came from, and the streaming-read bandwidth measured in this
+    /// process (Kernels.machineBandwidth, GB/s).
+    public var json: [String: Any] {
+        ["cpu": cpu, "cpu_id": cpuID, "cpuid": Kernels.cpuIdentity, "cpus": cpus, "simd": simd, "kernels": Kernels.paths,
+         "tuning": Kernels.tuning.json, "tuning_source": Kernels.tuningSource,
+         "bandwidth_gb_s": (Kernels.machineBandwidth / 1e7).rounded() / 100]
+    }
     /// `json` as one JSON text (for the benches that print field lists).
     public var jsonText: String {
         (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Engine
 
 @main
 struct Spikescope: ParsableCommand {
@@ -22,4 +23,11 @@ struct Spikescope: ParsableCommand {
         """,
         subcommands: [WorkbenchCommand.self, Inspect.self, Eval.self, SweepCommand.self, Tokenize.self, Train.self, Bench.self, Convert.self],
         defaultSubcommand: WorkbenchCommand.self)
+
+    /// Uses the kernel tuning `bench tune --save` measured on this CPU, if any (tuning.c's table
+    /// otherwise), then runs the command.
+    static func main() {
+        KernelTuning.applyCached()
+        main(nil)
+    }
 }

@@ -170,18 +170,24 @@ let spikeCases: [SpikeCase] = {
         #expect(fast == naive)
     }
 
-    @Test func compactionListsEveryNonzeroInOrder() {
-        // ss_compact_f32 (AVX2 on x86, 8 lanes per step + a scalar tail) against a plain loop: every
-        // length around the 8-lane steps, a base offset, values including −0 (zero), a subnormal and NaN (nonzero,
-        // not 1) and exactly 1; the values must come back bit for bit, nothing written past n.
+    @Test(arguments: [(0, "portable"), (1, "avx2"), (2, "avx512f")])
+    func compactionListsEveryNonzeroInOrder(path: Int, name: String) {
+        // ss_compact_f32 on each path this CPU has (AVX-512F 16 lanes per step, AVX2 8, portable
+        // scalar; then a scalar tail) against a plain loop: every length around the steps, a base
+        // offset, values including −0 (zero), a subnormal and NaN (nonzero, not 1) and exactly 1;
+        // the values must come back bit for bit, nothing written past n.
         var rng = SeededRNG(seed: 17)
         let pool: [Float] = [0, -0.0, 1, .nan, 0.5, -1, .leastNonzeroMagnitude, .infinity]
-        for n in Array(0...41) + [300, 768] {
+        guard ss_compact_on_f32(Int32(path), nil, 0, 0, nil, nil, nil) >= 0 else {
+            print("compaction path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+            return
+        }
+        for n in Array(0...49) + [300, 768] {
             let base = Int(rng.nextUniform() * 1000)
             let x = (0..<n).map { _ in rng.nextUniform() < 0.5 ? pool[Int(rng.nextUniform() * 8) % 8] : 0 }
-            var ix = [Int32](repeating: -7, count: n + 8), vx = [Float](repeating: 42, count: n + 8)
+            var ix = [Int32](repeating: -7, count: n + 16), vx = [Float](repeating: 42, count: n + 16)
             var other: Int32 = -1
-            let k = Int(ss_compact_f32(x, Int32(n), Int32(base), &ix, &vx, &other))
+            let k = Int(ss_compact_on_f32(Int32(path), x, Int32(n), Int32(base), &ix, &vx, &other))
             let want = x.indices.filter { x[$0] != 0 }
             #expect(k == want.count, "n \(n)")
             #expect(Array(ix[0..<k]) == want.map { Int32(base + $0) }, "n \(n)")
@@ -189,6 +195,7 @@ let spikeCases: [SpikeCase] = {
             #expect(Int(other) == want.filter { x[$0] != 1 }.count, "n \(n)")
             #expect(ix[n...].allSatisfy { $0 == -7 } && vx[n...].allSatisfy { $0 == 42 }, "wrote past n = \(n)")
         }
+        #expect(["portable", "avx2", "avx512f"].contains(String(cString: ss_compact_path())))
     }
 
     @Test func packedKernelIsExactOnBinaryAndMixedTokens() {

@@ -95,21 +95,19 @@ import Testing
 
     // MARK: the event kernel
 
-    /// The attention head kernel against the reference's loops written out here (scores Σ_e in e
-    /// order, max-shifted expf, Σ_j (p_j·(1/z))·v_j in key order, multiply then add): the same
-    /// bits. L = 70 with 3 padded keys (67 = 2·32 + 3 keys: the 32-key, 8-key and scalar paths) and
-    /// d = 40 (the 32-column and 8-column output paths), rows 53 floats apart.
-    @Test func attentionHeadKernelKeepsTheReferenceOrder() {
-        let L = 70, d = 40, stride = 53
-        var rng = SeededRNG(seed: 11)
+    /// The attention head kernel on every path this CPU has, against the reference's loops written
+    /// out here (scores Σ_e in e order, max-shifted expf, Σ_j (p_j·(1/z))·v_j in key order, multiply
+    /// then add): the same bits. L = 70 with 3 padded keys (67 = 2·32 + 3 keys: AVX2's 32-key, 8-key
+    /// and scalar parts, AVX-512's 32-key and masked 16-key ones) and d = 40 (32 + 8 columns); L = 33
+    /// (an odd query left for AVX-512's pairs) with d = 32 (MiniLM's head); L = 5, d = 17.
+    @Test(arguments: [(70, 40, 53), (33, 32, 41), (5, 17, 17)])
+    func attentionHeadKernelKeepsTheReferenceOrder(L: Int, d: Int, stride: Int) {
+        var rng = SeededRNG(seed: UInt64(11 + L))
         let q = (0..<(L * stride)).map { _ in rng.nextUniform() * 2 - 1 }
         let k = (0..<(L * stride)).map { _ in rng.nextUniform() * 2 - 1 }
         let v = (0..<(L * stride)).map { _ in rng.nextUniform() * 2 - 1 }
         let keys = (0..<L).filter { ![5, 31, 64].contains($0) }.map { Int32($0) }
         let scale = 1 / Float(d).squareRoot()
-        var out = [Float](repeating: .nan, count: L * d)
-        var scratch = [Float](repeating: 0, count: d * keys.count + keys.count)
-        ss_attention_head_f32(Int32(L), Int32(d), keys, Int32(keys.count), q, k, v, Int32(stride), scale, &out, Int32(d), &scratch)
         var ref = [Float](repeating: 0, count: L * d)
         for i in 0..<L {
             var p = keys.map { j -> Float in
@@ -127,7 +125,20 @@ import Testing
                 ref[i * d + e] = acc
             }
         }
-        #expect(out.map(\.bitPattern) == ref.map(\.bitPattern))
+        let scratchCount = ss_attention_scratch_count(Int32(d), Int32(keys.count))
+        var out = [Float](repeating: .nan, count: L * d)
+        var scratch = [Float](repeating: 0, count: scratchCount)
+        ss_attention_head_f32(Int32(L), Int32(d), keys, Int32(keys.count), q, k, v, Int32(stride), scale, &out, Int32(d), &scratch)
+        #expect(out.map(\.bitPattern) == ref.map(\.bitPattern), "the CPU's path (\(String(cString: ss_attention_path())))")
+        for (path, name) in [(0, "portable"), (1, "avx2"), (2, "avx512f")] {
+            var o = [Float](repeating: .nan, count: L * d)
+            guard ss_attention_head_on_f32(Int32(path), Int32(L), Int32(d), keys, Int32(keys.count), q, k, v, Int32(stride), scale,
+                                           &o, Int32(d), &scratch) == 1 else {
+                print("attention path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+                continue
+            }
+            #expect(o.map(\.bitPattern) == ref.map(\.bitPattern), "attention path \(name), L \(L), d \(d)")
+        }
     }
 
     @Test(arguments: [(37, 600, 200, 0.3), (128, 384, 384, 0.35), (600, 300, 200, 0.4), (5, 80, 32, 0.9), (3, 64, 70, 0.0)])
@@ -156,6 +167,21 @@ import Testing
         Self.same(yEv, yGemm, "events vs GEMM")
         let err = zip(yEv, yNaive).map { abs($0 - $1) }.max() ?? 0
         #expect(err <= 1e-4, "events vs naive (double accumulation): \(err)")
+        // Every slab path this CPU has gives the same bits (AVX2 and AVX-512F are the GEMM's;
+        // the portable one is checked against the naive sum above's bound).
+        for (path, name) in [(SS_EVENTS_PATH_AVX2, "avx2"), (SS_EVENTS_PATH_AVX512, "avx512f"), (SS_EVENTS_PATH_PORTABLE, "portable")] {
+            var yPath = [Float](repeating: .nan, count: R * outF)
+            guard ss_events_linear_on_f32(Int32(path), ev, Int32(outF), packed.base, &yPath, Int32(outF)) == 1 else {
+                print("events path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+                continue
+            }
+            if path == SS_EVENTS_PATH_PORTABLE {
+                let e = zip(yPath, yNaive).map { abs($0 - $1) }.max() ?? 0
+                #expect(e <= 1e-4, "portable events vs naive: \(e)")
+            } else {
+                Self.same(yPath, yGemm, "events path \(name) vs GEMM")
+            }
+        }
     }
 
     @Test func geluPolynomialIsCloseToTrueErfAndVectorEqualsScalar() {
@@ -171,6 +197,19 @@ import Testing
         }
         #expect(ss_erf_f32(.nan).isNaN)
         #expect(ss_erf_f32(-10) == -1 && ss_erf_f32(10) == 1)
+        // Every path this CPU has (16-lane AVX-512F, 8-lane AVX2, scalar) gives the same bits,
+        // NaN, ±0 and ±inf included (1003 + 5 values: the AVX-512 tail runs too).
+        let special: [Float] = [.nan, 0, -0.0, .infinity, -.infinity]
+        var want = xs + special
+        ss_gelu_erf_on_f32(0, want.count, &want)
+        for (path, name) in [(1, "avx2-fma"), (2, "avx512f")] {
+            var got = xs + special
+            guard ss_gelu_erf_on_f32(Int32(path), got.count, &got) == 1 else {
+                print("GELU path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+                continue
+            }
+            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "GELU path \(name) vs scalar")
+        }
     }
 
     // MARK: tiny random model

@@ -236,15 +236,18 @@ import CKernels
         #expect(ss_exp_f32(.nan).isNaN)
     }
 
-    /// The WKV step: vector == portable bit for bit (a tail of 3 channels, −1e38 initial pp, large
-    /// k), and both against the formulas of SEEDS.md evaluated in Double (relative 1e-5).
+    /// The WKV step: vector == portable bit for bit (43 channels = AVX-512's 2·16, then AVX2's 8,
+    /// then 3 scalar; −1e38 initial pp, large k), every path this CPU has, and all against the
+    /// formulas of SEEDS.md evaluated in Double (relative 1e-5).
     @Test func wkvStepMatchesFormulas() {
-        let C = 19
+        let C = 43
         var rng = SeededRNG(seed: 3)
         func vec(_ s: Float) -> [Float] { (0..<C).map { _ in (rng.nextUniform() * 2 - 1) * s } }
         let k = vec(30), v = vec(2), r = vec(6), u = vec(1), w = vec(3).map { -abs($0) }
         var aa = vec(1), bb = vec(1).map { abs($0) + 0.5 }, pp = vec(5)
         pp[0] = -1e38; pp[9] = -1e38; aa[0] = 0; bb[0] = 0; aa[9] = 0; bb[9] = 0
+        pp[37] = -1e38; aa[37] = 0; bb[37] = 0
+        let (aa0, bb0, pp0) = (aa, bb, pp)
         var aa2 = aa, bb2 = bb, pp2 = pp, y = [Float](repeating: .nan, count: C), y2 = y
         // Double reference of the same step (running-max form is exact algebra of the plain sums)
         var refY = [Double](), refA = [Double](), refB = [Double](), refP = [Double]()
@@ -262,6 +265,15 @@ import CKernels
         #expect(y.map(\.bitPattern) == y2.map(\.bitPattern))
         #expect(aa.map(\.bitPattern) == aa2.map(\.bitPattern) && bb.map(\.bitPattern) == bb2.map(\.bitPattern))
         #expect(pp.map(\.bitPattern) == pp2.map(\.bitPattern))
+        for (path, name) in [(1, "avx2-fma"), (2, "avx512f")] {
+            var a3 = aa0, b3 = bb0, p3 = pp0, y3 = [Float](repeating: .nan, count: C)
+            guard ss_wkv_step_on(Int32(path), Int32(C), k, v, r, u, w, &a3, &b3, &p3, &y3) == 1 else {
+                print("WKV path \(name) not checked: this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set)")
+                continue
+            }
+            #expect(y3.map(\.bitPattern) == y2.map(\.bitPattern) && a3.map(\.bitPattern) == aa2.map(\.bitPattern)
+                    && b3.map(\.bitPattern) == bb2.map(\.bitPattern) && p3.map(\.bitPattern) == pp2.map(\.bitPattern), "WKV path \(name)")
+        }
         func close(_ a: Float, _ b: Double) -> Bool { abs(Double(a) - b) <= 1e-5 * max(1, abs(b)) }
         for c in 0..<C {
             #expect(close(y[c], refY[c]), "y[\(c)] \(y[c]) vs \(refY[c])")

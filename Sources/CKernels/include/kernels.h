@@ -84,9 +84,14 @@ void ss_spike_accumulate_f32(int n_active, const int32_t *active, int C, const f
 size_t ss_count_nonzero_f32(size_t n, const float *x);
 // Row compaction for the event kernels (compact.c): ix[0..<k] = base + the positions j < n with
 // x[j] ≠ 0, increasing; vx[0..<k] = those x[j]; returns k. If `other` is not NULL, *other = how
-// many of those values are not exactly 1. Writes up to 8 entries past k (never past ix[n − 1] /
+// many of those values are not exactly 1. Writes up to 15 entries past k (never past ix[n − 1] /
 // vx[n − 1]): ix and vx need n entries. A NaN counts as nonzero (and not 1), −0 as zero.
 int ss_compact_f32(const float *x, int n, int base, int32_t *ix, float *vx, int *other);
+// Test hook: ss_compact_f32 on one path (0 portable, 1 AVX2, 2 AVX-512F); −1 when this CPU lacks it
+// (or SPIKESCOPE_NO_AVX512 is set, for 2). All paths give the same lists.
+int ss_compact_on_f32(int path, const float *x, int n, int base, int32_t *ix, float *vx, int *other);
+// The path ss_compact_f32 takes here: "avx512f", "avx2" or "portable".
+const char *ss_compact_path(void);
 // dst[c][r] = src[r][c] for src [rows, cols] → dst [cols, rows] (e.g. PyTorch [Out,In] → [In,Out]).
 void ss_transpose_f32(int rows, int cols, float *dst, const float *src);
 

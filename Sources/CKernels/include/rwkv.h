@@ -24,6 +24,13 @@ void ss_wkv_step(int C, const float *k, const float *v, const float *r, const fl
 void ss_wkv_step_portable(int C, const float *k, const float *v, const float *r, const float *u, const float *w,
                           float *aa, float *bb, float *pp, float *y);
 
+// Test hook: the step on one path, 0 portable / 1 AVX2+FMA / 2 AVX-512F; returns 0 (nothing
+// written) when this CPU lacks it (or SPIKESCOPE_NO_AVX512 is set, for 2). All give the same bits.
+int ss_wkv_step_on(int path, int C, const float *k, const float *v, const float *r, const float *u, const float *w,
+                   float *aa, float *bb, float *pp, float *y);
+// The path ss_wkv_step takes here: "avx512f", "avx2-fma" or "portable".
+const char *ss_wkv_path(void);
+
 // o[c] = σ(r[c]) · v[c]
 void ss_sigmoid_mul(int n, const float *r, const float *v, float *o);
 

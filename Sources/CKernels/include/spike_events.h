@@ -25,6 +25,13 @@ void ss_events_pack_f32(int In, int Out, const float *W, int ldw, float *packed)
 // zero in input order, added to Y at the block's end (zeros contribute exactly 0 to an FMA).
 // Cost ∝ nnz(X)·Out. Runs column slabs on the thread pool.
 void ss_events_linear_f32(const void *events, int Out, const float *packed, float *Y, int ldy);
+// Paths of the slab loop (AVX-512F and AVX2 give the same bits; the CPU's best is chosen).
+enum { SS_EVENTS_PATH_PORTABLE = 0, SS_EVENTS_PATH_AVX2 = 1, SS_EVENTS_PATH_AVX512 = 2 };
+// Test hook: ss_events_linear_f32 on one path; returns 0 (Y untouched) when this CPU lacks it (or
+// SPIKESCOPE_NO_AVX512 is set, for the AVX-512 path), else 1.
+int ss_events_linear_on_f32(int path, const void *events, int Out, const float *packed, float *Y, int ldy);
+// The path ss_events_linear_f32 takes here: "avx512f", "avx2-fma" or "portable".
+const char *ss_events_path(void);
 
 #ifdef __cplusplus
 }

@@ -43,11 +43,62 @@ public enum Kernels {
     /// The micro-kernel in use ("avx2-6x16", "avx512-…", "portable").
     public static var gemmKernelName: String { String(cString: ss_gemm_kernel_name()) }
 
+    // MARK: per-CPU tuning
+
+    /// The kernels' speed knobs (tuning.h): none changes a result, only the time.
+    public struct Tuning: Sendable, Equatable, Codable {
+        /// bf16 panel GEMV: bytes ahead of the line being read for a non-temporal prefetch (0 = none).
+        public var panelPrefetchBytes: Int
+        /// bf16 row GEMV: elements ahead in each of the four row streams (0 = none).
+        public var rowsPrefetchElements: Int
+        /// Packed spike-linear: active rows per token a row range aims at.
+        public var spikeRangeEvents: Int
+        public init(panelPrefetchBytes: Int, rowsPrefetchElements: Int, spikeRangeEvents: Int) {
+            self.panelPrefetchBytes = panelPrefetchBytes
+            self.rowsPrefetchElements = rowsPrefetchElements
+            self.spikeRangeEvents = spikeRangeEvents
+        }
+        public var json: [String: Any] {
+            ["panel_prefetch_bytes": panelPrefetchBytes, "rows_prefetch_elements": rowsPrefetchElements,
+             "spike_range_events": spikeRangeEvents]
+        }
+    }
+
+    /// The values in use: this CPU's table row (or the defaults), SPIKESCOPE_TUNING on top.
+    public static var tuning: Tuning {
+        let t = ss_tuning_current()!.pointee
+        return Tuning(panelPrefetchBytes: Int(t.panel_prefetch_bytes), rowsPrefetchElements: Int(t.rows_prefetch_elems),
+                      spikeRangeEvents: Int(t.spike_range_events))
+    }
+
+    /// Replaces the values in use (clamped to sane ranges); `keepEnvironment` lets SPIKESCOPE_TUNING
+    /// still override them; `source` is what `tuningSource` then says. Call it between kernel calls.
+    public static func setTuning(_ t: Tuning, source: String = "set", keepEnvironment: Bool = true) {
+        var c = ss_tuning(panel_prefetch_bytes: Int32(clamping: t.panelPrefetchBytes),
+                          rows_prefetch_elems: Int32(clamping: t.rowsPrefetchElements),
+                          spike_range_events: Int32(clamping: t.spikeRangeEvents))
+        ss_tuning_set(&c, source, keepEnvironment ? 1 : 0)
+    }
+
+    /// Where the values in use came from ("table: AMD family 26 model 2 (Zen 5)", "default", …).
+    public static var tuningSource: String { String(cString: ss_tuning_source()) }
+
+    /// This CPU as CPUID reports it, e.g. "AuthenticAMD family 26 model 2" ("" off x86).
+    public static var cpuIdentity: String {
+        var v = [CChar](repeating: 0, count: 13)
+        var family: Int32 = 0, model: Int32 = 0
+        ss_cpu_identity(&v, &family, &model)
+        let vendor = String(decoding: v.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return vendor.isEmpty ? "" : "\(vendor) family \(family) model \(model)"
+    }
+
     /// The path each kernel family takes on this CPU (chosen at run time), for benchmark reports.
     public static var paths: [String: String] {
         ["gemm": gemmKernelName, "gemv_f32": String(cString: ss_gemv_f32_path()),
          "gemv_bf16_panel": String(cString: ss_bf16_panel_path()), "gemv_bf16_rows": bf16RowsPath,
-         "spike_linear_packed": String(cString: ss_spike_packed_path())]
+         "spike_linear_packed": String(cString: ss_spike_packed_path()), "spike_events": String(cString: ss_events_path()),
+         "compact": String(cString: ss_compact_path()), "gelu": String(cString: ss_gelu_path()),
+         "attention": String(cString: ss_attention_path()), "wkv": String(cString: ss_wkv_path())]
     }
 
     /// C[M,N] = alpha·op(A)·op(B) + beta·C (row-major; op = transpose when the flag is set).
@@ -167,6 +218,9 @@ public enum Kernels {
 
     /// x ← GELU(x) (erf form) in place.
     public static func geluErf(_ n: Int, _ x: UnsafeMutablePointer<Float>) { ss_gelu_erf_f32(n, x) }
+
+    /// Floats of scratch `attentionHead` needs for head size d and `keyCount` keys.
+    public static func attentionScratchCount(d: Int, keyCount: Int) -> Int { ss_attention_scratch_count(Int32(d), Int32(keyCount)) }
 
     /// One attention head over the `keys` positions (attention.h).
     public static func attentionHead(l: Int, d: Int, keys: UnsafePointer<Int32>, keyCount: Int, q: UnsafePointer<Float>,

@@ -6,7 +6,9 @@
 // Figures: tokens_per_s = N / (time of the N generated steps), best of --repeats runs after a
 // warm-up; bytes_per_token = weight bytes the matrix-vector products read per token (dense, or with
 // the measured ReLU² density when --sparse-ffn); bandwidth_limit_tokens_per_s = measured streaming
-// read bandwidth / bytes_per_token (no run that reads every weight once per token can beat it).
+// read bandwidth / bytes_per_token (no run that reads every weight once per token can beat it);
+// fraction_of_own_limit_paired = the median over repeats of that fraction with a 256 MB probe run
+// just before each repeat (the probe and the run at the same moment of a noisy shared machine).
 
 import ArgumentParser
 import Foundation
@@ -99,7 +101,13 @@ public struct BenchGenerate: ParsableCommand {
         return (gpt, "random 12x512 vocab 77 seed 46")
     }
 
-    struct Timing { var tokensPerS: Double; var generated: [Int]; var bytesPerToken: Double; var density: Double }
+    struct Timing {
+        var tokensPerS: Double; var generated: [Int]; var bytesPerToken: Double; var density: Double
+        /// Per repeat: tokens/s over (the bandwidth probed just before it / bytes per token); the
+        /// median of these is the fraction of the limit with the probe and the run at the same
+        /// moment (a shared VM's bandwidth moves by ±40% between minutes).
+        var pairedFractions: [Double]
+    }
 
     /// Best-of-`repeats` timing of `tokens` greedy steps after the prompt.
     func time(_ runner: SpikeGPTRunner, prompt: [Int]) throws -> Timing {
@@ -107,15 +115,19 @@ public struct BenchGenerate: ParsableCommand {
         _ = try runner.generateGreedy(prompt: prompt, count: 8)     // warm-up (pages, worker thread)
         var best = Double.infinity
         var generated: [Int] = []
+        var paired: [Double] = []
         for _ in 0..<repeats {
+            let bw = Kernels.measureReadBandwidth(megabytes: 256, threads: threads, repeats: 1)
             runner.reset()
             var greedy = Sampler()
             // The one generation loop; every sampled token is fed, as the timing always did.
             let (out, dt) = try runner.generate(prompt: prompt, count: tokens, sampler: &greedy)
             if dt < best { best = dt; generated = out }
+            paired.append(Double(tokens) / dt / (bw / runner.bytesPerToken))
         }
         let density = runner.ffnInputs > 0 ? Double(runner.ffnActive) / Double(runner.ffnInputs) : 1
-        return Timing(tokensPerS: Double(tokens) / best, generated: generated, bytesPerToken: runner.bytesPerToken, density: density)
+        return Timing(tokensPerS: Double(tokens) / best, generated: generated, bytesPerToken: runner.bytesPerToken, density: density,
+                      pairedFractions: paired)
     }
 
     /// Logit drift of `test` against `ref` along `ref`'s own greedy path (both fed the same tokens):
@@ -152,6 +164,7 @@ public struct BenchGenerate: ParsableCommand {
     }
 
     func execute() throws {
+        let autotuned = KernelTuning.calibrateIfUnknown()   // a CPU tuning.c does not know: measure it first
         // Opened once: SpikeGPT goes to its runner, any other generating family to its stepper.
         let loaded = try model.map { try ModelLoader.load(path: $0) }
         if let loaded, !(loaded.model is SpikeGPT) {
@@ -162,8 +175,8 @@ public struct BenchGenerate: ParsableCommand {
         guard promptIDs.allSatisfy({ $0 >= 0 && $0 < gpt.config.vocab }) else {
             throw CLIError("--prompt ids must be in 0..<\(gpt.config.vocab) for this model, got \(promptIDs). Hint: use small ids such as 0,1,2,3")
         }
-        let bw1 = SpikeGPTRunner.measureReadBandwidth(threads: 1)
-        let bw2 = SpikeGPTRunner.measureReadBandwidth(threads: 2)
+        let bw1 = Kernels.measureReadBandwidth(threads: 1)
+        let bw2 = Kernels.measureReadBandwidth(threads: 2)
         let bandwidth = max(bw1, bw2)
 
         let settings: [(SpikeGPTRunner.WeightFormat, Bool)] = all
@@ -183,6 +196,8 @@ public struct BenchGenerate: ParsableCommand {
                 "bytes_per_token": t.bytesPerToken,
                 "bandwidth_limit_tokens_per_s": limit,
                 "fraction_of_own_limit": t.tokensPerS / limit,
+                "fraction_of_own_limit_paired": t.pairedFractions.sorted()[t.pairedFractions.count / 2],
+                "fractions_paired": t.pairedFractions,
                 "vs_dense_f32_limit": t.tokensPerS / (bandwidth / denseF32Bytes),
                 "relu2_density": t.density,
                 "first_tokens": Array(t.generated.prefix(16)),
@@ -200,7 +215,7 @@ public struct BenchGenerate: ParsableCommand {
             "bandwidth_gb_s": bandwidth / 1e9, "bandwidth_gb_s_1thread": bw1 / 1e9, "bandwidth_gb_s_2threads": bw2 / 1e9,
             "dense_f32_bytes_per_token": denseF32Bytes,
             "dense_f32_limit_tokens_per_s": bandwidth / denseF32Bytes,
-            "machine": MachineInfo.current.json,
+            "machine": MachineInfo.current.json, "autotuned": autotuned != nil,
         ]
         if results.count == 1 { for (k, v) in results[0] { report[k] = v } } else { report["settings"] = results }
 

@@ -7,6 +7,7 @@
 
 import Foundation
 import Formats
+import Engine
 import Models
 
 extension BenchGenerate {
@@ -19,7 +20,7 @@ extension BenchGenerate {
         guard promptIDs.allSatisfy({ $0 >= 0 && $0 < m.summary.vocab }) else {
             throw CLIError("--prompt ids must be in 0..<\(m.summary.vocab) for this model, got \(promptIDs)")
         }
-        let bw = max(SpikeGPTRunner.measureReadBandwidth(threads: 1), SpikeGPTRunner.measureReadBandwidth(threads: 2))
+        let bw = max(Kernels.measureReadBandwidth(threads: 1), Kernels.measureReadBandwidth(threads: 2))
         var best = Double.infinity, generated: [Int] = []
         for r in 0...repeats {  // run 0 warms up (pages, worker thread)
             guard let stepper = try m.tokenStepper(bf16: weights == "bf16") else { break }

@@ -344,7 +344,7 @@ extension SpikeBERT {
             let row0 = (b * T + t) * L
             keys[b].withUnsafeBufferPointer { kb in
                 let nk = kb.count
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: d * nk + nk) { tmp in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Kernels.attentionScratchCount(d: d, keyCount: nk)) { tmp in
                     // CKernels attention.c: the loops of `attention` (reference order), 8 lanes wide.
                     let o = row0 * stride + h * d
                     Kernels.attentionHead(l: L, d: d, keys: kb.baseAddress!, keyCount: nk, q: q + o, k: k + o, v: v + o, stride: stride,

@@ -353,26 +353,6 @@ public final class SpikeGPTRunner {
         return best
     }
 
-    /// Measured streaming-read bandwidth in bytes/s: the best of `repeats` passes (each with and
-    /// without software prefetch) summing a `megabytes` buffer (far larger than the caches) with `threads` threads.
-    public static func measureReadBandwidth(megabytes: Int = 512, threads: Int = 2, repeats: Int = 4) -> Double {
-        let n = megabytes * (1 << 20) / 4
-        let buf = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        defer { buf.deallocate() }
-        buf.initialize(repeating: 1, count: n)   // touch every page before timing
-        var best = 0.0
-        var sink = 0.0
-        // Plain loads and loads with the panel kernel's software prefetch, alternated; the best of
-        // either is the limit (on the benchmark VM the prefetching read is 10–25% faster).
-        for r in 0..<(2 * repeats) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            sink += Kernels.streamRead(buf, count: n, threads: threads, prefetch: r % 2 == 1)
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-            best = max(best, Double(n * 4) / dt)
-        }
-        return sink == Double(n * 2 * repeats) ? best : best   // sink read keeps the sums alive
-    }
-
     // MARK: pieces
 
     @inline(__always) private func job(_ m: Matrix, _ input: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>) -> Kernels.GEMVJob {

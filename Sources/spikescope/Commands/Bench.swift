@@ -6,5 +6,5 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed; prints JSON. Build with -c release.",
         subcommands: [BenchGemm.self, BenchSpikeLinear.self, BenchGenerate.self, BenchBERT.self, BenchTUI.self,
-                      BenchGIF.self, BenchAblation.self, BenchLoad.self])
+                      BenchGIF.self, BenchAblation.self, BenchLoad.self, BenchTune.self])
 }

@@ -44,6 +44,7 @@ struct BenchSpikeLinear: ParsableCommand {
 
     func run() throws {
         common.applyThreads()
+        let autotuned = KernelTuning.calibrateIfUnknown()   // a CPU tuning.c does not know: measure it first
         let inF = 768, outF = 3072
         var rng = SeededRNG(seed: 5)
         let w = Tensor.randomUniform([inF, outF], -0.05, 0.05, rng: &rng)
@@ -86,7 +87,7 @@ struct BenchSpikeLinear: ParsableCommand {
             ("max_rel_diff", fmt(worst, 9)),
             ("dense_repack_ms", fmt(repack * 1e3, 3)), ("speedup_vs_repack", fmt(repack / spike, 2)),
             ("break_even_rate", fmt(breakEven, 3)), ("threads", "\(Kernels.threads)"),
-            ("machine", MachineInfo.current.jsonText),
+            ("machine", MachineInfo.current.jsonText), ("autotuned", autotuned == nil ? "false" : "true"),
         ]))
         if !common.json {
             FileHandle.standardError.write(Data(String(
