@@ -290,6 +290,66 @@ static void ukr12_avx512(int kc, const float *restrict a0, const float *restrict
 }
 #endif
 
+#if defined(SS_X86)
+// AVX-512F for the 8 tail rows of a packed-B panel (two 4-row slivers packed by pack_a4, as
+// ukr4_avx2 reads them): one zmm accumulator per row, eight chains, one 16-wide load of B̃ per k
+// where ukr4_avx2 makes two 4-row passes of two ymm loads. Per element the same k-ordered FMAs
+// from +0, then set or added to C: the same bits. mc = 32 (a 32-token batch) = 12 + 12 + 8 rows.
+__attribute__((target("avx512f")))
+static void ukr8_avx512(int kc, const float *restrict a0, const float *restrict a1, const float *restrict b,
+                        float *restrict c, int ldc, int n, int set) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+    __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++, a0 += 4, a1 += 4, b += NR) {
+        __m512 bv = _mm512_load_ps(b);
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[0]), bv, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a0[1]), bv, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a0[2]), bv, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a0[3]), bv, c3);
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a1[0]), bv, c4);
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a1[1]), bv, c5);
+        c6 = _mm512_fmadd_ps(_mm512_set1_ps(a1[2]), bv, c6);
+        c7 = _mm512_fmadd_ps(_mm512_set1_ps(a1[3]), bv, c7);
+    }
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+    for (int r = 0; r < 8; r++) {
+        float *row = c + (size_t)r * ldc;
+        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
+        _mm512_mask_storeu_ps(row, mask, v);
+    }
+}
+#endif
+
+#if defined(SS_X86)
+// AVX-512F for a lone full 6-row sliver (a 10-token sentence: 6 + 4 rows): six zmm chains, one
+// 16-wide load of B̃ per k. Six chains leave the FMA pipes a quarter idle (latency 4 × 2 pipes),
+// still fewer instructions than ukr_avx2's twelve ymm chains. Same arithmetic per element: same bits.
+__attribute__((target("avx512f")))
+static void ukr6_avx512(int kc, const float *restrict a, const float *restrict unused, const float *restrict b,
+                        float *restrict c, int ldc, int n, int set) {
+    (void)unused;
+    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+    __m512 c3 = _mm512_setzero_ps(), c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        __m512 bv = _mm512_load_ps(b);
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), bv, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), bv, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), bv, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), bv, c3);
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4);
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
+    }
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    __m512 acc[6] = {c0, c1, c2, c3, c4, c5};
+    for (int r = 0; r < 6; r++) {
+        float *row = c + (size_t)r * ldc;
+        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
+        _mm512_mask_storeu_ps(row, mask, v);
+    }
+}
+#endif
+
 #if defined(__ARM_NEON) && defined(__aarch64__)
 // NEON (arm64, 32 q registers): 6×16 = 24 accumulators of 4 lanes, 4 B registers, 2 for A.
 //   acc[r][q] += a[k][r] · b[k][4q:4q+4]
@@ -340,6 +400,8 @@ static ukr_fn g_ukr4;   // the 4-row kernel where there is one (AVX2), else NULL
 typedef void (*ukr12_fn)(int kc, const float *a0, const float *a1, const float *b, float *c, int ldc, int n, int set);
 #endif
 static ukr12_fn g_ukr12; // the 12-row kernel (AVX-512F) for pairs of full slivers, else NULL
+static ukr12_fn g_ukr8;  // the 8-row kernel (AVX-512F) for pairs of full 4-row tail slivers, else NULL
+static ukr12_fn g_ukr6;  // the 6-row kernel (AVX-512F) for a lone full sliver, else NULL
 static void pick_once(void) {
     g_ukr = pick_kernel(&g_ukr_name);
 #if defined(SS_X86)
@@ -347,7 +409,9 @@ static void pick_once(void) {
     // Same bits as ukr_avx2 per element, twice the width: full 12-row tiles go to it.
     if (g_ukr == ukr_avx2 && __builtin_cpu_supports("avx512f") && !getenv("SPIKESCOPE_NO_AVX512")) {
         g_ukr12 = ukr12_avx512;
-        g_ukr_name = "avx512f 12x16 (avx2-fma 6x16 edges)";
+        g_ukr8 = ukr8_avx512;
+        g_ukr6 = ukr6_avx512;
+        g_ukr_name = "avx512f 12x16, 8x16, 6x16 (avx2-fma edges)";
     }
 #endif
 }
@@ -538,7 +602,7 @@ static int tail_rows(int mc) {
     return rem;
 }
 
-static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, ukr12_fn ukr12, int M, int n0, int n1, int N, int K, float alpha,
+static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, ukr12_fn ukr12, ukr12_fn ukr8, ukr12_fn ukr6, int M, int n0, int n1, int N, int K, float alpha,
                                 const float *A, int lda, const float *Bp, float beta, float *C, int ldc) {
     int w = n1 - n0;
     // β = 0: the first depth block writes C (no zeroing pass); otherwise scale C first.
@@ -575,9 +639,17 @@ static void gemm_packed_blocked(ukr_fn ukr, ukr_fn ukr4, ukr12_fn ukr12, int M, 
                 if (ukr12)
                     for (; ir + 2 * MR <= h6; ir += 2 * MR)
                         ukr12(kc, abuf + (size_t)ir * kc, abuf + (size_t)(ir + MR) * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, n, set);
-                for (; ir < h6; ir += MR)
-                    ukr(kc, abuf + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(MR, h6 - ir), n, set);
-                for (int ir = h6; ir < mc; ir += 4)
+                for (; ir < h6; ir += MR) {
+                    if (ukr6 && ir + MR <= h6)
+                        ukr6(kc, abuf + (size_t)ir * kc, NULL, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, n, set);
+                    else
+                        ukr(kc, abuf + (size_t)ir * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(MR, h6 - ir), n, set);
+                }
+                int it = h6;
+                if (ukr8)
+                    for (; it + 8 <= mc; it += 8)
+                        ukr8(kc, a4 + (size_t)(it - h6) * kc, a4 + (size_t)(it + 4 - h6) * kc, bs, C + (size_t)(ic + it) * ldc + jr, ldc, n, set);
+                for (int ir = it; ir < mc; ir += 4)
                     ukr4(kc, a4 + (size_t)(ir - h6) * kc, bs, C + (size_t)(ic + ir) * ldc + jr, ldc, imin(4, mc - ir), n, set);
             }
         }
@@ -597,11 +669,11 @@ static void gemm_packed_task(void *ctx, int t) {
     const gemm_packed_job *j = ctx;
     if (j->split_n) {
         int j0 = t * j->step, j1 = imin(j->N, j0 + j->step);
-        if (j0 < j1) gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, j->M, j0, j1, j->N, j->K, j->alpha, j->A, j->lda, j->Bp, j->beta, j->C, j->ldc);
+        if (j0 < j1) gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, g_ukr8, g_ukr6, j->M, j0, j1, j->N, j->K, j->alpha, j->A, j->lda, j->Bp, j->beta, j->C, j->ldc);
     } else {
         int i0 = t * j->step, i1 = imin(j->M, i0 + j->step);
         if (i0 < i1)
-            gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, i1 - i0, 0, j->N, j->N, j->K, j->alpha, j->A + (size_t)i0 * j->lda, j->lda, j->Bp,
+            gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, g_ukr8, g_ukr6, i1 - i0, 0, j->N, j->N, j->K, j->alpha, j->A + (size_t)i0 * j->lda, j->lda, j->Bp,
                                 j->beta, j->C + (size_t)i0 * j->ldc, j->ldc);
     }
 }
@@ -612,7 +684,7 @@ void ss_gemm_packed_b_f32(int M, int N, int K, float alpha, const float *A, int 
     pthread_once(&g_pick_once, pick_once);
     int threads = ss_threads_get();
     if (threads <= 1 || (double)M * N * K < PARALLEL_MIN_MACS) {
-        gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, M, 0, N, N, K, alpha, A, lda, Bp, beta, C, ldc);
+        gemm_packed_blocked(g_ukr, g_ukr4, g_ukr12, g_ukr8, g_ukr6, M, 0, N, N, K, alpha, A, lda, Bp, beta, C, ldc);
         return;
     }
     // The same strips as ss_gemm_f32 (the longer side cut into `threads` whole-tile strips).

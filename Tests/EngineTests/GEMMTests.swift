@@ -99,6 +99,7 @@ let gemmCases: [GemmCase] = {
         (1023, 33, 17), (9, 1023, 33), (33, 17, 1023),             // 1023 on each axis
         (130, 100, 520), (20, 2100, 40),                           // several MC/KC blocks; N > NC
         (1023, 1023, 20),                                          // parallel path, edge tiles both ways
+        (32, 100, 300), (10, 100, 300),                            // 32 tokens: 12 + 12 + 8 rows; 10: 6 + 4
     ]
     var out: [GemmCase] = []
     for (m, n, k) in shapes {
