@@ -103,11 +103,14 @@ struct WorkbenchSignalTests {
 
 /// Runs the binary with a deadline; a hang fails the test instead of stalling the suite.
 enum HostileCLI {
-    static func run(_ args: [String], timeout: Double = 20) throws -> (status: Int32, out: String, err: String, hung: Bool) {
+    /// `environment` is added to (and overrides) this process's environment.
+    static func run(_ args: [String], timeout: Double = 20, environment: [String: String] = [:]) throws
+        -> (status: Int32, out: String, err: String, hung: Bool) {
         let bin = try #require(Harness.binary, "spikescope binary not found and could not be built")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: bin)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let dir = FileManager.default.temporaryDirectory
         let outURL = dir.appendingPathComponent("hcli-out-\(UUID().uuidString)"), errURL = dir.appendingPathComponent("hcli-err-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)

@@ -1,0 +1,64 @@
+// `spikescope bench tune` and the per-CPU tuning through the binary: the calibration's JSON, the
+// cache it saves (read by the next process: machine.tuning_source says so), SPIKESCOPE_TUNING on
+// top, and the machine block every bench prints (kernel paths, tuning, measured bandwidth).
+// XDG_CACHE_HOME points at a temporary folder: nothing of the user's cache is read or written.
+import Foundation
+import Testing
+
+@Suite struct BenchTuneCLITests {
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text.prefix(300))")
+    }
+
+    @Test func tuneSavesForThisCPUAndTheNextProcessUsesIt() throws {
+        let dir = try HostileCLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["XDG_CACHE_HOME": dir]
+        let r = try HostileCLI.run(["bench", "tune", "--rounds", "1", "--save", "--json"], timeout: 120, environment: env)
+        #expect(r.status == 0 && !r.hung, "\(r.err)")
+        let out = try Self.json(r.out)
+        let knobs = try #require(out["knobs"] as? [[String: Any]])
+        #expect(knobs.compactMap { $0["knob"] as? String } == ["panel_prefetch_bytes", "rows_prefetch_elements", "spike_range_events"])
+        for k in knobs {
+            let cands = k["candidates"] as? [Int] ?? [], ms = k["ms"] as? [Double] ?? [], ratios = k["ratio_to_before"] as? [Double] ?? []
+            #expect(!cands.isEmpty && ms.count == cands.count && ratios.count == cands.count, "\(k)")
+            #expect(ms.allSatisfy { $0 > 0 } && cands.contains(k["chosen"] as? Int ?? -1), "\(k)")
+            #expect(ratios[cands.firstIndex(of: k["before"] as? Int ?? -1) ?? 0] == 1, "the value in use is its own reference: \(k)")
+        }
+        let tuning = try #require(out["tuning"] as? [String: Any])
+        let saved = try #require(out["saved_to"] as? String)
+        #expect(saved == dir + "/spikescope/tuning.json")
+        let cache = try Self.json(String(contentsOfFile: saved, encoding: .utf8))
+        let cpuid = try #require((out["machine"] as? [String: Any])?["cpuid"] as? String)
+        let entry = try #require(cache[cpuid] as? [String: Any], "the cache is keyed by this CPU (\(cpuid)): \(cache.keys)")
+        #expect((entry["tuning"] as? [String: Any])?["panelPrefetchBytes"] as? Int == tuning["panel_prefetch_bytes"] as? Int)
+
+        // The next process starts with the cached values, and SPIKESCOPE_TUNING overrides a field.
+        let next = try HostileCLI.run(["bench", "spike-linear", "--rate", "0.1", "--runs", "1", "--tokens", "8", "--json"], timeout: 120,
+                                      environment: env.merging(["SPIKESCOPE_TUNING": "panel_prefetch=4096"]) { $1 })
+        #expect(next.status == 0, "\(next.err)")
+        let machine = try #require(try Self.json(next.out)["machine"] as? [String: Any])
+        let source = machine["tuning_source"] as? String ?? ""
+        #expect(source.hasPrefix("cache: \(saved)") && source.hasSuffix("+ SPIKESCOPE_TUNING"), "\(source)")
+        let used = try #require(machine["tuning"] as? [String: Any])
+        #expect(used["panel_prefetch_bytes"] as? Int == 4096)
+        #expect(used["spike_range_events"] as? Int == tuning["spike_range_events"] as? Int)
+        #expect((machine["bandwidth_gb_s"] as? Double ?? 0) > 0.5, "a measured bandwidth: \(machine)")
+        let kernels = try #require(machine["kernels"] as? [String: String])
+        for k in ["gemm", "gemv_f32", "gemv_bf16_panel", "gemv_bf16_rows", "spike_linear_packed", "spike_events", "compact", "gelu",
+                  "attention", "wkv"] {
+            #expect(!(kernels[k] ?? "").isEmpty, "kernels lacks \(k): \(kernels)")
+        }
+    }
+
+    @Test func badRoundsAndAnUnwritableCacheAreRefused() throws {
+        let bad = try HostileCLI.run(["bench", "tune", "--rounds", "0"])
+        #expect(bad.status != 0 && bad.err.contains("--rounds"), "\(bad.err)")
+        let dir = try HostileCLI.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let blocker = dir + "/file"
+        _ = FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
+        let r = try HostileCLI.run(["bench", "tune", "--rounds", "1", "--save", "--cache", blocker + "/tuning.json", "--json"], timeout: 120)
+        HostileCLI.expectRefused(r, mentioning: ["cannot write the tuning cache", blocker, "--cache"])
+    }
+}
