@@ -80,6 +80,16 @@ static inline long pf_offset(int i, int n_in, long ahead) {
     return i + ahead < n_in ? ahead : ahead + 3L * n_in;
 }
 
+#ifdef SS_X86
+// The line at element `pf` of each of the four row streams, into L1.
+static inline void prefetch4(const uint16_t *w0, const uint16_t *w1, const uint16_t *w2, const uint16_t *w3, long pf) {
+    _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
+    _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
+    _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
+    _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
+}
+#endif
+
 // r = (u0 + u2) + (u1 + u3) of u = lo4(t) + hi4(t), then the tail with FMAs.
 __attribute__((target("avx2,fma")))
 static inline float finish8(__m256 t, int i, int n, const uint16_t *w, const float *x) {
@@ -115,13 +125,7 @@ static void rows_avx2(int n_out, int n_in, float *y, const uint16_t *W, const fl
             a3 = _mm256_fmadd_ps(wide8(w3 + (j)), xl, a3); b3 = _mm256_fmadd_ps(wide8(w3 + (j) + 8), xh, b3); \
         } while (0)
         for (; i + 32 <= n_in; i += 32) {   // one 64-byte line of each row per pass
-            if (ahead) {
-                long pf = i + pf_offset(i, n_in, ahead);
-                _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
-                _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
-                _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
-                _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
-            }
+            if (ahead) prefetch4(w0, w1, w2, w3, i + pf_offset(i, n_in, ahead));
             SS_BLOCK(i);
             SS_BLOCK(i + 16);
         }
@@ -176,13 +180,7 @@ static void rows_avx512(int n_out, int n_in, float *y, const uint16_t *W, const 
             a3 = _mm512_fmadd_ps(wide16(w3 + (j)), xv, a3);                                        \
         } while (0)
         for (; i + 32 <= n_in; i += 32) {
-            if (ahead) {
-                long pf = i + pf_offset(i, n_in, ahead);
-                _mm_prefetch((const char *)(w0 + pf), _MM_HINT_T0);
-                _mm_prefetch((const char *)(w1 + pf), _MM_HINT_T0);
-                _mm_prefetch((const char *)(w2 + pf), _MM_HINT_T0);
-                _mm_prefetch((const char *)(w3 + pf), _MM_HINT_T0);
-            }
+            if (ahead) prefetch4(w0, w1, w2, w3, i + pf_offset(i, n_in, ahead));
             SS_BLOCK(i);
             SS_BLOCK(i + 16);
         }

@@ -249,6 +249,20 @@ static void ukr4_avx2(int kc, const float *restrict a, const float *restrict b, 
 #endif
 
 #if defined(SS_X86)
+// C rows r < rows of a 16-column sliver ← acc[r] (set) or C + acc[r], the first n columns only:
+// the end of every AVX-512F micro-kernel below.
+__attribute__((target("avx512f")))
+static inline void store_rows_avx512(const __m512 *acc, int rows, float *c, int ldc, int n, int set) {
+    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    for (int r = 0; r < rows; r++) {
+        float *row = c + (size_t)r * ldc;
+        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
+        _mm512_mask_storeu_ps(row, mask, v);
+    }
+}
+#endif
+
+#if defined(SS_X86)
 // AVX-512F: two packed 6-row slivers (rows ir..ir+11) against one 16-column sliver of B̃, one
 // zmm accumulator per row: per k one 16-wide load of B̃[k][0:16], twelve FMAs with A broadcast
 // from memory. Twelve independent chains keep two 512-bit FMA pipes full (latency 4). Each
@@ -280,13 +294,8 @@ static void ukr12_avx512(int kc, const float *restrict a0, const float *restrict
         c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[4]), bv, c10);
         c11 = _mm512_fmadd_ps(_mm512_set1_ps(a1[5]), bv, c11);
     }
-    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
     __m512 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
-    for (int r = 0; r < 12; r++) {
-        float *row = c + (size_t)r * ldc;
-        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
-        _mm512_mask_storeu_ps(row, mask, v);
-    }
+    store_rows_avx512(acc, 12, c, ldc, n, set);
 }
 #endif
 
@@ -311,13 +320,8 @@ static void ukr8_avx512(int kc, const float *restrict a0, const float *restrict 
         c6 = _mm512_fmadd_ps(_mm512_set1_ps(a1[2]), bv, c6);
         c7 = _mm512_fmadd_ps(_mm512_set1_ps(a1[3]), bv, c7);
     }
-    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
     __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
-    for (int r = 0; r < 8; r++) {
-        float *row = c + (size_t)r * ldc;
-        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
-        _mm512_mask_storeu_ps(row, mask, v);
-    }
+    store_rows_avx512(acc, 8, c, ldc, n, set);
 }
 #endif
 
@@ -340,13 +344,8 @@ static void ukr6_avx512(int kc, const float *restrict a, const float *restrict u
         c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), bv, c4);
         c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), bv, c5);
     }
-    __mmask16 mask = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
     __m512 acc[6] = {c0, c1, c2, c3, c4, c5};
-    for (int r = 0; r < 6; r++) {
-        float *row = c + (size_t)r * ldc;
-        __m512 v = set ? acc[r] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, row), acc[r]);
-        _mm512_mask_storeu_ps(row, mask, v);
-    }
+    store_rows_avx512(acc, 6, c, ldc, n, set);
 }
 #endif
 

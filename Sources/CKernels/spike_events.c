@@ -164,144 +164,41 @@ typedef struct {
 } linear_job;
 
 #if defined(SS_X86)
-// One slab (96 columns, 12 ymm accumulators) for every row.
+// One slab for every row, written once in spike_events_slab.h and instantiated per ISA: AVX2 holds
+// the 96 columns in 12 ymm accumulators, AVX-512F in 6 zmm. Lane c of the slab runs the same FMA
+// chain in the same input order, parked and added to Y at the same points, so the two give the
+// same bits (and those of the dense GEMM); AVX-512 loads a W row in 6 loads instead of 12.
+#define SS_SLAB_NAME slab_task_avx2
+#define SS_SLAB_TARGET "avx2,fma"
+#define SS_VEC __m256
+#define SS_VW 8
+#define SS_ALIGN 32
+#define SS_ZERO() _mm256_setzero_ps()
+#define SS_LOAD(p) _mm256_load_ps(p)
+#define SS_STORE(p, v) _mm256_store_ps(p, v)
+#define SS_LOADU(p) _mm256_loadu_ps(p)
+#define SS_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define SS_SET1(p) _mm256_broadcast_ss(p)
+#define SS_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define SS_ADDV(a, b) _mm256_add_ps(a, b)
 #define SS_ACC(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-__attribute__((target("avx2,fma")))
-static void slab_task_avx2(const linear_job *jb, int s, int r_lo, int r_hi) {
-    const events_hdr *h = jb->h;
-    int In = h->In, chunks = h->chunks;
-    const int32_t *off = ev_off(h), *idx = ev_idx(h);
-    const float *val = ev_val(h);
-    const float *P = jb->packed + (size_t)s * SLAB * In;
-    int c0 = s * SLAB, w = imin(SLAB, jb->Out - c0);
-    _Alignas(32) float scratch[TB * SLAB];
-    _Alignas(32) float tmp[SLAB];
-    for (int r = r_lo; r < r_hi; r++) memset(jb->Y + (size_t)r * jb->ldy + c0, 0, sizeof(float) * (size_t)w);
-    for (int t0 = r_lo; t0 < r_hi; t0 += TB) {
-        int tn = imin(TB, r_hi - t0);
-        for (int kb = 0; kb < In; kb += GEMM_KC) {
-            int cf = kb / CHUNK, cl = (imin(In, kb + GEMM_KC) - 1) / CHUNK;  // chunks of this block
-            for (int cg = cf; cg <= cl; cg += SUBC) {
-                int ge = imin(cg + SUBC, cl + 1);
-                int first = cg == cf, last = ge == cl + 1;
-                // The next chunk group's weights (the next rows of this slab) into L2, a few lines per
-                // row, on the first row block only (later ones find them in L2): they come cold from
-                // DRAM, once per layer. MiniLM T = 4, batch 1: 21.4 → 20.0 ms (BENCHMARKS.md).
-                const char *nx = (const char *)(P + (size_t)ge * CHUNK * SLAB);
-                size_t nlines = t0 == r_lo && ge * CHUNK < In ? (size_t)imin(SUBC * CHUNK, In - ge * CHUNK) * SLAB * 4 / 64 : 0;
-                size_t per = (nlines + (size_t)tn - 1) / (size_t)tn, done = 0;
-                for (int t = 0; t < tn; t++) {
-                    int r = t0 + t;
-                    for (size_t q = 0; q < per && done < nlines; q++, done++) _mm_prefetch(nx + done * 64, _MM_HINT_T1);
-                    const int32_t *o = off + (size_t)r * (chunks + 1);
-                    int lo = o[cg], hi = o[ge];
-                    const int32_t *ix = idx + (size_t)r * In;
-                    const float *vx = val + (size_t)r * In;
-                    float *sc = scratch + t * SLAB;
-#define SS_DECL(i) __m256 a##i = first ? _mm256_setzero_ps() : _mm256_load_ps(sc + 8 * (i));
-                    SS_ACC(SS_DECL)
-#undef SS_DECL
-                    // acc += x[r][j] · W[j, slab]  for active j in input order (one FMA chain per lane)
-                    for (int e = lo; e < hi; e++) {
-                        const float *p = P + (size_t)ix[e] * SLAB;
-                        __m256 v = _mm256_broadcast_ss(vx + e);
-#define SS_FMA(i) a##i = _mm256_fmadd_ps(v, _mm256_load_ps(p + 8 * (i)), a##i);
-                        SS_ACC(SS_FMA)
-#undef SS_FMA
-                    }
-                    if (!last) {
-#define SS_PARK(i) _mm256_store_ps(sc + 8 * (i), a##i);
-                        SS_ACC(SS_PARK)
-#undef SS_PARK
-                        continue;
-                    }
-                    // Y[r, slab] += acc   (the dense micro-kernel's C += tile at the end of a block)
-                    float *y = jb->Y + (size_t)r * jb->ldy + c0;
-                    if (w == SLAB) {
-#define SS_ADD(i) _mm256_storeu_ps(y + 8 * (i), _mm256_add_ps(_mm256_loadu_ps(y + 8 * (i)), a##i));
-                        SS_ACC(SS_ADD)
-#undef SS_ADD
-                    } else {
-#define SS_TMP(i) _mm256_store_ps(tmp + 8 * (i), a##i);
-                        SS_ACC(SS_TMP)
-#undef SS_TMP
-                        for (int c = 0; c < w; c++) y[c] += tmp[c];
-                    }
-                }
-            }
-        }
-    }
-}
-#undef SS_ACC
-#endif
+#include "spike_events_slab.h"
 
-#if defined(SS_X86)
-// AVX-512F twin of slab_task_avx2: the 96 columns in 6 zmm accumulators. Lane c of the slab runs
-// the same FMA chain in the same input order, parked and added to Y at the same points, so the
-// bits are those of the AVX2 kernel (and of the dense GEMM); per event 6 W loads instead of 12.
+#define SS_SLAB_NAME slab_task_avx512
+#define SS_SLAB_TARGET "avx512f,avx2,fma"
+#define SS_VEC __m512
+#define SS_VW 16
+#define SS_ALIGN 64
+#define SS_ZERO() _mm512_setzero_ps()
+#define SS_LOAD(p) _mm512_load_ps(p)
+#define SS_STORE(p, v) _mm512_store_ps(p, v)
+#define SS_LOADU(p) _mm512_loadu_ps(p)
+#define SS_STOREU(p, v) _mm512_storeu_ps(p, v)
+#define SS_SET1(p) _mm512_set1_ps(*(p))
+#define SS_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define SS_ADDV(a, b) _mm512_add_ps(a, b)
 #define SS_ACC(X) X(0) X(1) X(2) X(3) X(4) X(5)
-__attribute__((target("avx512f,avx2,fma")))
-static void slab_task_avx512(const linear_job *jb, int s, int r_lo, int r_hi) {
-    const events_hdr *h = jb->h;
-    int In = h->In, chunks = h->chunks;
-    const int32_t *off = ev_off(h), *idx = ev_idx(h);
-    const float *val = ev_val(h);
-    const float *P = jb->packed + (size_t)s * SLAB * In;
-    int c0 = s * SLAB, w = imin(SLAB, jb->Out - c0);
-    _Alignas(64) float scratch[TB * SLAB];
-    _Alignas(64) float tmp[SLAB];
-    for (int r = r_lo; r < r_hi; r++) memset(jb->Y + (size_t)r * jb->ldy + c0, 0, sizeof(float) * (size_t)w);
-    for (int t0 = r_lo; t0 < r_hi; t0 += TB) {
-        int tn = imin(TB, r_hi - t0);
-        for (int kb = 0; kb < In; kb += GEMM_KC) {
-            int cf = kb / CHUNK, cl = (imin(In, kb + GEMM_KC) - 1) / CHUNK;
-            for (int cg = cf; cg <= cl; cg += SUBC) {
-                int ge = imin(cg + SUBC, cl + 1);
-                int first = cg == cf, last = ge == cl + 1;
-                const char *nx = (const char *)(P + (size_t)ge * CHUNK * SLAB);   // as in the AVX2 kernel
-                size_t nlines = t0 == r_lo && ge * CHUNK < In ? (size_t)imin(SUBC * CHUNK, In - ge * CHUNK) * SLAB * 4 / 64 : 0;
-                size_t per = (nlines + (size_t)tn - 1) / (size_t)tn, done = 0;
-                for (int t = 0; t < tn; t++) {
-                    int r = t0 + t;
-                    for (size_t q = 0; q < per && done < nlines; q++, done++) _mm_prefetch(nx + done * 64, _MM_HINT_T1);
-                    const int32_t *o = off + (size_t)r * (chunks + 1);
-                    int lo = o[cg], hi = o[ge];
-                    const int32_t *ix = idx + (size_t)r * In;
-                    const float *vx = val + (size_t)r * In;
-                    float *sc = scratch + t * SLAB;
-#define SS_DECL(i) __m512 a##i = first ? _mm512_setzero_ps() : _mm512_load_ps(sc + 16 * (i));
-                    SS_ACC(SS_DECL)
-#undef SS_DECL
-                    for (int e = lo; e < hi; e++) {
-                        const float *p = P + (size_t)ix[e] * SLAB;
-                        __m512 v = _mm512_set1_ps(vx[e]);
-#define SS_FMA(i) a##i = _mm512_fmadd_ps(v, _mm512_loadu_ps(p + 16 * (i)), a##i);
-                        SS_ACC(SS_FMA)
-#undef SS_FMA
-                    }
-                    if (!last) {
-#define SS_PARK(i) _mm512_store_ps(sc + 16 * (i), a##i);
-                        SS_ACC(SS_PARK)
-#undef SS_PARK
-                        continue;
-                    }
-                    float *y = jb->Y + (size_t)r * jb->ldy + c0;
-                    if (w == SLAB) {
-#define SS_ADD(i) _mm512_storeu_ps(y + 16 * (i), _mm512_add_ps(_mm512_loadu_ps(y + 16 * (i)), a##i));
-                        SS_ACC(SS_ADD)
-#undef SS_ADD
-                    } else {
-#define SS_TMP(i) _mm512_store_ps(tmp + 16 * (i), a##i);
-                        SS_ACC(SS_TMP)
-#undef SS_TMP
-                        for (int c = 0; c < w; c++) y[c] += tmp[c];
-                    }
-                }
-            }
-        }
-    }
-}
-#undef SS_ACC
+#include "spike_events_slab.h"
 #endif
 
 // Portable twin (same order; FMA only if the compiler contracts, so bit-identity with the dense

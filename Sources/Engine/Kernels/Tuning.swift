@@ -112,66 +112,33 @@ public enum KernelTuning {
         var knobs: [Knob] = []
         let threads = min(2, max(1, Kernels.threads))
 
-        // bf16 panel GEMV (SpikeGPT's batch-1 runner).
+        // bf16 panel GEMV (SpikeGPT's batch-1 runner): 48 × 2048×512 packed into panels.
         do {
-            let (rows, cols, count) = (2048, 512, 48)
+            let (rows, cols) = (2048, 512)
             let per = Kernels.bf16PanelCount(nOut: rows, nIn: cols)
-            let panels = UnsafeMutableRawPointer.allocate(byteCount: per * count * 2, alignment: 64).bindMemory(to: UInt16.self, capacity: per * count)
-            defer { panels.deallocate() }
-            var state: UInt32 = 12345
-            for i in 0..<(per * count) {   // small bf16 values (sign, exponent near 2^-4, random mantissa)
-                state = state &* 1_664_525 &+ 1_013_904_223
-                panels[i] = UInt16(0x3D00 | (state >> 20 & 0x7F)) | UInt16(state >> 31) << 15
+            let sweep = BF16Sweep(kind: .bf16Panel, rows: rows, cols: cols, elementsPerMatrix: per, count: 48, threads: threads) { dst, src in
+                Kernels.packBF16Panels(nOut: rows, nIn: cols, into: dst, from: src)
             }
-            let x = [Float](repeating: 0.5, count: cols)
-            var y = [Float](repeating: 0, count: rows)
-            let sweep = {
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        for m in 0..<count {
-                            var job = Kernels.GEMVJob(kind: .bf16Panel, nOut: rows, nIn: cols, y: yp.baseAddress!,
-                                                      w: UnsafeRawPointer(panels + m * per), x: xp.baseAddress!, partial: nil)
-                            Kernels.gemvBatch(&job, count: 1, threads: threads)
-                        }
-                    }
-                }
-            }
+            defer { sweep.deallocate() }
             let k = measure(name: "panel_prefetch_bytes", what: "bf16 panel GEMV, 48 × 2048×512 (96 MB), \(threads) threads",
                             candidates: [0, 1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768], current: tuning.panelPrefetchBytes,
                             rounds: rounds, set: { tuning.panelPrefetchBytes = $0; Kernels.setTuning(tuning, source: "calibrating", keepEnvironment: false) },
-                            run: sweep)
+                            run: sweep.run)
             tuning.panelPrefetchBytes = k.chosen
             knobs.append(k)
         }
 
-        // bf16 row GEMV (LLaMA's bf16 weights read in place).
+        // bf16 row GEMV (LLaMA's bf16 weights read in place): 12 × 2048×2048 as stored.
         do {
-            let (rows, cols, count) = (2048, 2048, 12)
-            let per = rows * cols
-            let w = UnsafeMutablePointer<UInt16>.allocate(capacity: per * count)
-            defer { w.deallocate() }
-            var state: UInt32 = 777
-            for i in 0..<(per * count) {
-                state = state &* 1_664_525 &+ 1_013_904_223
-                w[i] = UInt16(0x3D00 | (state >> 20 & 0x7F)) | UInt16(state >> 31) << 15
+            let (rows, cols) = (2048, 2048)
+            let sweep = BF16Sweep(kind: .bf16Rows, rows: rows, cols: cols, elementsPerMatrix: rows * cols, count: 12, threads: threads) { dst, src in
+                dst.update(from: src, count: rows * cols)
             }
-            let x = [Float](repeating: 0.25, count: cols)
-            var y = [Float](repeating: 0, count: rows)
-            let sweep = {
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        for m in 0..<count {
-                            var job = Kernels.GEMVJob(kind: .bf16Rows, nOut: rows, nIn: cols, y: yp.baseAddress!,
-                                                      w: UnsafeRawPointer(w + m * per), x: xp.baseAddress!, partial: nil)
-                            Kernels.gemvBatch(&job, count: 1, threads: threads)
-                        }
-                    }
-                }
-            }
+            defer { sweep.deallocate() }
             let k = measure(name: "rows_prefetch_elements", what: "bf16 row GEMV, 12 × 2048×2048 (96 MB), \(threads) threads",
                             candidates: [0, 256, 512, 1024, 2048, 4096], current: tuning.rowsPrefetchElements,
                             rounds: rounds, set: { tuning.rowsPrefetchElements = $0; Kernels.setTuning(tuning, source: "calibrating", keepEnvironment: false) },
-                            run: sweep)
+                            run: sweep.run)
             tuning.rowsPrefetchElements = k.chosen
             knobs.append(k)
         }
@@ -196,6 +163,38 @@ public enum KernelTuning {
         }
         Kernels.setTuning(tuning, source: "measured by this process (bench tune)")
         return (tuning, knobs)
+    }
+
+    /// `count` bf16 matrices (rows × cols, small random values) laid out by `layout` (the panel
+    /// packing, or a plain copy), and `run`: one batch-1 product with each, in turn.
+    final class BF16Sweep {
+        let base: UnsafeMutablePointer<UInt16>
+        let run: () -> Void
+        init(kind: Kernels.GEMVJob.Kind, rows: Int, cols: Int, elementsPerMatrix per: Int, count: Int, threads: Int,
+             layout: (UnsafeMutablePointer<UInt16>, UnsafePointer<UInt16>) -> Void) {
+            let base = UnsafeMutableRawPointer.allocate(byteCount: per * count * 2, alignment: 64).bindMemory(to: UInt16.self, capacity: per * count)
+            var state: UInt32 = 12345
+            let w = (0..<(rows * cols)).map { _ -> UInt16 in   // sign, exponent near 2^-4, random mantissa
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return UInt16(0x3D00 | (state >> 20 & 0x7F)) | UInt16(state >> 31) << 15
+            }
+            w.withUnsafeBufferPointer { src in for m in 0..<count { layout(base + m * per, src.baseAddress!) } }
+            let x = [Float](repeating: 0.5, count: cols)
+            var y = [Float](repeating: 0, count: rows)
+            self.base = base
+            run = {
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        for m in 0..<count {
+                            var job = Kernels.GEMVJob(kind: kind, nOut: rows, nIn: cols, y: yp.baseAddress!,
+                                                      w: UnsafeRawPointer(base + m * per), x: xp.baseAddress!, partial: nil)
+                            Kernels.gemvBatch(&job, count: 1, threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+        func deallocate() { base.deallocate() }
     }
 
     // MARK: cache
