@@ -205,6 +205,7 @@ static void rows_avx512(int n_out, int n_in, float *y, const uint16_t *W, const 
 
 void ss_gemv_bf16_rows(int n_out, int n_in, float *y, const uint16_t *W, const float *x) {
     if (n_out <= 0) return;
+    if (ss_bf16_dot_get() && ss_gemv_bf16_rows_dot(n_out, n_in, y, W, x)) return;   // opt-in (bf16dot.c)
 #ifdef SS_X86
     cpu_check();
     if (cpu_avx512) { rows_avx512(n_out, n_in, y, W, x); return; }
@@ -228,6 +229,7 @@ int ss_gemv_bf16_rows_on(int path, int n_out, int n_in, float *y, const uint16_t
 }
 
 const char *ss_bf16_rows_path(void) {
+    if (ss_bf16_dot_get()) return "avx512bf16 dot (x rounded to bf16)";
 #ifdef SS_X86
     cpu_check();
     if (cpu_avx512) return "avx512f";
@@ -407,6 +409,10 @@ void ss_gemm_bf16_rows(int m, int n_out, int n_in, float *Y, int ldy, const floa
     if (n_in <= 0) {
         for (int t = 0; t < m; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)n_out);
         return;
+    }
+    if (ss_bf16_dot_get()) {   // opt-in (bf16dot.c); out of memory there: the fp32-activation way below
+        if (m == 1 ? ss_gemv_bf16_rows_dot(n_out, n_in, Y, W, X)
+                   : ss_gemm_bf16_rows_dot(m, n_out, n_in, Y, ldy, X, ldx, W, threads)) return;
     }
     gemm_ctx c = { m, n_out, n_in, ldy, ldx, 0, 0, threads < 1 ? 1 : threads, m <= gemv_max_m(), Y, X, W, 0 };
     c.nb = c.gemv ? gemv_block_rows(n_in) : gemm_block_rows(n_out, n_in);

@@ -61,4 +61,30 @@ import Testing
         let r = try HostileCLI.run(["bench", "tune", "--rounds", "1", "--save", "--cache", blocker + "/tuning.json", "--json"], timeout: 120)
         HostileCLI.expectRefused(r, mentioning: ["cannot write the tuning cache", blocker, "--cache"])
     }
+
+    @Test func bf16DotThroughTheBinary() throws {
+        let llama = Harness.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/llama/llama-tiny-bf16").path
+        let flags = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+        let has = flags.contains(" avx512_bf16") && ProcessInfo.processInfo.environment["SPIKESCOPE_NO_AVX512"] == nil
+        let r = try HostileCLI.run(["bench", "generate", "--model", llama, "--tokens", "4", "--repeats", "1", "--bf16-dot", "--prefill", "16", "--json"],
+                                   timeout: 120)
+        guard has else {
+            HostileCLI.expectRefused(r, mentioning: ["--bf16-dot", "AVX-512 BF16"])
+            print("bf16 dot mode not run through the binary: this CPU lacks AVX-512 BF16 (the refusal was checked)")
+            return
+        }
+        #expect(r.status == 0, "\(r.err)")
+        let out = try Self.json(r.out)
+        #expect(out["bf16_dot"] as? Bool == true)
+        #expect(((out["machine"] as? [String: Any])?["kernels"] as? [String: String])?["gemv_bf16_rows"]?.contains("dot") == true)
+        let def = try #require(out["default_mode"] as? [String: Any])
+        let drift = try #require(def["drift"] as? [String: Any])
+        let maxAbs = drift["max_abs_logit"] as? Double ?? .nan, scale = drift["max_abs_logit_default"] as? Double ?? .nan
+        #expect(maxAbs > 0, "the mode changes the numbers (x is rounded to bf16): \(drift)")
+        #expect(maxAbs <= 0.02 * scale, "logits move by \(maxAbs) of \(scale)")
+        #expect((def["prefill_speedup"] as? Double ?? 0) > 0 && (out["prefill_tokens"] as? Int) == 16)
+        // The SpikeGPT runner keeps its own bf16 layout: the flag is refused there, with the reason.
+        let gpt = try HostileCLI.run(["bench", "generate", "--tokens", "2", "--bf16-dot"], timeout: 60)
+        HostileCLI.expectRefused(gpt, mentioning: ["--bf16-dot", "LLaMA"])
+    }
 }

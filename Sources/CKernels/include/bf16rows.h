@@ -39,6 +39,22 @@ void ss_gemm_bf16_rows(int m, int n_out, int n_in, float *Y, int ldy, const floa
 // 1 (portable) — where the GEMV way stopped being the faster one (bf16rows.c).
 int ss_bf16_rows_gemv_max_m(void);
 
+// ---- bf16 dot products (bf16dot.c): opt-in, a numerics change -----------------------------------
+// With the mode on (ss_bf16_dot_set(1), only where the CPU has AVX-512 BF16), ss_gemv_bf16_rows,
+// the SS_GEMV_BF16_ROWS batch jobs and ss_gemm_bf16_rows round x to bf16 and use vdpbf16ps:
+// |y − y_fp32-activations| ≤ 2⁻⁸·Σ|w·x| (x's rounding and the fp32 sums), no longer the bits of
+// the paths above. Off by default. Set it before kernels run on other threads.
+// 1 when this CPU has the instructions (and SPIKESCOPE_NO_AVX512 is unset).
+int ss_bf16_dot_available(void);
+// Turns the mode on or off; returns 0 when asked to turn it on where it is not available.
+int ss_bf16_dot_set(int on);
+int ss_bf16_dot_get(void);
+// The two kernels of the mode, callable directly (tests): return 0 (nothing written) when the CPU
+// lacks the instructions or memory runs out, else 1. Rows of Y do not depend on m or threads.
+int ss_gemv_bf16_rows_dot(int n_out, int n_in, float *y, const uint16_t *W, const float *x);
+int ss_gemm_bf16_rows_dot(int m, int n_out, int n_in, float *Y, int ldy, const float *X, int ldx,
+                          const uint16_t *W, int threads);
+
 #ifdef __cplusplus
 }
 #endif

@@ -53,6 +53,10 @@ public struct BenchGenerate: ParsableCommand {
     var llamaCpp: String?
     @Option(name: .customLong("torch-script"), help: "Path of bench_spikegpt_torch.py (default: Tests/Reference in the source tree).")
     var torchScript: String?
+    @Flag(name: .customLong("bf16-dot"), help: "Bf16 row weights (a LLaMA bf16 checkpoint): activations rounded to bf16 and multiplied with AVX-512 BF16 dot products (vdpbf16ps). Changes the numbers slightly; the report gives the drift and the speed against the default, measured in the same run.")
+    var bf16Dot = false
+    @Option(help: "Also time the prompt pass (prefill) over this many tokens (ids 0, 1, 2, … modulo the vocabulary); 0: no.")
+    var prefill: Int = 0
 
     public func validate() throws {
         if tokens < 1 { throw ValidationError("--tokens must be ≥ 1, got \(tokens)") }
@@ -63,6 +67,10 @@ public struct BenchGenerate: ParsableCommand {
         if torchThreads < 1 { throw ValidationError("--torch-threads must be ≥ 1, got \(torchThreads)") }
         if repeats < 1 { throw ValidationError("--repeats must be ≥ 1") }
         if parsePrompt() == nil { throw ValidationError("--prompt must be comma-separated token ids, e.g. 0,1,2, got '\(prompt)'") }
+        if prefill < 0 || prefill > 8192 { throw ValidationError("--prefill must be in 0...8192, got \(prefill)") }
+        if bf16Dot && !Kernels.bf16DotAvailable {
+            throw ValidationError("--bf16-dot needs AVX-512 BF16 (vdpbf16ps), which this CPU lacks (or SPIKESCOPE_NO_AVX512 is set). Hint: leave --bf16-dot out")
+        }
     }
 
     func parsePrompt() -> [Int]? {
@@ -169,6 +177,9 @@ public struct BenchGenerate: ParsableCommand {
         let loaded = try model.map { try ModelLoader.load(path: $0) }
         if let loaded, !(loaded.model is SpikeGPT) {
             return try executeStepper(loaded, residentAfterOpenKB: ProcessMemory.residentKB(), weightFileBytes: weightBytes(loaded.weightsPath))
+        }
+        if bf16Dot || prefill > 0 {
+            throw CLIError("--bf16-dot and --prefill apply to bf16 row weights read in place (a LLaMA folder given with --model); the SpikeGPT runner packs its bf16 weights into panels. Hint: give --model a LLaMA-family folder")
         }
         let promptIDs = parsePrompt()!
         let (gpt, source) = try openModel(loaded)

@@ -21,14 +21,48 @@ extension BenchGenerate {
             throw CLIError("--prompt ids must be in 0..<\(m.summary.vocab) for this model, got \(promptIDs)")
         }
         let bw = max(Kernels.measureReadBandwidth(threads: 1), Kernels.measureReadBandwidth(threads: 2))
-        var best = Double.infinity, generated: [Int] = []
-        for r in 0...repeats {  // run 0 warms up (pages, worker thread)
-            guard let stepper = try m.tokenStepper(bf16: weights == "bf16") else { break }
-            var greedy = Sampler()
-            let (out, dt) = try stepper.generate(prompt: promptIDs, count: r == 0 ? 4 : tokens, sampler: &greedy)
-            if r > 0, dt < best { best = dt; generated = out }
+        let prefillIDs = (0..<prefill).map { $0 % m.summary.vocab }
+        /// Decoding (best of --repeats after a warm-up) and, with --prefill, the prompt pass, in the
+        /// bf16 dot mode or not.
+        func run(dot: Bool) throws -> (tps: Double, generated: [Int], prefillS: Double?) {
+            Kernels.setBF16DotProducts(dot)
+            var best = Double.infinity, generated: [Int] = []
+            for r in 0...repeats {  // run 0 warms up (pages, worker thread)
+                guard let stepper = try m.tokenStepper(bf16: weights == "bf16") else { break }
+                var greedy = Sampler()
+                let (out, dt) = try stepper.generate(prompt: promptIDs, count: r == 0 ? 4 : tokens, sampler: &greedy)
+                if r > 0, dt < best { best = dt; generated = out }
+            }
+            var prefillBest: Double? = nil
+            if !prefillIDs.isEmpty {
+                for _ in 0...repeats {
+                    guard let stepper = try m.tokenStepper(bf16: weights == "bf16") else { break }
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try stepper.prime(prefillIDs)
+                    let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+                    prefillBest = min(prefillBest ?? .infinity, dt)
+                }
+            }
+            return (Double(tokens) / best, generated, prefillBest)
         }
-        let tps = Double(tokens) / best
+        /// Logits along `fed` (the default mode's greedy path) in both modes: the dot mode's drift.
+        func drift(_ fed: [Int]) throws -> [String: Any] {
+            func logits(dot: Bool) throws -> [[Float]] {
+                Kernels.setBF16DotProducts(dot)
+                guard let s = try m.tokenStepper(bf16: weights == "bf16") else { return [] }
+                return try fed.map { try s.nextLogits(after: $0) }
+            }
+            let a = try logits(dot: false), b = try logits(dot: true)
+            var maxAbs: Float = 0, maxRef: Float = 0, agree = 0
+            for (x, y) in zip(a, b) {
+                for j in x.indices { maxAbs = max(maxAbs, abs(x[j] - y[j])); maxRef = max(maxRef, abs(x[j])) }
+                if x.indices.max(by: { x[$0] < x[$1] }) == y.indices.max(by: { y[$0] < y[$1] }) { agree += 1 }
+            }
+            return ["steps": a.count, "max_abs_logit": Double(maxAbs), "max_abs_logit_default": Double(maxRef),
+                    "argmax_agreement": Double(agree) / Double(max(a.count, 1))]
+        }
+        let reference = bf16Dot ? try run(dot: false) : nil
+        let (tps, generated, prefillS) = try run(dot: bf16Dot)
         var report: [String: Any] = [
             "model": loaded.weightsPath, "family": loaded.family.traits.id,
             "layers": m.summary.layers, "width": m.summary.width, "vocab": m.summary.vocab,
@@ -39,7 +73,24 @@ extension BenchGenerate {
             "resident_after_open_mb": Double(residentAfterOpenKB) / 1024,
             "resident_after_open_vs_files": Double(residentAfterOpenKB) * 1024 / Double(max(weightFileBytes, 1)),
             "resident_after_generate_mb": Double(ProcessMemory.residentKB()) / 1024,
+            "bf16_dot": bf16Dot,
         ]
+        if let prefillS {
+            report["prefill_tokens"] = prefill
+            report["prefill_ms"] = prefillS * 1e3
+            report["prefill_tokens_per_s"] = Double(prefill) / prefillS
+        }
+        if let reference {
+            var cmp: [String: Any] = ["tokens_per_s": reference.tps, "decode_speedup": tps / reference.tps,
+                                      "first_tokens": Array(reference.generated.prefix(16))]
+            if let p = reference.prefillS, let q = prefillS {
+                cmp["prefill_ms"] = p * 1e3
+                cmp["prefill_speedup"] = p / q
+            }
+            cmp["drift"] = try drift(Array((promptIDs + reference.generated).prefix(promptIDs.count + min(tokens, 32))))
+            report["default_mode"] = cmp
+            Kernels.setBF16DotProducts(true)   // the machine block names the path that was timed
+        }
         if let b = m.decodeBytesPerToken {
             report["bytes_per_token"] = b
             report["bandwidth_limit_tokens_per_s"] = bw / b
