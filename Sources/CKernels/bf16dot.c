@@ -18,6 +18,7 @@
 
 #include "bf16rows.h"
 #include "kernels.h"
+#include "tuning.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -89,6 +90,7 @@ static inline float bf16_of_pair_lo(uint32_t w) { return bf16f((uint16_t)(w & 0x
 __attribute__((target("avx512f,avx512bf16,avx512bw")))
 static void rows_dot(int o0, int o1, int n_in, float *y, const uint16_t *W, const uint32_t *xb) {
     int k2 = n_in / 2, odd = n_in & 1;
+    const long ahead = ss_tuning_current()->rows_prefetch_elems;
     int o = o0;
     for (; o < o1; o += 4) {
         int rows = o1 - o < 4 ? o1 - o : 4;
@@ -97,6 +99,14 @@ static void rows_dot(int o0, int o1, int n_in, float *y, const uint16_t *W, cons
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         int k = 0;
         for (; k + 32 <= k2; k += 32) {
+            if (ahead) {   // as the default row kernel: each stream's line `ahead` elements on (near a
+                           // row's end, the same row of the next 4-row group), both lines of this step
+                long e = 2L * k, pf = e + ahead < n_in ? e + ahead : e + ahead + 3L * n_in;
+                for (int r = 0; r < 4; r++) {
+                    _mm_prefetch((const char *)(w[r] + pf), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(w[r] + pf + 32), _MM_HINT_T0);
+                }
+            }
             __m512bh x0 = (__m512bh)_mm512_loadu_si512(xb + k), x1 = (__m512bh)_mm512_loadu_si512(xb + k + 16);
 #define SS_ROW(r, A, B)                                                                               \
             A = _mm512_dpbf16_ps(A, (__m512bh)_mm512_loadu_si512((const uint32_t *)w[r] + k), x0);   \
