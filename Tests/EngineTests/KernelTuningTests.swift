@@ -129,6 +129,24 @@ import Testing
         #expect(!KernelTuning.applyCached(from: url))
     }
 
+    @Test func anUnknownCPUIsMeasuredOnceAndCached() throws {
+        let saved = Kernels.tuning, source = Kernels.tuningSource
+        defer { Kernels.setTuning(saved, source: source, keepEnvironment: false) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("autotune-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("tuning.json")
+        // A CPU the table names (or a cache) is left alone.
+        Kernels.setTuning(saved, source: "table: a test", keepEnvironment: false)
+        #expect(KernelTuning.calibrateIfUnknown(cache: url) == nil)
+        #expect(!FileManager.default.fileExists(atPath: url.path))
+        // On the defaults (a CPU not in the table, no cache) the benches measure it and keep it.
+        Kernels.setTuning(saved, source: "default", keepEnvironment: false)
+        let knobs = try #require(KernelTuning.calibrateIfUnknown(cache: url))
+        #expect(knobs.map(\.name) == ["panel_prefetch_bytes", "rows_prefetch_elements", "spike_range_events"])
+        #expect(KernelTuning.cached(at: url) == Kernels.tuning, "the values in use are the ones cached")
+        #expect(Kernels.tuningSource.hasPrefix("measured"))
+    }
+
     @Test func theChoiceKeepsTheCurrentValueUnlessClearlyFaster() {
         // Rounds in which the machine slows down by 2× halfway: candidate 2 is 10% faster than the
         // current (index 1) in every round, candidate 0 only 2% faster.
