@@ -103,6 +103,7 @@ public struct BenchAblation: ParsableCommand {
                 "spikegpt_table5": rows.map { ["variant": $0.variant, "val_loss": $0.valLoss, "val_bpc": $0.valBPC,
                                                "final_train_loss": $0.finalTrainLoss, "seconds": $0.seconds] },
                 "spikelm": spikeLM,
+                "machine": MachineInfo.current.json,   // the ablation's seconds come from this machine's kernels
             ]
             let d = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])
             FileHandle.standardOutput.write(d + Data("\n".utf8))
