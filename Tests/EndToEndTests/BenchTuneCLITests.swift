@@ -83,6 +83,11 @@ import Testing
         #expect(maxAbs > 0, "the mode changes the numbers (x is rounded to bf16): \(drift)")
         #expect(maxAbs <= 0.02 * scale, "logits move by \(maxAbs) of \(scale)")
         #expect((def["prefill_speedup"] as? Double ?? 0) > 0 && (out["prefill_tokens"] as? Int) == 16)
+        // fp32 weights: nothing goes through the bf16 row kernels, and the report says so.
+        let f32 = try HostileCLI.run(["bench", "generate", "--model", llama.replacingOccurrences(of: "llama-tiny-bf16", with: "llama-tiny"),
+                                      "--tokens", "2", "--repeats", "1", "--bf16-dot", "--json"], timeout: 120)
+        #expect(f32.status == 0 && f32.err.contains("the mode changed nothing"), "\(f32.err)")
+        #expect((try Self.json(f32.out))["bf16_dot_note"] != nil)
         // The SpikeGPT runner keeps its own bf16 layout: the flag is refused there, with the reason.
         let gpt = try HostileCLI.run(["bench", "generate", "--tokens", "2", "--bf16-dot"], timeout: 60)
         HostileCLI.expectRefused(gpt, mentioning: ["--bf16-dot", "LLaMA"])

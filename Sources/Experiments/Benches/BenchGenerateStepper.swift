@@ -87,8 +87,14 @@ extension BenchGenerate {
                 cmp["prefill_ms"] = p * 1e3
                 cmp["prefill_speedup"] = p / q
             }
-            cmp["drift"] = try drift(Array((promptIDs + reference.generated).prefix(promptIDs.count + min(tokens, 32))))
+            let d = try drift(Array((promptIDs + reference.generated).prefix(promptIDs.count + min(tokens, 32))))
+            cmp["drift"] = d
             report["default_mode"] = cmp
+            if (d["max_abs_logit"] as? Double) == 0 {   // nothing went through the bf16 row kernels
+                let note = "the mode changed nothing: this model has no bf16 row weights (its weights are not stored as bf16)"
+                report["bf16_dot_note"] = note
+                FileHandle.standardError.write(Data("spikescope bench generate: --bf16-dot: \(note)\n".utf8))
+            }
             Kernels.setBF16DotProducts(true)   // the machine block names the path that was timed
         }
         if let b = m.decodeBytesPerToken {
