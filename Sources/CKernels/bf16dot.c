@@ -19,6 +19,7 @@
 #include "bf16rows.h"
 #include "kernels.h"
 #include "tuning.h"
+#include "thread_buffer.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,27 +43,8 @@ int ss_bf16_dot_available(void) { pthread_once(&g_once, probe); return g_have; }
 int ss_bf16_dot_set(int on) { pthread_once(&g_once, probe); g_on = on && g_have; return g_on == (on != 0); }
 int ss_bf16_dot_get(void) { return g_on; }
 
-// Per-thread buffer of 32-bit words (pairs), 64-byte aligned; NULL when out of memory.
-typedef struct { uint32_t *p; size_t cap; } buf_t;
-static pthread_key_t g_key;
-static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
-static void buf_free(void *v) { buf_t *b = v; free(b->p); free(b); }
-static void key_make(void) { pthread_key_create(&g_key, buf_free); }
-static uint32_t *thread_words(size_t n) {
-    pthread_once(&g_key_once, key_make);
-    buf_t *b = pthread_getspecific(g_key);
-    if (!b) {
-        if (!(b = calloc(1, sizeof *b))) return NULL;
-        if (pthread_setspecific(g_key, b) != 0) { free(b); return NULL; }
-    }
-    if (b->cap < n) {
-        free(b->p);
-        b->p = NULL; b->cap = 0;
-        if (posix_memalign((void **)&b->p, 64, (n + 16) * sizeof(uint32_t)) != 0) { b->p = NULL; return NULL; }
-        b->cap = n;
-    }
-    return b->p;
-}
+// This thread's buffer of at least n 32-bit words (pairs; 16 spare), 64-byte aligned, or NULL.
+static uint32_t *thread_words(size_t n) { return ss_thread_buffer(SS_TBUF_BF16_DOT, (n + 16) * sizeof(uint32_t)); }
 
 #ifdef SS_X86
 // dst[0 ..< ⌈n/2⌉] = x as bf16 pairs (element 2k in the low half), a zero high half past n.

@@ -21,6 +21,7 @@
 #include "bf16rows.h"
 #include "kernels.h"
 #include "tuning.h"
+#include "thread_buffer.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -272,32 +273,8 @@ int ss_bf16_rows_gemv_max_m(void) { return gemv_max_m(); }
 #define BLOCK_FLOATS (512 * 1024)
 #endif
 
-typedef struct { float *p; size_t cap; } scratch_t;
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static void scratch_free(void *v) {
-    scratch_t *s = v;
-    free(s->p);
-    free(s);
-}
-static void scratch_key_make(void) { pthread_key_create(&scratch_key, scratch_free); }
-
 // This thread's scratch of at least n floats (64-byte aligned), or NULL when out of memory.
-static float *scratch_get(size_t n) {
-    pthread_once(&scratch_once, scratch_key_make);
-    scratch_t *s = pthread_getspecific(scratch_key);
-    if (!s) {
-        if (!(s = calloc(1, sizeof *s))) return NULL;
-        if (pthread_setspecific(scratch_key, s) != 0) { free(s); return NULL; }
-    }
-    if (s->cap < n) {
-        free(s->p);
-        s->p = NULL; s->cap = 0;
-        if (posix_memalign((void **)&s->p, 64, n * sizeof(float)) != 0) { s->p = NULL; return NULL; }
-        s->cap = n;
-    }
-    return s->p;
-}
+static float *scratch_get(size_t n) { return ss_thread_buffer(SS_TBUF_BF16_WIDEN, n * sizeof(float)); }
 
 // Rows per block of the GEMM way: the scratch budget over n_in, a multiple of 16 (the GEMM's
 // column tile) in [16, 256], and no more than a quarter of the outputs (rounded up to 16) so two
